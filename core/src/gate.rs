@@ -1,0 +1,398 @@
+//! The gate: the one place where a request is decided and audited.
+//!
+//! Every process API call is an [`Operation`]. [`Gate::check`] turns it into the Cedar requests the seed's
+//! permission table names (seed 003, "多重权限"; `policy-model.md`), decides each through `corral-policy`,
+//! writes one `authz.decision` record per request to the audit sink, and only when every request is allowed
+//! and recorded returns a [`Permit`]. Effectful runtime functions take the permit, so no effect can skip the
+//! check; [`Operation::requests`] matches every variant without a wildcard, so an operation that is not mapped
+//! to a Cedar action does not compile.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use corral_policy::{Actor, AttrValue, Decision, PolicySet, Request, Resource};
+use serde_json::{Map, Value as Json};
+
+use crate::audit::AuditSink;
+use crate::error::{Error, Result};
+use crate::pid::Pid;
+
+/// The Cedar actions of the policy model (`policy-model.md`, "Actions").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `process.spawn` on the entry.
+    Spawn,
+    /// `process.spawn.monitored` on the entry.
+    SpawnMonitored,
+    /// `process.spawn.linked` on the entry.
+    SpawnLinked,
+    /// `process.host` on the host.
+    Host,
+    /// `process.exec` on the entry.
+    Exec,
+    /// `process.send` on the target process.
+    Send,
+    /// `process.terminate` on the target process.
+    Terminate,
+    /// `process.cancel` on the target process.
+    Cancel,
+    /// `process.monitor` on the target process.
+    Monitor,
+    /// `process.unmonitor` on the target process.
+    Unmonitor,
+    /// `process.link` on the target process.
+    Link,
+    /// `process.unlink` on the target process.
+    Unlink,
+    /// `process.context` on `Capability::"context"`.
+    Context,
+    /// `process.security` on `Capability::"security"`.
+    Security,
+    /// `process.registry.register` on the name.
+    Register,
+    /// `process.registry.unregister` on the name.
+    Unregister,
+    /// `process.upgrade` on the entry.
+    Upgrade,
+}
+
+impl Action {
+    /// The Cedar action id, e.g. `process.spawn.monitored`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Spawn => "process.spawn",
+            Action::SpawnMonitored => "process.spawn.monitored",
+            Action::SpawnLinked => "process.spawn.linked",
+            Action::Host => "process.host",
+            Action::Exec => "process.exec",
+            Action::Send => "process.send",
+            Action::Terminate => "process.terminate",
+            Action::Cancel => "process.cancel",
+            Action::Monitor => "process.monitor",
+            Action::Unmonitor => "process.unmonitor",
+            Action::Link => "process.link",
+            Action::Unlink => "process.unlink",
+            Action::Context => "process.context",
+            Action::Security => "process.security",
+            Action::Register => "process.registry.register",
+            Action::Unregister => "process.registry.unregister",
+            Action::Upgrade => "process.upgrade",
+        }
+    }
+}
+
+/// Who asks: the calling process's security context. Actor and scopes travel with each process.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The caller's PID; `None` for the runtime itself (starting the root process).
+    pub pid: Option<Pid>,
+    /// The caller's entry id, for the audit record.
+    pub entry: Option<Arc<str>>,
+    /// The principal; `None` means every request is denied (fail closed).
+    pub actor: Option<Arc<Actor>>,
+    /// The scope names that select policies.
+    pub scopes: Arc<[String]>,
+}
+
+/// A live process as a resource: `Process::"<pid>"` with its entry, host and actor.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The process.
+    pub pid: Pid,
+    /// Its entry id.
+    pub entry: Arc<str>,
+    /// Its actor id.
+    pub actor: Arc<str>,
+}
+
+/// One process API call, as the gate sees it.
+#[derive(Clone, Copy, Debug)]
+pub enum Operation<'a> {
+    /// `process.spawn*`: the entry, the host, and which variant.
+    Spawn {
+        /// Entry id.
+        entry: &'a str,
+        /// Host id.
+        host: &'a str,
+        /// `spawn_monitored` or `spawn_linked_monitored`.
+        monitored: bool,
+        /// `spawn_linked` or `spawn_linked_monitored`.
+        linked: bool,
+    },
+    /// `process.exec`.
+    Exec {
+        /// Entry id.
+        entry: &'a str,
+        /// Host id.
+        host: &'a str,
+    },
+    /// `process.send` (and SpawnBuilder `:with_message`, on the child).
+    Send {
+        /// The receiver.
+        target: &'a Target,
+        /// The topic, passed as `context.topic`.
+        topic: &'a str,
+    },
+    /// `process.terminate`.
+    Terminate(&'a Target),
+    /// `process.cancel`.
+    Cancel(&'a Target),
+    /// `process.monitor`.
+    Monitor(&'a Target),
+    /// `process.unmonitor`.
+    Unmonitor(&'a Target),
+    /// `process.link`.
+    Link(&'a Target),
+    /// `process.unlink`.
+    Unlink(&'a Target),
+    /// `process.with_context` and SpawnBuilder `:with_context`.
+    Context,
+    /// SpawnBuilder `:with_actor` and `:with_scope`.
+    Security,
+    /// `process.registry.register` (and SpawnBuilder `:with_name`).
+    Register(&'a str),
+    /// `process.registry.unregister`.
+    Unregister(&'a str),
+    /// `process.upgrade`.
+    Upgrade(&'a str),
+}
+
+/// The kind of operation a permit was issued for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    /// See [`Operation::Spawn`].
+    Spawn,
+    /// See [`Operation::Exec`].
+    Exec,
+    /// See [`Operation::Send`].
+    Send,
+    /// See [`Operation::Terminate`].
+    Terminate,
+    /// See [`Operation::Cancel`].
+    Cancel,
+    /// See [`Operation::Monitor`].
+    Monitor,
+    /// See [`Operation::Unmonitor`].
+    Unmonitor,
+    /// See [`Operation::Link`].
+    Link,
+    /// See [`Operation::Unlink`].
+    Unlink,
+    /// See [`Operation::Context`].
+    Context,
+    /// See [`Operation::Security`].
+    Security,
+    /// See [`Operation::Register`].
+    Register,
+    /// See [`Operation::Unregister`].
+    Unregister,
+    /// See [`Operation::Upgrade`].
+    Upgrade,
+}
+
+/// Proof that an operation was allowed and recorded. Only [`Gate::check`] makes one.
+#[must_use = "a permit exists to be handed to the effect it allows"]
+#[derive(Debug)]
+pub struct Permit {
+    kind: OpKind,
+    op_id: u64,
+}
+
+impl Permit {
+    /// The operation id shared by the audit records of this check.
+    pub fn op_id(&self) -> u64 {
+        self.op_id
+    }
+
+    /// The kind of operation it allows.
+    pub fn kind(&self) -> OpKind {
+        self.kind
+    }
+
+    /// Consumes the permit for an effect of `kind`. Errors: `Internal` when the permit is for another kind.
+    pub fn redeem(self, kind: OpKind) -> Result<()> {
+        if self.kind == kind {
+            Ok(())
+        } else {
+            Err(Error::Internal(format!("a {:?} permit was used for {kind:?}", self.kind)))
+        }
+    }
+}
+
+impl Operation<'_> {
+    /// The kind, for the permit.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Operation::Spawn { .. } => OpKind::Spawn,
+            Operation::Exec { .. } => OpKind::Exec,
+            Operation::Send { .. } => OpKind::Send,
+            Operation::Terminate(_) => OpKind::Terminate,
+            Operation::Cancel(_) => OpKind::Cancel,
+            Operation::Monitor(_) => OpKind::Monitor,
+            Operation::Unmonitor(_) => OpKind::Unmonitor,
+            Operation::Link(_) => OpKind::Link,
+            Operation::Unlink(_) => OpKind::Unlink,
+            Operation::Context => OpKind::Context,
+            Operation::Security => OpKind::Security,
+            Operation::Register(_) => OpKind::Register,
+            Operation::Unregister(_) => OpKind::Unregister,
+            Operation::Upgrade(_) => OpKind::Upgrade,
+        }
+    }
+
+    /// The Cedar requests this operation needs, in the order they are checked, each with the context
+    /// attributes it adds to `context.pid` (seed 003's permission table).
+    pub fn requests(&self) -> Vec<(Action, Resource, Vec<(String, AttrValue)>)> {
+        let entry = |id: &str| Resource::Entry { id: id.to_string() };
+        let host = |id: &str| Resource::Host { id: id.to_string() };
+        let on = |h: &str| vec![("host".to_string(), AttrValue::Str(h.to_string()))];
+        let process = |t: &Target| Resource::Process {
+            pid: t.pid.to_string(),
+            entry: t.entry.to_string(),
+            host: t.pid.host().to_string(),
+            actor: t.actor.to_string(),
+        };
+        let capability = |name: &str| Resource::Capability { name: name.to_string() };
+        let name = |n: &str| Resource::Name { name: n.to_string() };
+        match *self {
+            Operation::Spawn { entry: e, host: h, monitored, linked } => {
+                let mut requests = vec![(Action::Spawn, entry(e), on(h))];
+                if monitored {
+                    requests.push((Action::SpawnMonitored, entry(e), on(h)));
+                }
+                if linked {
+                    requests.push((Action::SpawnLinked, entry(e), on(h)));
+                }
+                requests.push((Action::Host, host(h), on(h)));
+                requests
+            }
+            Operation::Exec { entry: e, host: h } => {
+                vec![(Action::Exec, entry(e), on(h)), (Action::Host, host(h), on(h))]
+            }
+            Operation::Send { target, topic } => {
+                vec![(Action::Send, process(target), vec![("topic".into(), AttrValue::Str(topic.into()))])]
+            }
+            Operation::Terminate(t) => vec![(Action::Terminate, process(t), vec![])],
+            Operation::Cancel(t) => vec![(Action::Cancel, process(t), vec![])],
+            Operation::Monitor(t) => vec![(Action::Monitor, process(t), vec![])],
+            Operation::Unmonitor(t) => vec![(Action::Unmonitor, process(t), vec![])],
+            Operation::Link(t) => vec![(Action::Link, process(t), vec![])],
+            Operation::Unlink(t) => vec![(Action::Unlink, process(t), vec![])],
+            Operation::Context => vec![(Action::Context, capability("context"), vec![])],
+            Operation::Security => vec![(Action::Security, capability("security"), vec![])],
+            Operation::Register(n) => vec![(Action::Register, name(n), vec![])],
+            Operation::Unregister(n) => vec![(Action::Unregister, name(n), vec![])],
+            Operation::Upgrade(e) => vec![(Action::Upgrade, entry(e), vec![])],
+        }
+    }
+}
+
+/// Decides operations and writes their audit records.
+pub struct Gate {
+    policies: ArcSwap<PolicySet>,
+    audit: Arc<dyn AuditSink>,
+    next_op: AtomicU64,
+}
+
+impl Gate {
+    /// A gate over `policies` that records to `audit`.
+    pub fn new(policies: PolicySet, audit: Arc<dyn AuditSink>) -> Gate {
+        Gate { policies: ArcSwap::from_pointee(policies), audit, next_op: AtomicU64::new(1) }
+    }
+
+    /// The policy set decisions use now.
+    pub fn policies(&self) -> Arc<PolicySet> {
+        self.policies.load_full()
+    }
+
+    /// Replaces the policy set atomically; decisions already under way finish on the old one.
+    pub fn replace_policies(&self, policies: PolicySet) {
+        self.policies.store(Arc::new(policies));
+    }
+
+    /// The audit sink.
+    pub fn audit(&self) -> &Arc<dyn AuditSink> {
+        &self.audit
+    }
+
+    /// Decides `operation` for `caller`: every request it needs must be allowed and recorded.
+    /// Errors: [`Error::Denied`] naming the first denied action and its resource (with the reason when the
+    /// audit log could not record the decision). Nothing is decided after the first deny.
+    pub fn check(&self, caller: &Caller, operation: Operation<'_>) -> Result<Permit> {
+        let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
+        let policies = self.policies.load();
+        for (action, resource, extra) in operation.requests() {
+            let decision = self.decide(&policies, caller, action.as_str(), &resource, extra, op_id);
+            let decision = match decision {
+                Ok(decision) => decision,
+                Err(reason) => {
+                    return Err(Error::Denied {
+                        action: action.as_str().into(),
+                        resource: resource.to_string(),
+                        reason: Some(reason),
+                    });
+                }
+            };
+            if !decision.allowed {
+                let reason = (!decision.errors.is_empty()).then(|| decision.errors.join("; "));
+                return Err(Error::Denied { action: action.as_str().into(), resource: resource.to_string(), reason });
+            }
+        }
+        Ok(Permit { kind: operation.kind(), op_id })
+    }
+
+    /// `security.can(action, resource)`: decides one request for `caller` and records it, with no effect.
+    /// Errors: the audit log could not record the decision (a deny).
+    pub fn ask(&self, caller: &Caller, action: &str, resource: &Resource) -> Result<bool> {
+        let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
+        let policies = self.policies.load();
+        self.decide(&policies, caller, action, resource, Vec::new(), op_id).map(|d| d.allowed).map_err(|reason| {
+            Error::Denied { action: action.into(), resource: resource.to_string(), reason: Some(reason) }
+        })
+    }
+
+    fn decide(
+        &self,
+        policies: &PolicySet,
+        caller: &Caller,
+        action: &str,
+        resource: &Resource,
+        extra: Vec<(String, AttrValue)>,
+        op_id: u64,
+    ) -> std::result::Result<Decision, String> {
+        let pid = caller.pid.as_ref().map(Pid::to_string).unwrap_or_else(|| "runtime".into());
+        let mut context = vec![("pid".to_string(), AttrValue::Str(pid.clone()))];
+        context.extend(extra);
+        let request =
+            Request { principal: caller.actor.as_deref(), action, resource, context: &context, scopes: &caller.scopes };
+        let started = Instant::now();
+        let decision = policies.decide(&request);
+        let micros = started.elapsed().as_secs_f64() * 1e6;
+        tracing::debug!(
+            target: "corral::gate",
+            action,
+            %resource,
+            allowed = decision.allowed,
+            policies = ?decision.policies,
+            "decision"
+        );
+        let mut record = Map::new();
+        record.insert("op".into(), op_id.into());
+        let principal = caller.actor.as_ref().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
+        record.insert("principal".into(), principal);
+        record.insert("action".into(), action.into());
+        record.insert("resource".into(), resource.to_string().into());
+        record.insert("decision".into(), if decision.allowed { "allow" } else { "deny" }.into());
+        record.insert("policies".into(), decision.policies.clone().into());
+        record.insert("errors".into(), decision.errors.clone().into());
+        record.insert("revision".into(), decision.revision.clone().into());
+        record.insert("pid".into(), pid.into());
+        record.insert("entry".into(), caller.entry.as_deref().map(Json::from).unwrap_or(Json::Null));
+        record.insert("scopes".into(), caller.scopes.to_vec().into());
+        record.insert("eval_us".into(), ((micros * 10.0).round() / 10.0).into());
+        self.audit.record("authz.decision", record).map_err(|e| e.to_string())?;
+        Ok(decision)
+    }
+}

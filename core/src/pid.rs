@@ -1,0 +1,95 @@
+//! Process identifiers.
+//!
+//! A PID names the node, the node's incarnation (a new one each time the runtime starts: Ergo's `Creation`,
+//! seed 002), the host the process runs on, and a sequence number the node never reuses. Its text form is
+//! `{node@incarnation|host|seq}`, e.g. `{local@18c2f0a1b2|app:processes|5}`; scripts treat it as opaque.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// A process identifier. Cheap to clone; equal PIDs name the same process.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pid {
+    node: Arc<str>,
+    incarnation: u64,
+    host: Arc<str>,
+    seq: u64,
+}
+
+impl Pid {
+    /// A PID from its parts.
+    pub fn new(node: Arc<str>, incarnation: u64, host: Arc<str>, seq: u64) -> Pid {
+        Pid { node, incarnation, host, seq }
+    }
+
+    /// Parses the text form. Errors: `Invalid` for text that is not a PID.
+    pub fn parse(text: &str) -> Result<Pid> {
+        let bad = || Error::Invalid(format!("`{text}` is not a pid"));
+        let inner = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')).ok_or_else(bad)?;
+        let mut parts = inner.split('|');
+        let (Some(origin), Some(host), Some(seq), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let (node, incarnation) = origin.split_once('@').ok_or_else(bad)?;
+        let incarnation = u64::from_str_radix(incarnation, 16).map_err(|_| bad())?;
+        let seq = seq.parse::<u64>().map_err(|_| bad())?;
+        if node.is_empty() || host.is_empty() {
+            return Err(bad());
+        }
+        Ok(Pid::new(node.into(), incarnation, host.into(), seq))
+    }
+
+    /// The node's name.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The node's incarnation this PID was made in.
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
+    /// The host entry id the process runs on.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The never-reused sequence number.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+impl fmt::Display for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{{}@{:x}|{}|{}}}", self.node, self.incarnation, self.host, self.seq)
+    }
+}
+
+impl fmt::Debug for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_form_round_trips() {
+        let pid = Pid::new("local".into(), 0x18c2, "app:processes".into(), 5);
+        assert_eq!(pid.to_string(), "{local@18c2|app:processes|5}");
+        assert_eq!(Pid::parse(&pid.to_string()).ok(), Some(pid));
+    }
+
+    #[test]
+    fn garbage_is_invalid() {
+        for text in ["", "{}", "{a|b}", "{a@zz|h|1}", "{a@1|h|x}", "{@1|h|1}", "a@1|h|1", "{a@1|h|1|2}"] {
+            assert!(Pid::parse(text).is_err(), "{text} parsed");
+        }
+    }
+}

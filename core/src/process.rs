@@ -1,0 +1,256 @@
+//! A live process as the runtime holds it, and how processes end.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use corral_policy::Actor;
+use tokio::sync::Notify;
+
+use crate::app::{Entry, HostSpec};
+use crate::gate::{Caller, Target};
+use crate::lock;
+use crate::mailbox::Mailbox;
+use crate::pid::Pid;
+use crate::value::Value;
+
+/// Why a process ended (`lua-api.md`, "Events and exits"; the audit log's `proc.exit` reasons).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitReason {
+    /// `main` returned a value and no error.
+    Normal,
+    /// `main` raised, or returned a second value that is not nil.
+    Error,
+    /// `process.terminate`.
+    Terminated,
+    /// A cancel deadline passed before the process returned.
+    Cancelled,
+    /// A linked process exited abnormally and this one does not trap links.
+    LinkDown,
+    /// The process went over its memory limit.
+    LimitMemory,
+    /// The process went over its compute budget.
+    LimitCompute,
+    /// The runtime stopped.
+    Shutdown,
+}
+
+impl ExitReason {
+    /// The name the audit log uses, e.g. `limit.memory`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitReason::Normal => "normal",
+            ExitReason::Error => "error",
+            ExitReason::Terminated => "terminated",
+            ExitReason::Cancelled => "cancelled",
+            ExitReason::LinkDown => "link_down",
+            ExitReason::LimitMemory => "limit.memory",
+            ExitReason::LimitCompute => "limit.compute",
+            ExitReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// How a process ended: the reason, and its value or error text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exit {
+    /// Why.
+    pub reason: ExitReason,
+    /// `Ok(value)` for a normal exit, `Err(message)` for any other.
+    pub result: Result<Value, String>,
+}
+
+impl Exit {
+    /// A normal exit with `value`.
+    pub fn normal(value: Value) -> Exit {
+        Exit { reason: ExitReason::Normal, result: Ok(value) }
+    }
+
+    /// An abnormal exit for `reason` with `message`.
+    pub fn abnormal(reason: ExitReason, message: impl Into<String>) -> Exit {
+        Exit { reason, result: Err(message.into()) }
+    }
+
+    /// Whether links fire: everything but a normal exit.
+    pub fn is_abnormal(&self) -> bool {
+        self.reason != ExitReason::Normal
+    }
+}
+
+/// The runtime's view of a host: its limits and how many processes it runs.
+#[derive(Debug)]
+pub struct Host {
+    /// The limits from the manifest (or defaults).
+    pub spec: HostSpec,
+    pub(crate) live: std::sync::atomic::AtomicUsize,
+}
+
+impl Host {
+    /// A host with nothing running.
+    pub fn new(spec: HostSpec) -> Host {
+        Host { spec, live: std::sync::atomic::AtomicUsize::new(0) }
+    }
+
+    /// Processes running on it now.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+}
+
+/// A live process. The sandbox holds one per running script and calls the runtime with it.
+pub struct Process {
+    pid: Pid,
+    entry: Arc<Entry>,
+    host: Arc<Host>,
+    actor: Option<Arc<Actor>>,
+    scopes: Arc<[String]>,
+    context: Arc<BTreeMap<String, Value>>,
+    parent: Option<Pid>,
+    mailbox: Mailbox,
+    trap_links: AtomicBool,
+    alive: AtomicBool,
+    kill: Notify,
+    kill_exit: Mutex<Option<Exit>>,
+    pub(crate) started: Instant,
+    pub(crate) messages_in: AtomicU64,
+    pub(crate) messages_out: AtomicU64,
+}
+
+/// What a new process is made of.
+pub(crate) struct Identity {
+    pub pid: Pid,
+    pub entry: Arc<Entry>,
+    pub host: Arc<Host>,
+    pub actor: Option<Arc<Actor>>,
+    pub scopes: Arc<[String]>,
+    pub context: Arc<BTreeMap<String, Value>>,
+    pub parent: Option<Pid>,
+}
+
+impl Process {
+    pub(crate) fn new(id: Identity) -> Process {
+        let capacity = id.host.spec.mailbox_size;
+        Process {
+            pid: id.pid,
+            entry: id.entry,
+            host: id.host,
+            actor: id.actor,
+            scopes: id.scopes,
+            context: id.context,
+            parent: id.parent,
+            mailbox: Mailbox::new(capacity),
+            trap_links: AtomicBool::new(false),
+            alive: AtomicBool::new(true),
+            kill: Notify::new(),
+            kill_exit: Mutex::new(None),
+            started: Instant::now(),
+            messages_in: AtomicU64::new(0),
+            messages_out: AtomicU64::new(0),
+        }
+    }
+
+    /// Its PID.
+    pub fn pid(&self) -> &Pid {
+        &self.pid
+    }
+
+    /// The entry it runs (after an upgrade, the entry it started with).
+    pub fn entry(&self) -> &Arc<Entry> {
+        &self.entry
+    }
+
+    /// Its host.
+    pub fn host(&self) -> &Arc<Host> {
+        &self.host
+    }
+
+    /// The actor it acts for, if any.
+    pub fn actor(&self) -> Option<&Arc<Actor>> {
+        self.actor.as_ref()
+    }
+
+    /// Its policy scope names.
+    pub fn scopes(&self) -> &Arc<[String]> {
+        &self.scopes
+    }
+
+    /// Context values (`ctx.get`), inherited from the parent and merged by the SpawnBuilder.
+    pub fn context(&self) -> &Arc<BTreeMap<String, Value>> {
+        &self.context
+    }
+
+    /// The spawning process, if any.
+    pub fn parent(&self) -> Option<&Pid> {
+        self.parent.as_ref()
+    }
+
+    /// Its mailbox.
+    pub fn mailbox(&self) -> &Mailbox {
+        &self.mailbox
+    }
+
+    /// `trap_links` (`process.get_options`).
+    pub fn trap_links(&self) -> bool {
+        self.trap_links.load(Ordering::Acquire)
+    }
+
+    /// Sets `trap_links` (`process.set_options`).
+    pub fn set_trap_links(&self, on: bool) {
+        self.trap_links.store(on, Ordering::Release);
+    }
+
+    /// Whether it still runs.
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_dead(&self) {
+        self.alive.store(false, Ordering::Release);
+    }
+
+    /// The security context its calls carry.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            pid: Some(self.pid.clone()),
+            entry: Some(self.entry.id.as_str().into()),
+            actor: self.actor.clone(),
+            scopes: self.scopes.clone(),
+        }
+    }
+
+    /// It as a policy resource.
+    pub fn target(&self) -> Target {
+        Target {
+            pid: self.pid.clone(),
+            entry: self.entry.id.as_str().into(),
+            actor: self.actor.as_ref().map(|a| a.id.as_str()).unwrap_or("").into(),
+        }
+    }
+
+    /// Asks the process to stop with `exit`; the first request wins.
+    pub(crate) fn kill(&self, exit: Exit) {
+        let mut slot = lock(&self.kill_exit);
+        if slot.is_none() {
+            *slot = Some(exit);
+        }
+        drop(slot);
+        self.kill.notify_one();
+    }
+
+    /// Resolves when someone killed the process, with the exit they asked for.
+    pub(crate) async fn killed(&self) -> Exit {
+        loop {
+            self.kill.notified().await;
+            if let Some(exit) = lock(&self.kill_exit).clone() {
+                return exit;
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Process {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Process").field("pid", &self.pid).field("entry", &self.entry.id).finish()
+    }
+}

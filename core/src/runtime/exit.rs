@@ -1,0 +1,126 @@
+//! How a process ends: names first, then monitors, links and waiters (`lua-api.md`, "Events and exits").
+
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+use super::Runtime;
+use crate::lock;
+use crate::mailbox::{Event, EventKind};
+use crate::process::{Exit, ExitReason, Process};
+
+/// The longest error text an audit record keeps, in bytes.
+const AUDIT_ERROR_MAX: usize = 1024;
+
+impl Runtime {
+    /// Ends `process` with `exit`. Its names are released before any EXIT or LINK_DOWN is delivered; monitors
+    /// get EXIT on every exit; links get LINK_DOWN only on an abnormal exit, and a linked process that does
+    /// not trap links is killed in turn (the cascade). Waiters (exec, the root) get the exit.
+    pub(crate) fn finish(&self, process: &Arc<Process>, exit: Exit) {
+        let pid = process.pid().clone();
+        let (watchers, linked, waiters) = {
+            let mut state = lock(&self.inner.state);
+            state.procs.remove(&pid);
+            process.mark_dead();
+            for name in state.names_of.remove(&pid).unwrap_or_default() {
+                state.names.remove(&name);
+            }
+            for target in state.watching.remove(&pid).unwrap_or_default() {
+                if let Some(set) = state.watchers.get_mut(&target) {
+                    set.remove(&pid);
+                }
+            }
+            let watchers = state.watchers.remove(&pid).unwrap_or_default();
+            for watcher in &watchers {
+                if let Some(set) = state.watching.get_mut(watcher) {
+                    set.remove(&pid);
+                }
+            }
+            let linked = state.links.remove(&pid).unwrap_or_default();
+            for other in &linked {
+                if let Some(set) = state.links.get_mut(other) {
+                    set.remove(&pid);
+                }
+            }
+            let watchers: Vec<Arc<Process>> = watchers.iter().filter_map(|w| state.procs.get(w).cloned()).collect();
+            let linked: Vec<Arc<Process>> = linked.iter().filter_map(|l| state.procs.get(l).cloned()).collect();
+            (watchers, linked, state.waiters.remove(&pid).unwrap_or_default())
+        };
+        process.mailbox().close();
+        process.host().live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.audit_exit(process, &exit);
+        let at = unix_now();
+        for watcher in watchers {
+            watcher.mailbox().push_event(Event {
+                kind: EventKind::Exit,
+                from: pid.clone(),
+                at,
+                result: Some(exit.result.clone()),
+                deadline: None,
+            });
+        }
+        if exit.is_abnormal() {
+            for other in linked {
+                self.link_down(&other, process, &exit, at);
+            }
+        }
+        for waiter in waiters {
+            // A waiter that went away (its own process ended) no longer needs the result.
+            let _ = waiter.send(exit.clone());
+        }
+        if self.live() == 0 {
+            self.inner.idle.notify_waiters();
+        }
+    }
+
+    fn link_down(&self, receiver: &Process, dead: &Process, exit: &Exit, at: f64) {
+        if receiver.trap_links() {
+            receiver.mailbox().push_event(Event {
+                kind: EventKind::LinkDown,
+                from: dead.pid().clone(),
+                at,
+                result: Some(exit.result.clone()),
+                deadline: None,
+            });
+        } else {
+            let why = exit.result.as_ref().err().map(String::as_str).unwrap_or("");
+            receiver.kill(Exit::abnormal(ExitReason::LinkDown, format!("link down: {} exited: {why}", dead.pid())));
+        }
+    }
+
+    fn audit_exit(&self, process: &Process, exit: &Exit) {
+        let error = match &exit.result {
+            Ok(_) => Json::Null,
+            Err(message) => Json::from(truncate(message, AUDIT_ERROR_MAX)),
+        };
+        let ordering = std::sync::atomic::Ordering::Relaxed;
+        self.audit_event(
+            "proc.exit",
+            [
+                ("pid", process.pid().to_string().into()),
+                ("entry", process.entry().id.clone().into()),
+                ("reason", exit.reason.as_str().into()),
+                ("error", error),
+                ("messages_in", process.messages_in.load(ordering).into()),
+                ("messages_out", process.messages_out.load(ordering).into()),
+                ("wall_ms", (process.started.elapsed().as_secs_f64() * 1e3).into()),
+            ],
+        );
+    }
+}
+
+/// Unix time in seconds with fractions, for event `at` fields.
+pub(crate) fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}

@@ -1,0 +1,109 @@
+//! `process.send`: topic messages through the gate into the receiver's mailbox.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::Value as Json;
+
+use super::Runtime;
+use super::spawn::check_topic;
+use crate::error::{Error, Result};
+use crate::gate::{OpKind, Operation, Permit};
+use crate::mailbox::Message;
+use crate::process::Process;
+use crate::value::{Table, Value};
+
+/// The topic a fallback process receives refused messages on (`@` topics belong to the runtime, so the
+/// wrapped message lands in the fallback's inbox).
+pub const FALLBACK_TOPIC: &str = "@fallback";
+
+impl Runtime {
+    /// Sends `payload` on `topic` from `from` to `dest` (a PID or a registered name).
+    /// Errors: `Invalid` for a reserved or empty topic; `LimitExceeded` for a payload over the host's size or
+    /// depth bound, or a full mailbox when the host names no fallback (the payload is handed back in
+    /// [`Error::MailboxFull`]); `NotFound`; `PermissionDenied`. On error nothing was delivered.
+    pub fn send(&self, from: &Process, dest: &str, topic: &str, payload: Vec<Value>) -> Result<()> {
+        check_topic(topic)?;
+        check_payload(from, &payload)?;
+        let target = self.resolve(dest)?;
+        let permit = self.gate().check(&from.caller(), Operation::Send { target: &target.target(), topic })?;
+        self.deliver(permit, from, &target, topic, payload)
+    }
+
+    fn deliver(
+        &self,
+        permit: Permit,
+        from: &Process,
+        target: &Arc<Process>,
+        topic: &str,
+        payload: Vec<Value>,
+    ) -> Result<()> {
+        permit.redeem(OpKind::Send)?;
+        let message = Message { from: Some(from.pid().clone()), topic: topic.into(), payload: payload.into() };
+        match target.mailbox().deliver(message) {
+            Ok(_) => {
+                from.messages_out.fetch_add(1, Ordering::Relaxed);
+                target.messages_in.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(refused) => self.overflow(from, target, refused),
+        }
+    }
+
+    /// A full mailbox: the host's fallback process gets the message wrapped with its target and topic, or the
+    /// sender gets `LimitExceeded` with the payload back (`lua-api.md`: nothing is dropped silently).
+    fn overflow(&self, from: &Process, target: &Arc<Process>, refused: Message) -> Result<()> {
+        let host = target.host();
+        self.audit_event(
+            "mailbox.overflow",
+            [
+                ("pid", target.pid().to_string().into()),
+                ("from", from.pid().to_string().into()),
+                ("topic", refused.topic.to_string().into()),
+                ("capacity", host.spec.mailbox_size.into()),
+                ("fallback", host.spec.fallback.clone().map(Json::from).unwrap_or(Json::Null)),
+            ],
+        );
+        let fallback = host.spec.fallback.as_deref().and_then(|name| self.resolve(name).ok());
+        let Some(fallback) = fallback.filter(|f| f.pid() != target.pid()) else {
+            return Err(Error::MailboxFull {
+                pid: target.pid().to_string(),
+                capacity: host.spec.mailbox_size,
+                payload: refused.payload.to_vec(),
+            });
+        };
+        let wrapped = Value::Table(Arc::new(Table {
+            array: Vec::new(),
+            map: vec![
+                (Value::str("target"), Value::str(&target.pid().to_string())),
+                (Value::str("topic"), Value::str(&refused.topic)),
+                (Value::str("payload"), Value::Table(Arc::new(Table { array: refused.payload.to_vec(), map: vec![] }))),
+            ],
+        }));
+        let message =
+            Message { from: Some(from.pid().clone()), topic: FALLBACK_TOPIC.into(), payload: vec![wrapped].into() };
+        fallback.mailbox().deliver(message).map(|_| ()).map_err(|m| Error::MailboxFull {
+            pid: target.pid().to_string(),
+            capacity: host.spec.mailbox_size,
+            payload: m.payload.to_vec(),
+        })
+    }
+}
+
+/// A payload within the sender's host bounds on size and nesting depth. Errors: `LimitExceeded`.
+pub fn check_payload(from: &Process, payload: &[Value]) -> Result<()> {
+    let spec = &from.host().spec;
+    let size: usize = payload.iter().map(Value::size).sum();
+    if size > spec.max_message_bytes {
+        return Err(Error::Limit {
+            what: format!("message of {size} bytes is over the {} byte bound", spec.max_message_bytes),
+        });
+    }
+    let depth = payload.iter().map(Value::depth).max().unwrap_or(0);
+    if depth > spec.max_message_depth {
+        return Err(Error::Limit {
+            what: format!("message nested {depth} deep is over the bound of {}", spec.max_message_depth),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! The runtime value: the process table, hosts, registry, links and monitors, and the gate.
+//!
+//! There is no global state: everything a node has belongs to one [`Runtime`], built with its app, its policy
+//! set, its audit sink and the [`Launcher`] that runs scripts. Each public call that has an effect goes
+//! through the gate first (see [`crate::gate`]) and hands the permit to the private function that acts.
+
+mod exit;
+mod messaging;
+mod registry;
+mod relations;
+mod spawn;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::BoxFuture;
+use serde_json::{Map, Value as Json};
+use tokio::sync::{Notify, oneshot};
+
+pub use messaging::{FALLBACK_TOPIC, check_payload};
+pub use registry::{Capability, Upgrade};
+pub use spawn::{RootSpec, SpawnSpec, check_topic};
+
+use crate::app::{App, HostSpec};
+use crate::error::{Error, Result};
+use crate::gate::{Caller, Gate};
+use crate::lock;
+use crate::pid::Pid;
+use crate::process::{Exit, Host, Process};
+use crate::value::Value;
+
+/// Runs a process's code. The sandbox implements it; core knows no Lua.
+pub trait Launcher: Send + Sync {
+    /// Starts `process` with `args` and returns a future that resolves when its code finishes. The runtime
+    /// drops the future when the process is killed (terminate, cancel deadline, LINK_DOWN).
+    fn launch(&self, runtime: &Runtime, process: Arc<Process>, args: Vec<Value>) -> BoxFuture<'static, Exit>;
+}
+
+/// What a runtime is built from.
+pub struct Config {
+    /// This node's name, part of every PID.
+    pub node: String,
+    /// The loaded app.
+    pub app: Arc<App>,
+    /// The gate: policies and audit sink.
+    pub gate: Gate,
+    /// What runs scripts.
+    pub launcher: Arc<dyn Launcher>,
+}
+
+/// A node's runtime. Cheap to clone: clones share the node.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: Arc<str>,
+    incarnation: u64,
+    app: Arc<App>,
+    hosts: HashMap<String, Arc<Host>>,
+    gate: Gate,
+    launcher: Arc<dyn Launcher>,
+    next_seq: AtomicU64,
+    state: Mutex<State>,
+    idle: Notify,
+}
+
+/// Everything that must change together: the table of live processes, the registry, monitors and links.
+#[derive(Default)]
+struct State {
+    procs: HashMap<Pid, Arc<Process>>,
+    names: HashMap<String, Pid>,
+    names_of: HashMap<Pid, Vec<String>>,
+    /// target -> the processes monitoring it.
+    watchers: HashMap<Pid, HashSet<Pid>>,
+    /// watcher -> the processes it monitors (to clean up when the watcher exits).
+    watching: HashMap<Pid, HashSet<Pid>>,
+    /// Links are symmetric: each side lists the other.
+    links: HashMap<Pid, HashSet<Pid>>,
+    /// `exec` callers and the root's waiter, told the exit.
+    waiters: HashMap<Pid, Vec<oneshot::Sender<Exit>>>,
+}
+
+/// The id of the built-in host used when an app declares none (the root process of a Wippy-style test app).
+pub const DEFAULT_HOST: &str = "corral:default";
+
+impl Runtime {
+    /// Builds a node: its incarnation is the start time in milliseconds, so PIDs of an earlier run are stale.
+    /// Writes `runtime.start`.
+    pub fn new(config: Config) -> Runtime {
+        let incarnation = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(1);
+        let mut hosts: HashMap<String, Arc<Host>> =
+            config.app.hosts.iter().map(|(id, spec)| (id.clone(), Arc::new(Host::new(spec.clone())))).collect();
+        hosts.entry(DEFAULT_HOST.into()).or_insert_with(|| Arc::new(Host::new(HostSpec::with_defaults(DEFAULT_HOST))));
+        let runtime = Runtime {
+            inner: Arc::new(Inner {
+                node: config.node.into(),
+                incarnation,
+                app: config.app,
+                hosts,
+                gate: config.gate,
+                launcher: config.launcher,
+                next_seq: AtomicU64::new(1),
+                state: Mutex::new(State::default()),
+                idle: Notify::new(),
+            }),
+        };
+        let revision = runtime.inner.gate.policies().revision().to_string();
+        runtime.audit_event("runtime.start", [("revision", Json::from(revision))]);
+        runtime
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &str {
+        &self.inner.node
+    }
+
+    /// This run's incarnation.
+    pub fn incarnation(&self) -> u64 {
+        self.inner.incarnation
+    }
+
+    /// The app.
+    pub fn app(&self) -> &Arc<App> {
+        &self.inner.app
+    }
+
+    /// The gate.
+    pub fn gate(&self) -> &Gate {
+        &self.inner.gate
+    }
+
+    /// A host by id. Errors: `NotFound` naming it.
+    pub fn host(&self, id: &str) -> Result<Arc<Host>> {
+        self.inner.hosts.get(id).cloned().ok_or_else(|| Error::NoSuchHost { id: id.into() })
+    }
+
+    /// Live processes now.
+    pub fn live(&self) -> usize {
+        lock(&self.inner.state).procs.len()
+    }
+
+    /// Resolves when no process is alive.
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.live() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Terminates every live process with reason `shutdown`, waits for them, syncs the audit log and writes
+    /// `runtime.stop`.
+    pub async fn shutdown(&self) {
+        let procs: Vec<Arc<Process>> = lock(&self.inner.state).procs.values().cloned().collect();
+        for process in procs {
+            process.kill(Exit::abnormal(crate::process::ExitReason::Shutdown, "shutdown"));
+        }
+        self.wait_idle().await;
+        self.audit_event("runtime.stop", []);
+        if let Err(e) = self.inner.gate.audit().sync() {
+            tracing::error!("{e}");
+        }
+    }
+
+    /// The live process `pid`, if any.
+    pub fn process(&self, pid: &Pid) -> Option<Arc<Process>> {
+        lock(&self.inner.state).procs.get(pid).cloned()
+    }
+
+    /// Resolves a destination: a PID or a registered name. Errors: `NotFound` for an unknown name, a PID that
+    /// is not alive, or a stale PID of an earlier incarnation (the message says so); `Invalid` for an empty one.
+    pub fn resolve(&self, dest: &str) -> Result<Arc<Process>> {
+        if dest.is_empty() {
+            return Err(Error::Invalid("destination must be a pid or a registered name".into()));
+        }
+        if dest.starts_with('{') {
+            let pid = Pid::parse(dest)?;
+            if pid.node() == self.node() && pid.incarnation() != self.incarnation() {
+                return Err(Error::StalePid { pid: dest.into(), node: pid.node().into() });
+            }
+            return self.process(&pid).ok_or_else(|| Error::NoSuchProcess { dest: dest.into() });
+        }
+        let state = lock(&self.inner.state);
+        let pid = state.names.get(dest).ok_or_else(|| Error::NoSuchProcess { dest: dest.into() })?;
+        state.procs.get(pid).cloned().ok_or_else(|| Error::NoSuchProcess { dest: dest.into() })
+    }
+
+    /// Writes a lifecycle record. A lifecycle event cannot be refused, so a failing sink is reported on stderr.
+    pub(crate) fn audit_event<const N: usize>(&self, kind: &str, fields: [(&str, Json); N]) {
+        let mut record = Map::new();
+        record.insert("node".into(), self.node().into());
+        record.insert("incarnation".into(), self.incarnation().into());
+        for (k, v) in fields {
+            record.insert(k.into(), v);
+        }
+        if let Err(e) = self.inner.gate.audit().record(kind, record) {
+            tracing::error!(kind, "{e}");
+        }
+    }
+
+    fn next_pid(&self, host: &str) -> Pid {
+        let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
+        Pid::new(self.inner.node.clone(), self.inner.incarnation, host.into(), seq)
+    }
+
+    fn caller_json(caller: &Caller) -> Json {
+        caller.pid.as_ref().map(|p| Json::from(p.to_string())).unwrap_or(Json::Null)
+    }
+}

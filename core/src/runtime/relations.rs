@@ -1,0 +1,162 @@
+//! Monitors, links, terminate and cancel.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::Runtime;
+use super::exit::unix_now;
+use super::spawn::{add_link, add_monitor};
+use crate::audit::rfc3339;
+use crate::error::{Error, Result};
+use crate::gate::{OpKind, Operation, Target};
+use crate::lock;
+use crate::mailbox::{Event, EventKind};
+use crate::pid::Pid;
+use crate::process::{Exit, ExitReason, Process};
+
+impl Runtime {
+    /// `process.monitor`: `from` gets EXIT when `dest` exits. Idempotent. A PID that already exited is
+    /// allowed and gets an EXIT with error `noproc` at once. Errors: `NotFound` for an unknown name or a stale
+    /// PID, `PermissionDenied`.
+    pub fn monitor(&self, from: &Process, dest: &str) -> Result<()> {
+        let target = match self.resolve(dest) {
+            Ok(target) => target.target(),
+            Err(Error::NoSuchProcess { .. }) if dest.starts_with('{') => {
+                Target { pid: Pid::parse(dest)?, entry: "".into(), actor: "".into() }
+            }
+            Err(e) => return Err(e),
+        };
+        let permit = self.gate().check(&from.caller(), Operation::Monitor(&target))?;
+        permit.redeem(OpKind::Monitor)?;
+        let alive = {
+            let mut state = lock(&self.inner.state);
+            let alive = state.procs.contains_key(&target.pid);
+            if alive {
+                add_monitor(&mut state, from.pid(), &target.pid);
+            }
+            alive
+        };
+        if !alive {
+            from.mailbox().push_event(Event {
+                kind: EventKind::Exit,
+                from: target.pid.clone(),
+                at: unix_now(),
+                result: Some(Err("noproc".into())),
+                deadline: None,
+            });
+        }
+        self.audit_relation("proc.monitor", from, &target.pid, true);
+        Ok(())
+    }
+
+    /// `process.unmonitor`. Errors: `NotFound`, `PermissionDenied`.
+    pub fn unmonitor(&self, from: &Process, dest: &str) -> Result<()> {
+        let target = self.resolve(dest)?.target();
+        let permit = self.gate().check(&from.caller(), Operation::Unmonitor(&target))?;
+        permit.redeem(OpKind::Unmonitor)?;
+        let mut state = lock(&self.inner.state);
+        if let Some(set) = state.watchers.get_mut(&target.pid) {
+            set.remove(from.pid());
+        }
+        if let Some(set) = state.watching.get_mut(from.pid()) {
+            set.remove(&target.pid);
+        }
+        drop(state);
+        self.audit_relation("proc.monitor", from, &target.pid, false);
+        Ok(())
+    }
+
+    /// `process.link`: both get LINK_DOWN when the other exits abnormally. Idempotent.
+    /// Errors: `NotFound` for a process that is not alive, `PermissionDenied`, `Invalid` for a self-link.
+    pub fn link(&self, from: &Process, dest: &str) -> Result<()> {
+        let target = self.resolve(dest)?.target();
+        if &target.pid == from.pid() {
+            return Err(Error::Invalid("a process cannot link to itself".into()));
+        }
+        let permit = self.gate().check(&from.caller(), Operation::Link(&target))?;
+        permit.redeem(OpKind::Link)?;
+        {
+            let mut state = lock(&self.inner.state);
+            if !state.procs.contains_key(&target.pid) {
+                return Err(Error::NoSuchProcess { dest: dest.into() });
+            }
+            add_link(&mut state, from.pid(), &target.pid);
+        }
+        self.audit_relation("proc.link", from, &target.pid, true);
+        Ok(())
+    }
+
+    /// `process.unlink`. Errors: `NotFound`, `PermissionDenied`.
+    pub fn unlink(&self, from: &Process, dest: &str) -> Result<()> {
+        let target = self.resolve(dest)?.target();
+        let permit = self.gate().check(&from.caller(), Operation::Unlink(&target))?;
+        permit.redeem(OpKind::Unlink)?;
+        let mut state = lock(&self.inner.state);
+        if let Some(set) = state.links.get_mut(from.pid()) {
+            set.remove(&target.pid);
+        }
+        if let Some(set) = state.links.get_mut(&target.pid) {
+            set.remove(from.pid());
+        }
+        drop(state);
+        self.audit_relation("proc.link", from, &target.pid, false);
+        Ok(())
+    }
+
+    /// `process.terminate`: stops `dest` at once; its exit is abnormal with error `terminated`.
+    /// Errors: `NotFound`, `PermissionDenied`.
+    pub fn terminate(&self, from: &Process, dest: &str) -> Result<()> {
+        let target = self.resolve(dest)?;
+        let permit = self.gate().check(&from.caller(), Operation::Terminate(&target.target()))?;
+        permit.redeem(OpKind::Terminate)?;
+        self.audit_signal("terminate", from, &target, None);
+        target.kill(Exit::abnormal(ExitReason::Terminated, "terminated"));
+        Ok(())
+    }
+
+    /// `process.cancel`: delivers CANCEL to `dest`'s events; if it has not exited when `deadline` passes
+    /// (default: its host's `cancel_deadline`) it is terminated with reason `cancelled`.
+    /// Errors: `NotFound`, `PermissionDenied`.
+    pub fn cancel(&self, from: &Process, dest: &str, deadline: Option<Duration>) -> Result<()> {
+        let target = self.resolve(dest)?;
+        let permit = self.gate().check(&from.caller(), Operation::Cancel(&target.target()))?;
+        permit.redeem(OpKind::Cancel)?;
+        let wait = deadline.unwrap_or(target.host().spec.cancel_deadline);
+        let at = rfc3339(SystemTime::now() + wait);
+        self.audit_signal("cancel", from, &target, Some(&at));
+        target.mailbox().push_event(Event {
+            kind: EventKind::Cancel,
+            from: from.pid().clone(),
+            at: unix_now(),
+            result: None,
+            deadline: Some(at),
+        });
+        let weak = Arc::downgrade(&target);
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if let Some(target) = weak.upgrade().filter(|t| t.is_alive()) {
+                target.kill(Exit::abnormal(ExitReason::Cancelled, "cancelled: the deadline passed"));
+            }
+        });
+        Ok(())
+    }
+
+    fn audit_relation(&self, kind: &str, from: &Process, target: &Pid, on: bool) {
+        self.audit_event(
+            kind,
+            [("pid", from.pid().to_string().into()), ("target", target.to_string().into()), ("on", on.into())],
+        );
+    }
+
+    fn audit_signal(&self, signal: &str, from: &Process, target: &Process, deadline: Option<&str>) {
+        self.audit_event(
+            "proc.signal",
+            [
+                ("signal", signal.into()),
+                ("pid", from.pid().to_string().into()),
+                ("target", target.pid().to_string().into()),
+                ("deadline", deadline.map(serde_json::Value::from).unwrap_or(serde_json::Value::Null)),
+            ],
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! Spawning: `process.spawn*`, `process.exec`, the SpawnBuilder's extras, and the root process.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use corral_policy::Actor;
+use serde_json::Value as Json;
+use tokio::sync::oneshot;
+
+use super::{Runtime, State};
+use crate::app::EntryKind;
+use crate::error::{Error, Result};
+use crate::gate::{Caller, OpKind, Operation, Permit};
+use crate::lock;
+use crate::mailbox::Message;
+use crate::pid::Pid;
+use crate::process::{Exit, Identity, Process};
+use crate::value::Value;
+
+/// A spawn request: the module-level `spawn*` functions and the SpawnBuilder's `:spawn*`.
+#[derive(Clone, Debug, Default)]
+pub struct SpawnSpec {
+    /// Entry id `namespace:name` of a process (or function) entry.
+    pub entry: String,
+    /// Host id.
+    pub host: String,
+    /// Arguments for the child's `main(...)`.
+    pub args: Vec<Value>,
+    /// The caller gets EXIT when the child exits.
+    pub monitored: bool,
+    /// The caller and the child are linked.
+    pub linked: bool,
+    /// `:with_actor`: the child's actor instead of the caller's (needs `process.security`).
+    pub actor: Option<Arc<Actor>>,
+    /// `:with_scope`: the child's scopes instead of the caller's (needs `process.security`).
+    pub scopes: Option<Arc<[String]>>,
+    /// `:with_context`: merged over the caller's context values (needs `process.context`).
+    pub context: BTreeMap<String, Value>,
+    /// `:with_name`: registered to the child before it runs (needs `process.registry.register`).
+    pub name: Option<String>,
+    /// `:with_message`: queued in the child's mailbox before it runs (needs `process.send` on the child).
+    pub messages: Vec<(String, Vec<Value>)>,
+}
+
+/// The root process of `corral run` and of each `corral test` case.
+#[derive(Clone, Debug)]
+pub struct RootSpec {
+    /// Entry id.
+    pub entry: String,
+    /// Host id.
+    pub host: String,
+    /// Arguments for `main(...)`.
+    pub args: Vec<Value>,
+    /// The root actor (`--actor` or `corral.toml`); `None` is denied.
+    pub actor: Option<Arc<Actor>>,
+    /// The root scopes.
+    pub scopes: Vec<String>,
+}
+
+impl Runtime {
+    /// Spawns a child of `parent`. Every permission the request needs (seed 003: spawn, the variant's,
+    /// host; the builder's context, security, name and messages) is checked before anything happens.
+    /// Errors: `NotFound` for an unknown entry or host, `Invalid` for an entry that is not a process or a bad
+    /// topic, `LimitExceeded` when the host is full, `PermissionDenied`, `AlreadyExists` for a taken name.
+    pub fn spawn(&self, parent: &Process, spec: SpawnSpec) -> Result<Pid> {
+        self.spawn_with(parent.caller(), Some(parent), spec, None)
+    }
+
+    /// `process.exec`: spawns, waits for the child (yielding), returns its result.
+    /// Errors: those of spawn; the child's error as `Err` inside `Ok`.
+    pub async fn exec(&self, parent: &Process, entry: &str, host: &str, args: Vec<Value>) -> Result<Exit> {
+        let caller = parent.caller();
+        let (tx, rx) = oneshot::channel();
+        let spec = SpawnSpec { entry: entry.into(), host: host.into(), args, ..SpawnSpec::default() };
+        self.spawn_with(caller, Some(parent), spec, Some((OpKind::Exec, tx)))?;
+        rx.await.map_err(|_| Error::Internal("exec lost its child".into()))
+    }
+
+    /// Starts the root process as the runtime itself (no parent), checked like any spawn (`process.spawn` on
+    /// the entry, `process.host` on the host) with the root actor as principal. Returns its PID and a receiver
+    /// for its exit.
+    pub fn start_root(&self, root: RootSpec) -> Result<(Pid, oneshot::Receiver<Exit>)> {
+        let caller = Caller { pid: None, entry: None, actor: root.actor.clone(), scopes: root.scopes.into() };
+        let (tx, rx) = oneshot::channel();
+        let spec = SpawnSpec { entry: root.entry, host: root.host, args: root.args, ..SpawnSpec::default() };
+        let pid = self.spawn_with(caller, None, spec, Some((OpKind::Spawn, tx)))?;
+        Ok((pid, rx))
+    }
+
+    fn spawn_with(
+        &self,
+        caller: Caller,
+        parent: Option<&Process>,
+        spec: SpawnSpec,
+        waiter: Option<(OpKind, oneshot::Sender<Exit>)>,
+    ) -> Result<Pid> {
+        let entry = self
+            .inner
+            .app
+            .entries
+            .get(&spec.entry)
+            .cloned()
+            .ok_or_else(|| Error::NoSuchEntry { id: spec.entry.clone() })?;
+        if entry.kind == EntryKind::Library {
+            return Err(Error::NotAProcess { id: spec.entry.clone() });
+        }
+        let host = self.host(&spec.host)?;
+        for (topic, _) in &spec.messages {
+            check_topic(topic)?;
+        }
+        let pid = self.next_pid(&spec.host);
+        let actor = spec.actor.clone().or_else(|| caller.actor.clone());
+        let child = Arc::new(Process::new(Identity {
+            pid: pid.clone(),
+            entry: Arc::new(entry),
+            host: host.clone(),
+            actor,
+            scopes: spec.scopes.clone().unwrap_or_else(|| caller.scopes.clone()),
+            context: Arc::new(merged_context(parent, &spec.context)),
+            parent: parent.map(|p| p.pid().clone()),
+        }));
+        let exec = matches!(waiter, Some((OpKind::Exec, _)));
+        let permits = self.check_spawn(&caller, &spec, &child, exec)?;
+        let count = host.live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if count >= host.spec.max_processes {
+            host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            return Err(Error::Limit {
+                what: format!("host `{}` runs its maximum of {} processes", spec.host, host.spec.max_processes),
+            });
+        }
+        if let Err(e) = self.install(permits, parent, &spec, &child, waiter.map(|(_, tx)| tx)) {
+            host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            return Err(e);
+        }
+        self.audit_spawn(&caller, &child, &spec);
+        self.run(child, spec.args);
+        Ok(pid)
+    }
+
+    /// Every permission of the spawn, decided before any effect.
+    fn check_spawn(&self, caller: &Caller, spec: &SpawnSpec, child: &Process, exec: bool) -> Result<Vec<Permit>> {
+        let gate = self.gate();
+        let mut permits = Vec::new();
+        if !spec.context.is_empty() {
+            permits.push(gate.check(caller, Operation::Context)?);
+        }
+        if spec.actor.is_some() || spec.scopes.is_some() {
+            permits.push(gate.check(caller, Operation::Security)?);
+        }
+        permits.push(if exec {
+            gate.check(caller, Operation::Exec { entry: &spec.entry, host: &spec.host })?
+        } else {
+            gate.check(
+                caller,
+                Operation::Spawn {
+                    entry: &spec.entry,
+                    host: &spec.host,
+                    monitored: spec.monitored,
+                    linked: spec.linked,
+                },
+            )?
+        });
+        if let Some(name) = &spec.name {
+            permits.push(gate.check(caller, Operation::Register(name))?);
+        }
+        let target = child.target();
+        for (topic, _) in &spec.messages {
+            permits.push(gate.check(caller, Operation::Send { target: &target, topic })?);
+        }
+        Ok(permits)
+    }
+
+    /// Puts the child in the table with its monitor, link, name, messages and waiter, all before it runs.
+    fn install(
+        &self,
+        permits: Vec<Permit>,
+        parent: Option<&Process>,
+        spec: &SpawnSpec,
+        child: &Arc<Process>,
+        waiter: Option<oneshot::Sender<Exit>>,
+    ) -> Result<()> {
+        let pid = child.pid().clone();
+        let mut state = lock(&self.inner.state);
+        if let Some(name) = &spec.name
+            && let Some(holder) = state.names.get(name)
+        {
+            return Err(Error::NameTaken { name: name.clone(), holder: holder.to_string() });
+        }
+        // INVARIANT: a spawn's permits hold exactly one spawn or exec permit; the rest are the builder's.
+        let main = if permits.iter().any(|p| p.kind() == OpKind::Exec) { OpKind::Exec } else { OpKind::Spawn };
+        for permit in permits {
+            let kind = permit.kind();
+            permit.redeem(if matches!(kind, OpKind::Spawn | OpKind::Exec) { main } else { kind })?;
+        }
+        state.procs.insert(pid.clone(), child.clone());
+        if let Some(name) = &spec.name {
+            state.names.insert(name.clone(), pid.clone());
+            state.names_of.entry(pid.clone()).or_default().push(name.clone());
+        }
+        if let Some(parent) = parent {
+            if spec.monitored {
+                add_monitor(&mut state, parent.pid(), &pid);
+            }
+            if spec.linked {
+                add_link(&mut state, parent.pid(), &pid);
+            }
+        }
+        if let Some(tx) = waiter {
+            state.waiters.entry(pid.clone()).or_default().push(tx);
+        }
+        drop(state);
+        for (topic, payload) in &spec.messages {
+            let message = Message {
+                from: parent.map(|p| p.pid().clone()),
+                topic: topic.as_str().into(),
+                payload: payload.clone().into(),
+            };
+            if child.mailbox().deliver(message).is_err() {
+                tracing::warn!(%pid, topic, "a builder message did not fit the new mailbox");
+            }
+        }
+        Ok(())
+    }
+
+    fn audit_spawn(&self, caller: &Caller, child: &Process, spec: &SpawnSpec) {
+        let actor = child.actor().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
+        let limits = &child.host().spec;
+        self.audit_event(
+            "proc.spawn",
+            [
+                ("pid", child.pid().to_string().into()),
+                ("parent", Runtime::caller_json(caller)),
+                ("entry", child.entry().id.clone().into()),
+                ("host", spec.host.clone().into()),
+                ("actor", actor),
+                ("scopes", child.scopes().to_vec().into()),
+                ("monitored", spec.monitored.into()),
+                ("linked", spec.linked.into()),
+                (
+                    "limits",
+                    serde_json::json!({
+                        "mailbox": limits.mailbox_size,
+                        "memory": limits.memory_limit,
+                        "compute": limits.compute_limit,
+                    }),
+                ),
+            ],
+        );
+    }
+
+    /// Runs the child's code on the launcher until it returns or is killed, then ends it.
+    fn run(&self, child: Arc<Process>, args: Vec<Value>) {
+        let runtime = self.clone();
+        let code = self.inner.launcher.launch(self, child.clone(), args);
+        tokio::spawn(async move {
+            let exit = tokio::select! {
+                biased;
+                exit = child.killed() => exit,
+                exit = code => exit,
+            };
+            runtime.finish(&child, exit);
+        });
+    }
+}
+
+fn merged_context(parent: Option<&Process>, extra: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    let mut context = parent.map(|p| (**p.context()).clone()).unwrap_or_default();
+    context.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    context
+}
+
+pub(super) fn add_monitor(state: &mut State, watcher: &Pid, target: &Pid) {
+    state.watchers.entry(target.clone()).or_default().insert(watcher.clone());
+    state.watching.entry(watcher.clone()).or_default().insert(target.clone());
+}
+
+pub(super) fn add_link(state: &mut State, a: &Pid, b: &Pid) {
+    state.links.entry(a.clone()).or_default().insert(b.clone());
+    state.links.entry(b.clone()).or_default().insert(a.clone());
+}
+
+/// Topics are non-empty and do not start with `@` (reserved for the runtime). Errors: `Invalid`.
+pub fn check_topic(topic: &str) -> Result<()> {
+    if topic.is_empty() {
+        return Err(Error::Invalid("topic must not be empty".into()));
+    }
+    if topic.starts_with('@') {
+        return Err(Error::Invalid(format!(
+            "topic `{topic}` is reserved: topics starting with `@` belong to the runtime"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! Loading a policy folder: every file checked, every problem collected, then the set built.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use cedar_policy as cedar;
+use sha2::{Digest, Sha256};
+
+use crate::convert::Types;
+use crate::decide::ScopeCache;
+use crate::error::{LoadError, Problem, diagnostic_line, message_of};
+use crate::set::PolicySet;
+use crate::source::{LoadedPolicy, SourceFile, parse_file};
+
+/// The schema file of a policy folder.
+pub(crate) const SCHEMA_FILE: &str = "schema.cedarschema";
+/// The optional entities file of a policy folder.
+pub(crate) const ENTITIES_FILE: &str = "entities.json";
+/// The schema used when a folder has none: Corral's own.
+pub(crate) const DEFAULT_SCHEMA: &str = include_str!("../../policies/schema.cedarschema");
+
+/// The loaded files of `dir` (other files are ignored).
+pub(crate) fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
+    let entries = fs::read_dir(dir).map_err(|e| LoadError {
+        problems: vec![Problem::new(dir, None, format!("cannot read the policy folder: {e}"))],
+    })?;
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                problems.push(Problem::new(dir, None, format!("cannot list the policy folder: {e}")));
+                continue;
+            }
+        };
+        let path = entry.path();
+        // Names that are not UTF-8 cannot be a policy file's name.
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if !is_loaded(&name) || !path.is_file() {
+            continue;
+        }
+        match fs::read_to_string(&path) {
+            Ok(text) => files.push(SourceFile { path, name, text }),
+            Err(e) => problems.push(Problem::new(&path, None, format!("cannot read: {e}"))),
+        }
+    }
+    if problems.is_empty() { Ok(files) } else { Err(LoadError { problems }) }
+}
+
+/// The loaded files among in-memory `(name, text)` pairs; a name's last path component decides what it is.
+pub(crate) fn in_memory(files: &[(String, String)]) -> Vec<SourceFile> {
+    files
+        .iter()
+        .filter_map(|(name, text)| {
+            let base = Path::new(name).file_name()?.to_str()?;
+            is_loaded(base).then(|| SourceFile { path: PathBuf::from(name), name: base.to_owned(), text: text.clone() })
+        })
+        .collect()
+}
+
+fn is_loaded(name: &str) -> bool {
+    name == SCHEMA_FILE || name == ENTITIES_FILE || is_policy_file(name)
+}
+
+fn is_policy_file(name: &str) -> bool {
+    Path::new(name).extension().is_some_and(|ext| ext == "cedar")
+}
+
+/// Checks every file and builds the set, or reports every problem found.
+pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> {
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut problems = Vec::new();
+    for pair in files.windows(2) {
+        if let [a, b] = pair
+            && a.name == b.name
+        {
+            let message = format!("a second file named `{}` (the first is {})", b.name, a.path.display());
+            problems.push(Problem::new(&b.path, None, message));
+        }
+    }
+    let types =
+        Types::new().map_err(|e| problems.push(Problem::new(Path::new("<built-in>"), None, e.to_string()))).ok();
+    let schema = load_schema(files.iter().find(|f| f.name == SCHEMA_FILE), &mut problems);
+    let policy_files: Vec<&SourceFile> = files.iter().filter(|f| is_policy_file(&f.name)).collect();
+    let mut policies = Vec::new();
+    for (index, file) in policy_files.iter().enumerate() {
+        policies.extend(parse_file(index, file, &mut problems));
+    }
+    check_ids(&policies, &mut problems);
+    if let Some(schema) = &schema {
+        validate(&policies, &policy_files, schema, &mut problems);
+    }
+    let entities_file = files.iter().find(|f| f.name == ENTITIES_FILE);
+    let entities = crate::entities::load(entities_file, schema.as_ref(), &mut problems);
+    match (schema, entities, types) {
+        (Some(schema), Some(entities), Some(types)) if problems.is_empty() => Ok(PolicySet {
+            revision: revision(&files),
+            scopes: policies.iter().filter_map(|p| p.scope.clone()).collect::<BTreeSet<_>>(),
+            policies,
+            schema,
+            entities,
+            types,
+            authorizer: cedar::Authorizer::new(),
+            cache: ScopeCache::default(),
+        }),
+        _ => {
+            // Stable: problems of one file keep the order they were found in.
+            problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+            Err(LoadError { problems })
+        }
+    }
+}
+
+/// The folder's schema, or the built-in one when it has none.
+fn load_schema(file: Option<&SourceFile>, problems: &mut Vec<Problem>) -> Option<cedar::Schema> {
+    let (path, text) = match file {
+        Some(file) => (file.path.as_path(), file.text.as_str()),
+        None => (Path::new(SCHEMA_FILE), DEFAULT_SCHEMA),
+    };
+    match cedar::Schema::from_cedarschema_str(text) {
+        Ok((schema, _warnings)) => Some(schema),
+        Err(error) => {
+            problems.push(Problem::from_diagnostic(path, text, &error));
+            None
+        }
+    }
+}
+
+/// A policy id used twice is a problem naming both places.
+fn check_ids(policies: &[LoadedPolicy], problems: &mut Vec<Problem>) {
+    let place = |policy: &LoadedPolicy| {
+        let line = policy.line.map(|l| format!(":{l}")).unwrap_or_default();
+        format!("{}{line}", policy.path.display())
+    };
+    let mut first: HashMap<&str, &LoadedPolicy> = HashMap::new();
+    for policy in policies {
+        match first.get(policy.id.as_str()) {
+            Some(earlier) => {
+                let message = format!("duplicate policy id `{}`, first used at {}", policy.id, place(earlier));
+                problems.push(located(policy, message));
+            }
+            None => {
+                first.insert(&policy.id, policy);
+            }
+        }
+    }
+}
+
+/// Validates every policy against the schema in strict mode (the mode of `cedar validate`).
+fn validate(policies: &[LoadedPolicy], files: &[&SourceFile], schema: &cedar::Schema, problems: &mut Vec<Problem>) {
+    // A duplicate id is already a problem; only its first policy is validated.
+    let mut seen = HashSet::new();
+    let unique: Vec<&LoadedPolicy> = policies.iter().filter(|p| seen.insert(&p.id)).collect();
+    let set = match cedar::PolicySet::from_policies(unique.iter().map(|p| p.policy.clone())) {
+        Ok(set) => set,
+        Err(e) => {
+            problems.push(Problem::new(Path::new("<built-in>"), None, e.to_string()));
+            return;
+        }
+    };
+    let by_id: HashMap<&str, &LoadedPolicy> = unique.iter().map(|p| (p.id.as_str(), *p)).collect();
+    let result = cedar::Validator::new(schema.clone()).validate(&set, cedar::ValidationMode::Strict);
+    for error in result.validation_errors() {
+        let Some(policy) = by_id.get(AsRef::<str>::as_ref(error.policy_id())) else {
+            continue;
+        };
+        // Cedar's message starts "for policy `<id>`, ", which the problem already says.
+        let message = message_of(error);
+        let prefix = format!("for policy `{}`, ", policy.id);
+        let message = message.strip_prefix(&prefix).map(str::to_owned).unwrap_or(message);
+        let mut problem = located(policy, message);
+        let text = files.get(policy.file).map(|f| f.text.as_str()).unwrap_or_default();
+        problem.line = diagnostic_line(text, error).or(policy.line);
+        problems.push(problem);
+    }
+}
+
+/// A problem at `policy`'s place.
+fn located(policy: &LoadedPolicy, message: String) -> Problem {
+    Problem::new(&policy.path, policy.line, message).in_policy(policy.id.clone())
+}
+
+/// Hex SHA-256 over the sorted `(file name, bytes)` of the loaded files, the built-in schema counting as
+/// `schema.cedarschema` when the folder has none. Lengths are hashed too, so no two sets of files collide by
+/// moving bytes across a boundary.
+fn revision(files: &[SourceFile]) -> String {
+    let has_schema = files.iter().any(|f| f.name == SCHEMA_FILE);
+    let default = (!has_schema).then_some((SCHEMA_FILE, DEFAULT_SCHEMA));
+    let mut entries: Vec<(&str, &str)> =
+        files.iter().map(|f| (f.name.as_str(), f.text.as_str())).chain(default).collect();
+    entries.sort();
+    let mut hasher = Sha256::new();
+    for (name, text) in entries {
+        for part in [name, text] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+    }
+    hex::encode(hasher.finalize())
+}

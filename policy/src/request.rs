@@ -1,0 +1,182 @@
+//! What a caller asks and what it gets back: [`Request`], [`Actor`], [`AttrValue`], [`Resource`], [`Decision`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One authorization request: may `principal` do `action` on `resource`, given `context`?
+///
+/// The spec's `(principal = actor, action, resource, context)`, plus the caller's scope names, which select the
+/// `@scope` policies that apply besides the unscoped ones.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// The actor the caller acts for. `None` is always denied with the error `no actor` (fail closed).
+    pub principal: Option<&'a Actor>,
+    /// The action name as the schema declares it, e.g. `process.send` for `Action::"process.send"`.
+    pub action: &'a str,
+    /// What the action is done to.
+    pub resource: &'a Resource,
+    /// The context record, e.g. `[("pid", Str(..)), ("topic", Str(..))]`; must fit the action's context type
+    /// in the schema, or the request is denied.
+    pub context: &'a [(String, AttrValue)],
+    /// The caller's scope names; unknown names select nothing.
+    pub scopes: &'a [String],
+}
+
+/// Who a process acts for: `Actor::"<id>"`.
+///
+/// If `entities.json` declares the actor, it keeps that entity's parents and attributes, and `meta` is merged
+/// over the attributes; otherwise `meta` becomes the attributes of a new actor without parents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Actor {
+    /// The actor id, e.g. `user:alice`.
+    pub id: String,
+    /// Attributes, e.g. from `security.new_actor(id, meta)`. Keys the schema does not declare are kept; a
+    /// policy that reads a mistyped one fails to evaluate, which is a deny.
+    pub meta: BTreeMap<String, AttrValue>,
+}
+
+impl Actor {
+    /// An actor without attributes of its own.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self { id: id.into(), meta: BTreeMap::new() }
+    }
+}
+
+/// A Cedar value, as attributes and context hold them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrValue {
+    /// A boolean.
+    Bool(bool),
+    /// A 64-bit signed integer (Cedar's `Long`).
+    Long(i64),
+    /// A string.
+    Str(String),
+    /// A set; duplicates collapse.
+    Set(Vec<AttrValue>),
+    /// A record.
+    Record(BTreeMap<String, AttrValue>),
+}
+
+impl From<&str> for AttrValue {
+    fn from(value: &str) -> Self {
+        Self::Str(value.to_owned())
+    }
+}
+
+impl From<String> for AttrValue {
+    fn from(value: String) -> Self {
+        Self::Str(value)
+    }
+}
+
+impl From<i64> for AttrValue {
+    fn from(value: i64) -> Self {
+        Self::Long(value)
+    }
+}
+
+impl From<bool> for AttrValue {
+    fn from(value: bool) -> Self {
+        Self::Bool(value)
+    }
+}
+
+/// What an action is done to, and so which Cedar entity (with its ancestors) a request carries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// `Entry::"<id>"` for a manifest entry `namespace:name`; parent `Namespace::"<namespace>"`, whose parent
+    /// is the namespace without its last segment (`acme.workers` -> `acme`).
+    Entry {
+        /// The entry id, e.g. `acme.workers:handler`.
+        id: String,
+    },
+    /// `Host::"<id>"` for a process host `namespace:name`; parents as for an entry.
+    Host {
+        /// The host id, e.g. `acme:processes`.
+        id: String,
+    },
+    /// `Process::"<pid>"`, a live process; parent its entry, attributes `actor` and `host`.
+    Process {
+        /// The process id.
+        pid: String,
+        /// The id of the entry the process runs.
+        entry: String,
+        /// The id of the host the process runs on.
+        host: String,
+        /// The id of the actor the process acts for.
+        actor: String,
+    },
+    /// `Name::"<name>"`, a registry name.
+    Name {
+        /// The registered name.
+        name: String,
+    },
+    /// `Capability::"<name>"`, the seed's fixed resources `context` and `security`.
+    Capability {
+        /// `context` or `security`.
+        name: String,
+    },
+}
+
+impl Resource {
+    /// The Cedar entity type name of the resource.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Entry { .. } => "Entry",
+            Self::Host { .. } => "Host",
+            Self::Process { .. } => "Process",
+            Self::Name { .. } => "Name",
+            Self::Capability { .. } => "Capability",
+        }
+    }
+
+    /// The Cedar entity id of the resource.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Entry { id } | Self::Host { id } => id,
+            Self::Process { pid, .. } => pid,
+            Self::Name { name } | Self::Capability { name } => name,
+        }
+    }
+}
+
+/// Cedar's entity syntax, e.g. `Process::"<pid>"` or `Entry::"app:worker"`, escaped as Cedar escapes ids.
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}::\"{}\"", self.type_name(), self.id().escape_debug())
+    }
+}
+
+/// The answer to one [`Request`]. Deciding never fails: whatever goes wrong is a deny with the reason in
+/// `errors`.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    /// Whether the request is allowed.
+    pub allowed: bool,
+    /// The ids of the deciding policies, sorted: the permits that allowed, or the forbids that denied; empty
+    /// for a default deny and for a deny caused by errors.
+    pub policies: Vec<String>,
+    /// Request-building and evaluation errors. Any error makes the decision a deny (spec: "an evaluation
+    /// error counts as deny").
+    pub errors: Vec<String>,
+    /// The revision of the policy set that decided.
+    pub revision: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_display_as_cedar_entities() {
+        let entry = Resource::Entry { id: "app:worker".into() };
+        assert_eq!(entry.to_string(), r#"Entry::"app:worker""#);
+        let process = Resource::Process {
+            pid: "p\"1".into(),
+            entry: "app:worker".into(),
+            host: "app:host".into(),
+            actor: "user:alice".into(),
+        };
+        assert_eq!(process.to_string(), r#"Process::"p\"1""#);
+    }
+}

@@ -1,0 +1,173 @@
+//! The SpawnBuilder (`process.with_context`; `lua-api.md`, "SpawnBuilder").
+//!
+//! The builder is immutable: each method returns a new one. Its state lives in Rust ([`BuilderState`]); a
+//! few lines of Lua glue turn `nil, err` answers into raised errors, as the spec asks of builder methods.
+//! `:with_context`, `:with_actor` and `:with_scope` ask the gate when called; `:spawn*` asks the runtime,
+//! which checks every permission of the spawn (the builder's included) again before the child exists.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use corral_core::runtime::{Capability, SpawnSpec, check_topic};
+use corral_core::value::Value as CoreValue;
+use corral_policy::Actor;
+use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, Value, Variadic};
+
+use crate::convert::from_lua_multi;
+use crate::modules::errors::{LuaError, ret};
+use crate::modules::process::{context_values, spawn_spec};
+use crate::modules::security::{LuaActor, LuaScope};
+use crate::procs::current;
+
+/// What a builder has gathered.
+#[derive(Clone, Default)]
+pub struct BuilderState {
+    context: BTreeMap<String, CoreValue>,
+    actor: Option<Arc<Actor>>,
+    scopes: Option<Arc<[String]>>,
+    name: Option<String>,
+    messages: Vec<(String, Vec<CoreValue>)>,
+}
+
+impl UserData for BuilderState {}
+
+const GLUE: &str = r#"
+local raw, process = ...
+local Builder = {}
+Builder.__index = Builder
+Builder.__metatable = "SpawnBuilder"
+local function wrap(state) return table.freeze(setmetatable({ _state = state }, Builder)) end
+local function check(value, err)
+  if err ~= nil then error(err, 3) end
+  return value
+end
+function Builder:with_context(values) return wrap(check(raw.with_context(self._state, values))) end
+function Builder:with_actor(actor) return wrap(check(raw.with_actor(self._state, actor))) end
+function Builder:with_scope(scope) return wrap(check(raw.with_scope(self._state, scope))) end
+function Builder:with_name(name) return wrap(check(raw.with_name(self._state, name))) end
+function Builder:with_message(topic, ...) return wrap(check(raw.with_message(self._state, topic, ...))) end
+function Builder:spawn(id, host, ...) return check(raw.spawn(self._state, false, false, id, host, ...)) end
+function Builder:spawn_monitored(id, host, ...) return check(raw.spawn(self._state, true, false, id, host, ...)) end
+function Builder:spawn_linked(id, host, ...) return check(raw.spawn(self._state, false, true, id, host, ...)) end
+function Builder:spawn_linked_monitored(id, host, ...) return check(raw.spawn(self._state, true, true, id, host, ...)) end
+table.freeze(Builder)
+process.with_context = function(values) return wrap(check(raw.new(values))) end
+"#;
+
+fn state(ud: &AnyUserData) -> Result<BuilderState, LuaError> {
+    ud.borrow::<BuilderState>().map(|s| s.clone()).map_err(|_| LuaError::invalid("not a SpawnBuilder"))
+}
+
+fn ask(lua: &Lua, capability: Capability) -> Result<(), LuaError> {
+    let ctx = current(lua)?;
+    ctx.runtime.check_capability(&ctx.process, capability).map_err(LuaError::from)
+}
+
+fn add_context(lua: &Lua, mut s: BuilderState, values: Option<Table>) -> Result<BuilderState, LuaError> {
+    let values = values.ok_or_else(|| LuaError::invalid("context values must be a table"))?;
+    let values = context_values(&values)?;
+    ask(lua, Capability::Context)?;
+    s.context.extend(values);
+    Ok(s)
+}
+
+/// Registers `process.with_context` and the builder's methods on `process`.
+pub fn register(lua: &Lua, process: &Table) -> mlua::Result<()> {
+    let raw = lua.create_table()?;
+    raw.set(
+        "new",
+        lua.create_function(|lua, values: Option<Table>| ret(lua, add_context(lua, BuilderState::default(), values)))?,
+    )?;
+    raw.set(
+        "with_context",
+        lua.create_function(|lua, (ud, values): (AnyUserData, Option<Table>)| {
+            ret(lua, state(&ud).and_then(|s| add_context(lua, s, values)))
+        })?,
+    )?;
+    raw.set(
+        "with_actor",
+        lua.create_function(|lua, (ud, actor): (AnyUserData, Value)| {
+            let result = state(&ud).and_then(|mut s| {
+                let Value::UserData(actor) = actor else { return Err(LuaError::invalid("with_actor takes an actor")) };
+                let actor = actor.borrow::<LuaActor>().map_err(|_| LuaError::invalid("with_actor takes an actor"))?;
+                ask(lua, Capability::Security)?;
+                s.actor = Some(actor.0.clone());
+                Ok(s)
+            });
+            ret(lua, result)
+        })?,
+    )?;
+    raw.set(
+        "with_scope",
+        lua.create_function(|lua, (ud, scope): (AnyUserData, Value)| {
+            let result = state(&ud).and_then(|mut s| {
+                let Value::UserData(scope) = scope else { return Err(LuaError::invalid("with_scope takes a scope")) };
+                let scope = scope.borrow::<LuaScope>().map_err(|_| LuaError::invalid("with_scope takes a scope"))?;
+                ask(lua, Capability::Security)?;
+                s.scopes = Some(scope.0.clone());
+                Ok(s)
+            });
+            ret(lua, result)
+        })?,
+    )?;
+    raw.set(
+        "with_name",
+        lua.create_function(|lua, (ud, name): (AnyUserData, Value)| {
+            let result = state(&ud).and_then(|mut s| match name {
+                Value::String(n) if !n.as_bytes().is_empty() => {
+                    s.name = Some(n.to_string_lossy());
+                    Ok(s)
+                }
+                _ => Err(LuaError::invalid("with_name takes a non-empty string")),
+            });
+            ret(lua, result)
+        })?,
+    )?;
+    raw.set(
+        "with_message",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            let result = (|| {
+                let ud = match args.first() {
+                    Some(Value::UserData(ud)) => ud.clone(),
+                    _ => return Err(LuaError::invalid("not a SpawnBuilder")),
+                };
+                let mut s = state(&ud)?;
+                let topic = match args.get(1) {
+                    Some(Value::String(t)) => t.to_string_lossy(),
+                    _ => return Err(LuaError::invalid("with_message takes a topic string")),
+                };
+                check_topic(&topic)?;
+                let payload = from_lua_multi(args.iter().skip(2), "payload")?;
+                s.messages.push((topic, payload));
+                Ok(s)
+            })();
+            ret(lua, result)
+        })?,
+    )?;
+    raw.set("spawn", lua.create_function(builder_spawn)?)?;
+    lua.load(GLUE).set_name("=corral:builder").call::<()>((raw, process.clone()))
+}
+
+fn builder_spawn(lua: &Lua, args: Variadic<Value>) -> mlua::Result<MultiValue> {
+    let result = (|| {
+        let (Some(Value::UserData(ud)), Some(Value::Boolean(monitored)), Some(Value::Boolean(linked))) =
+            (args.first(), args.get(1), args.get(2))
+        else {
+            return Err(LuaError::invalid("not a SpawnBuilder"));
+        };
+        let s = state(ud)?;
+        let rest: Variadic<Value> = args.iter().skip(3).cloned().collect();
+        let spec = spawn_spec(&rest, *monitored, *linked)?;
+        let spec = SpawnSpec {
+            actor: s.actor,
+            scopes: s.scopes,
+            context: s.context,
+            name: s.name,
+            messages: s.messages,
+            ..spec
+        };
+        let ctx = current(lua)?;
+        Ok(ctx.runtime.spawn(&ctx.process, spec)?.to_string())
+    })();
+    ret(lua, result)
+}

@@ -1,0 +1,103 @@
+//! The `errors` global: error objects and their kinds (`lua-api.md`, "Conventions").
+//!
+//! `err:kind()` is one of the constants, `err:message()` the text, `tostring(err)` the text, and
+//! `"prefix: " .. err` works on both sides.
+
+use corral_core::{Error, ErrorKind};
+use mlua::{Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value};
+
+/// An error object as scripts see it.
+#[derive(Clone, Debug)]
+pub struct LuaError {
+    /// The kind.
+    pub kind: ErrorKind,
+    /// The text.
+    pub message: String,
+}
+
+impl LuaError {
+    /// An error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> LuaError {
+        LuaError { kind, message: message.into() }
+    }
+
+    /// `INVALID` with `message`.
+    pub fn invalid(message: impl Into<String>) -> LuaError {
+        LuaError::new(ErrorKind::Invalid, message)
+    }
+}
+
+impl From<Error> for LuaError {
+    fn from(e: Error) -> LuaError {
+        LuaError { kind: e.kind(), message: e.to_string() }
+    }
+}
+
+impl UserData for LuaError {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("kind", |_, this, ()| Ok(this.kind.as_str()));
+        methods.add_method("message", |_, this, ()| Ok(this.message.clone()));
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(this.message.clone()));
+        methods.add_meta_function(MetaMethod::Concat, |lua, (a, b): (Value, Value)| {
+            Ok(format!("{}{}", text(lua, &a)?, text(lua, &b)?))
+        });
+        methods.add_meta_method(MetaMethod::Eq, |_, this, other: mlua::AnyUserData| {
+            Ok(other.borrow::<LuaError>().map(|o| o.kind == this.kind && o.message == this.message).unwrap_or(false))
+        });
+    }
+}
+
+fn text(_: &Lua, value: &Value) -> mlua::Result<String> {
+    match value {
+        Value::UserData(ud) if ud.is::<LuaError>() => Ok(ud.borrow::<LuaError>()?.message.clone()),
+        Value::String(s) => Ok(s.to_string_lossy()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Integer(n) => Ok(n.to_string()),
+        other => {
+            Err(mlua::Error::runtime(format!("attempt to concatenate a {} value with an error", other.type_name())))
+        }
+    }
+}
+
+/// `nil, err`: the failure return of every non-raising call.
+pub fn fail(lua: &Lua, error: impl Into<LuaError>) -> mlua::Result<MultiValue> {
+    let err = lua.create_userdata(error.into())?;
+    Ok(MultiValue::from_iter([Value::Nil, Value::UserData(err)]))
+}
+
+/// Either `value` or `nil, err`.
+pub fn ret<T: mlua::IntoLua>(lua: &Lua, result: Result<T, impl Into<LuaError>>) -> mlua::Result<MultiValue> {
+    match result {
+        Ok(value) => Ok(MultiValue::from_iter([value.into_lua(lua)?])),
+        Err(e) => fail(lua, e),
+    }
+}
+
+/// Registers the `errors` global.
+pub fn register(lua: &Lua) -> mlua::Result<()> {
+    let errors = lua.create_table()?;
+    for kind in ErrorKind::ALL {
+        errors.set(kind.as_str(), kind.as_str())?;
+    }
+    errors.set(
+        "new",
+        lua.create_function(|_, (kind, message): (String, Option<String>)| {
+            let kind = parse_kind(&kind).ok_or_else(|| mlua::Error::runtime(format!("unknown error kind `{kind}`")))?;
+            Ok(LuaError::new(kind, message.unwrap_or_default()))
+        })?,
+    )?;
+    errors.set(
+        "is",
+        lua.create_function(|_, (err, kind): (Value, String)| {
+            Ok(match err {
+                Value::UserData(ud) => ud.borrow::<LuaError>().map(|e| e.kind.as_str() == kind).unwrap_or(false),
+                _ => false,
+            })
+        })?,
+    )?;
+    lua.globals().set("errors", errors)
+}
+
+fn parse_kind(text: &str) -> Option<ErrorKind> {
+    ErrorKind::ALL.into_iter().find(|k| k.as_str() == text)
+}

@@ -1,0 +1,25 @@
+//! Every Lua module scripts see, and `require`.
+//!
+//! Globals: `process`, `channel`, `errors`, the base library's safe part, `os.time` and `os.clock`, and
+//! `print` (to the runtime's log). Through `require`, and only when the entry grants them: `time`,
+//! `security`, `ctx`, and the entry's `imports:` (library entries). Each module is one file with one
+//! `register` (or `create`, for required modules).
+
+pub mod builder;
+pub mod channel;
+pub mod errors;
+pub mod process;
+pub mod require;
+pub mod security;
+pub mod time;
+
+use mlua::Lua;
+
+/// Installs every module in a new VM, before its globals are sealed.
+pub fn register_all(lua: &Lua, wippy: bool) -> mlua::Result<()> {
+    errors::register(lua)?;
+    channel::register(lua)?;
+    process::register(lua)?;
+    require::register(lua, wippy)?;
+    Ok(())
+}

@@ -1,0 +1,326 @@
+//! The `process` global: the seeds' process API (seed 003; `lua-api.md`, "process").
+//!
+//! Each function converts its arguments, calls the runtime (which decides at the gate), and converts the
+//! answer: a value, or `nil, err`. No authorization happens here.
+
+use std::sync::Arc;
+
+use corral_core::chan::Chan;
+use corral_core::mailbox::EventKind;
+use corral_core::runtime::SpawnSpec;
+use corral_core::value::Value as CoreValue;
+use mlua::{Lua, MultiValue, Table, Value, Variadic};
+
+use crate::convert::{from_lua_multi, to_lua};
+use crate::modules::channel::LuaChan;
+use crate::modules::errors::{LuaError, fail, ret};
+use crate::modules::time::duration_arg;
+use crate::procs::{ProcCtx, current};
+
+type Args = Variadic<Value>;
+
+fn with_ctx<T: mlua::IntoLua>(
+    lua: &Lua,
+    f: impl FnOnce(Arc<ProcCtx>) -> Result<T, LuaError>,
+) -> mlua::Result<MultiValue> {
+    ret(lua, current(lua).and_then(f))
+}
+
+fn string_arg(value: Option<&Value>, what: &str) -> Result<String, LuaError> {
+    match value {
+        Some(Value::String(s)) => Ok(s.to_str().map(|s| s.to_string()).unwrap_or_else(|_| s.to_string_lossy())),
+        Some(other) => Err(LuaError::invalid(format!("{what} must be a string, got a {}", other.type_name()))),
+        None => Err(LuaError::invalid(format!("{what} is required"))),
+    }
+}
+
+/// Spawn arguments `(id, host, ...)` into a spec.
+pub fn spawn_spec(args: &Args, monitored: bool, linked: bool) -> Result<SpawnSpec, LuaError> {
+    let entry = string_arg(args.first(), "entry id")?;
+    let host = string_arg(args.get(1), "host id")?;
+    let rest = args.iter().skip(2);
+    let args = from_lua_multi(rest, "argument")?;
+    Ok(SpawnSpec { entry, host, args, monitored, linked, ..SpawnSpec::default() })
+}
+
+fn spawn_fn(lua: &Lua, monitored: bool, linked: bool) -> mlua::Result<mlua::Function> {
+    lua.create_function(move |lua, args: Args| {
+        with_ctx(lua, |ctx| {
+            let spec = spawn_spec(&args, monitored, linked)?;
+            Ok(ctx.runtime.spawn(&ctx.process, spec)?.to_string())
+        })
+    })
+}
+
+fn dest_fn(lua: &Lua, f: fn(&ProcCtx, &str) -> corral_core::Result<()>) -> mlua::Result<mlua::Function> {
+    lua.create_function(move |lua, dest: Value| {
+        with_ctx(lua, |ctx| {
+            let dest = string_arg(Some(&dest), "destination")?;
+            f(&ctx, &dest)?;
+            Ok(true)
+        })
+    })
+}
+
+/// Caches the userdata of a mailbox channel so `inbox()`, `events()` and `listen(t)` return the same object.
+fn chan_value(lua: &Lua, ctx: &ProcCtx, chan: Chan) -> mlua::Result<Value> {
+    let key = format!("corral.chan.{}", chan.id());
+    let cache: Table = match lua.named_registry_value::<Option<Table>>("corral.chans")? {
+        Some(t) => t,
+        None => {
+            let t = lua.create_table()?;
+            let meta = lua.create_table()?;
+            meta.raw_set("__mode", "v")?;
+            t.set_metatable(Some(meta))?;
+            lua.set_named_registry_value("corral.chans", t.clone())?;
+            t
+        }
+    };
+    let _ = ctx;
+    if let Some(ud) = cache.raw_get::<Option<mlua::AnyUserData>>(key.as_str())? {
+        return Ok(Value::UserData(ud));
+    }
+    let ud = lua.create_userdata(LuaChan(chan))?;
+    cache.raw_set(key, ud.clone())?;
+    Ok(Value::UserData(ud))
+}
+
+/// Registers the `process` global.
+pub fn register(lua: &Lua) -> mlua::Result<()> {
+    let process = lua.create_table()?;
+    process.set("pid", lua.create_function(|lua, ()| with_ctx(lua, |c| Ok(c.process.pid().to_string())))?)?;
+    process.set("id", lua.create_function(|lua, ()| with_ctx(lua, |c| Ok(c.entry.id.clone())))?)?;
+    process.set(
+        "send",
+        lua.create_function(|lua, args: Args| {
+            with_ctx(lua, |ctx| {
+                let dest = string_arg(args.first(), "destination")?;
+                let topic = string_arg(args.get(1), "topic")?;
+                let payload = from_lua_multi(args.iter().skip(2), "payload")?;
+                ctx.runtime.send(&ctx.process, &dest, &topic, payload)?;
+                Ok(true)
+            })
+        })?,
+    )?;
+    process.set("spawn", spawn_fn(lua, false, false)?)?;
+    process.set("spawn_monitored", spawn_fn(lua, true, false)?)?;
+    process.set("spawn_linked", spawn_fn(lua, false, true)?)?;
+    process.set("spawn_linked_monitored", spawn_fn(lua, true, true)?)?;
+    process.set("exec", lua.create_async_function(exec)?)?;
+    process.set("terminate", dest_fn(lua, |c, d| c.runtime.terminate(&c.process, d))?)?;
+    process.set("monitor", dest_fn(lua, |c, d| c.runtime.monitor(&c.process, d))?)?;
+    process.set("unmonitor", dest_fn(lua, |c, d| c.runtime.unmonitor(&c.process, d))?)?;
+    process.set("link", dest_fn(lua, |c, d| c.runtime.link(&c.process, d))?)?;
+    process.set("unlink", dest_fn(lua, |c, d| c.runtime.unlink(&c.process, d))?)?;
+    process.set(
+        "cancel",
+        lua.create_function(|lua, (dest, deadline): (Value, Option<Value>)| {
+            with_ctx(lua, |ctx| {
+                let dest = string_arg(Some(&dest), "destination")?;
+                let deadline = deadline.filter(|d| !d.is_nil()).map(|d| duration_arg(&d)).transpose()?;
+                ctx.runtime.cancel(&ctx.process, &dest, deadline)?;
+                Ok(true)
+            })
+        })?,
+    )?;
+    register_options(lua, &process)?;
+    register_mailbox(lua, &process)?;
+    register_registry(lua, &process)?;
+    process.set("upgrade", lua.create_async_function(upgrade)?)?;
+    let event = lua.create_table()?;
+    event.set("EXIT", EventKind::Exit.as_str())?;
+    event.set("LINK_DOWN", EventKind::LinkDown.as_str())?;
+    event.set("CANCEL", EventKind::Cancel.as_str())?;
+    process.set("event", event)?;
+    crate::modules::builder::register(lua, &process)?;
+    lua.globals().set("process", process)
+}
+
+async fn exec(lua: Lua, args: Args) -> mlua::Result<MultiValue> {
+    let ctx = match current(&lua) {
+        Ok(ctx) => ctx,
+        Err(e) => return fail(&lua, e),
+    };
+    let spec = match spawn_spec(&args, false, false) {
+        Ok(spec) => spec,
+        Err(e) => return fail(&lua, e),
+    };
+    match ctx.runtime.exec(&ctx.process, &spec.entry, &spec.host, spec.args).await {
+        Ok(exit) => match exit.result {
+            Ok(value) => Ok(MultiValue::from_iter([to_lua(&lua, &value)?])),
+            Err(message) => fail(&lua, LuaError::new(corral_core::ErrorKind::Internal, message)),
+        },
+        Err(e) => fail(&lua, e),
+    }
+}
+
+async fn upgrade(lua: Lua, args: Args) -> mlua::Result<MultiValue> {
+    let ctx = match current(&lua) {
+        Ok(ctx) => ctx,
+        Err(e) => return fail(&lua, e),
+    };
+    let entry = match args.first() {
+        None | Some(Value::Nil) => None,
+        Some(v) => match string_arg(Some(v), "entry id") {
+            Ok(s) => Some(s),
+            Err(e) => return fail(&lua, e),
+        },
+    };
+    let state = match from_lua_multi(args.iter().skip(1), "argument") {
+        Ok(state) => state,
+        Err(e) => return fail(&lua, e),
+    };
+    match ctx.runtime.upgrade(&ctx.process, entry.as_deref()) {
+        Ok(up) => {
+            ctx.request_upgrade(up, state);
+            // The runner drops this thread and starts the new code; this call never returns.
+            std::future::pending::<()>().await;
+            Ok(MultiValue::new())
+        }
+        Err(e) => fail(&lua, e),
+    }
+}
+
+fn register_options(lua: &Lua, process: &Table) -> mlua::Result<()> {
+    process.set(
+        "get_options",
+        lua.create_function(|lua, ()| {
+            let ctx = current(lua).map_err(|e| mlua::Error::runtime(e.message))?;
+            let t = lua.create_table()?;
+            t.raw_set("trap_links", ctx.process.trap_links())?;
+            Ok(t)
+        })?,
+    )?;
+    process.set(
+        "set_options",
+        lua.create_function(|lua, options: Value| {
+            let result = current(lua).and_then(|ctx| {
+                let Value::Table(options) = options else {
+                    return Err(LuaError::invalid("options must be a table"));
+                };
+                let mut trap = None;
+                for pair in options.pairs::<Value, Value>() {
+                    let (k, v) = pair.map_err(|e| LuaError::invalid(e.to_string()))?;
+                    match (k.to_string().ok().as_deref(), &v) {
+                        (Some("trap_links"), Value::Boolean(b)) => trap = Some(*b),
+                        (Some("trap_links"), other) => {
+                            return Err(LuaError::invalid(format!(
+                                "trap_links must be a boolean, got a {}",
+                                other.type_name()
+                            )));
+                        }
+                        (key, _) => return Err(LuaError::invalid(format!("unknown option `{}`", key.unwrap_or("?")))),
+                    }
+                }
+                if let Some(on) = trap {
+                    ctx.process.set_trap_links(on);
+                }
+                Ok(true)
+            });
+            match result {
+                Ok(_) => Ok((true, Value::Nil)),
+                Err(e) => Ok((false, Value::UserData(lua.create_userdata(e)?))),
+            }
+        })?,
+    )
+}
+
+fn register_mailbox(lua: &Lua, process: &Table) -> mlua::Result<()> {
+    process.set(
+        "inbox",
+        lua.create_function(|lua, ()| {
+            let ctx = current(lua).map_err(|e| mlua::Error::runtime(e.message))?;
+            chan_value(lua, &ctx, ctx.process.mailbox().inbox())
+        })?,
+    )?;
+    process.set(
+        "events",
+        lua.create_function(|lua, ()| {
+            let ctx = current(lua).map_err(|e| mlua::Error::runtime(e.message))?;
+            chan_value(lua, &ctx, ctx.process.mailbox().events())
+        })?,
+    )?;
+    process.set(
+        "listen",
+        lua.create_function(|lua, (topic, options): (Value, Option<Table>)| {
+            let ctx = match current(lua) {
+                Ok(ctx) => ctx,
+                Err(e) => return fail(lua, e),
+            };
+            let topic = match string_arg(Some(&topic), "topic")
+                .and_then(|t: String| corral_core::runtime::check_topic(&t).map(|()| t).map_err(LuaError::from))
+            {
+                Ok(t) => t,
+                Err(e) => return fail(lua, e),
+            };
+            let message_mode = match options {
+                Some(o) => o.get::<Option<bool>>("message")?.unwrap_or(false),
+                None => false,
+            };
+            let chan = ctx.process.mailbox().listen(&topic, message_mode);
+            Ok(MultiValue::from_iter([chan_value(lua, &ctx, chan)?]))
+        })?,
+    )?;
+    process.set(
+        "unlisten",
+        lua.create_function(|lua, ch: mlua::AnyUserData| {
+            with_ctx(lua, |ctx| {
+                let chan = ch.borrow::<LuaChan>().map_err(|_| LuaError::invalid("unlisten takes a channel"))?;
+                if ctx.process.mailbox().unlisten(&chan.0) {
+                    Ok(true)
+                } else {
+                    Err(LuaError::invalid("the channel is not a topic listener of this process"))
+                }
+            })
+        })?,
+    )
+}
+
+fn register_registry(lua: &Lua, process: &Table) -> mlua::Result<()> {
+    let registry = lua.create_table()?;
+    registry.set(
+        "register",
+        lua.create_function(|lua, (name, pid): (Value, Option<Value>)| {
+            with_ctx(lua, |ctx| {
+                let name = string_arg(Some(&name), "name")?;
+                let pid = pid.filter(|p| !p.is_nil()).map(|p| string_arg(Some(&p), "pid")).transpose()?;
+                ctx.runtime.register(&ctx.process, &name, pid.as_deref())?;
+                Ok(true)
+            })
+        })?,
+    )?;
+    registry.set(
+        "lookup",
+        lua.create_function(|lua, name: Value| {
+            with_ctx(lua, |ctx| {
+                let name = string_arg(Some(&name), "name")?;
+                Ok(ctx.runtime.lookup(&name)?.to_string())
+            })
+        })?,
+    )?;
+    registry.set(
+        "unregister",
+        lua.create_function(|lua, name: Value| {
+            with_ctx(lua, |ctx| {
+                let name = string_arg(Some(&name), "name")?;
+                Ok(ctx.runtime.unregister(&ctx.process, &name)?)
+            })
+        })?,
+    )?;
+    process.set("registry", registry)
+}
+
+/// A context table of the builder as runtime values.
+pub fn context_values(values: &Table) -> Result<std::collections::BTreeMap<String, CoreValue>, LuaError> {
+    let mut out = std::collections::BTreeMap::new();
+    for pair in values.pairs::<Value, Value>() {
+        let (k, v) = pair.map_err(|e| LuaError::invalid(e.to_string()))?;
+        let Value::String(k) = k else {
+            return Err(LuaError::invalid("context keys must be strings"));
+        };
+        let key = k.to_string_lossy();
+        let value = crate::convert::from_lua(&v, &format!("context.{key}"))?;
+        out.insert(key, value);
+    }
+    Ok(out)
+}

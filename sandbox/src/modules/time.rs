@@ -1,0 +1,149 @@
+//! `require("time")`: sleep, timers, tickers, the clock and durations (`lua-api.md`, "time").
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use corral_core::chan::{Chan, Item};
+use corral_core::value::Value as CoreValue;
+use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
+
+use crate::modules::channel::LuaChan;
+use crate::modules::errors::LuaError;
+
+/// A point in time (`time.now()`).
+#[derive(Clone, Copy)]
+pub struct LuaTime(pub SystemTime);
+
+/// A span of time (`time.parse_duration`, `t:sub(u)`).
+#[derive(Clone, Copy)]
+pub struct LuaDuration(pub Duration);
+
+/// A ticker (`time.ticker(d)`): `:channel()` receives the time every period until `:stop()`.
+pub struct LuaTicker {
+    chan: Chan,
+    task: tokio::task::AbortHandle,
+}
+
+impl UserData for LuaTime {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("unix", |_, this, ()| Ok(unix(this.0).as_secs_f64().floor()));
+        methods.add_method("unix_milli", |_, this, ()| Ok(unix(this.0).as_millis() as f64));
+        methods.add_method("unix_nano", |_, this, ()| Ok(unix(this.0).as_nanos() as f64));
+        methods.add_method("sub", |_, this, other: AnyUserData| {
+            let other = other.borrow::<LuaTime>()?.0;
+            let d = this.0.duration_since(other).unwrap_or(Duration::ZERO);
+            Ok(LuaDuration(d))
+        });
+        methods.add_method("add", |_, this, d: Value| Ok(LuaTime(this.0 + duration_arg(&d).map_err(raise)?)));
+        methods.add_method("format_rfc3339", |_, this, ()| Ok(corral_core::audit::rfc3339(this.0)));
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(corral_core::audit::rfc3339(this.0)));
+    }
+}
+
+impl UserData for LuaDuration {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("seconds", |_, this, ()| Ok(this.0.as_secs_f64()));
+        methods.add_method("milliseconds", |_, this, ()| Ok(this.0.as_millis() as f64));
+        methods.add_method("nanoseconds", |_, this, ()| Ok(this.0.as_nanos() as f64));
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(humantime::format_duration(this.0).to_string()));
+    }
+}
+
+impl UserData for LuaTicker {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("channel", |_, this, ()| Ok(LuaChan(this.chan.clone())));
+        methods.add_method("stop", |_, this, ()| {
+            this.task.abort();
+            this.chan.close();
+            Ok(true)
+        });
+    }
+}
+
+fn raise(e: LuaError) -> mlua::Error {
+    mlua::Error::runtime(format!("{}: {}", e.kind.as_str(), e.message))
+}
+
+fn unix(t: SystemTime) -> Duration {
+    t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO)
+}
+
+/// A duration argument: a humantime string (`"100ms"`, `"1m30s"`), integer milliseconds, or a duration
+/// object. Errors: `INVALID` naming the value.
+pub fn duration_arg(value: &Value) -> Result<Duration, LuaError> {
+    match value {
+        Value::Integer(ms) if *ms >= 0 => Ok(Duration::from_millis(*ms as u64)),
+        Value::Number(ms) if *ms >= 0.0 && ms.is_finite() => Ok(Duration::from_secs_f64(ms / 1000.0)),
+        Value::String(s) => {
+            let text = s.to_string_lossy();
+            humantime::parse_duration(text.trim())
+                .map_err(|e| LuaError::invalid(format!("invalid duration `{text}`: {e}")))
+        }
+        Value::UserData(ud) => {
+            ud.borrow::<LuaDuration>().map(|d| d.0).map_err(|_| LuaError::invalid("invalid duration"))
+        }
+        other => Err(LuaError::invalid(format!("invalid duration: a {} is not a duration", other.type_name()))),
+    }
+}
+
+fn now_item() -> Item {
+    Item::Payload(vec![CoreValue::Num(unix(SystemTime::now()).as_secs_f64())].into())
+}
+
+/// Registers `time` as a module `require` can grant.
+pub fn create(lua: &Lua) -> mlua::Result<Table> {
+    let time = lua.create_table()?;
+    time.set(
+        "sleep",
+        lua.create_async_function(|lua, d: Value| async move {
+            match duration_arg(&d) {
+                Ok(d) => {
+                    tokio::time::sleep(d).await;
+                    crate::modules::errors::ret(&lua, Ok::<_, LuaError>(true))
+                }
+                Err(e) => crate::modules::errors::fail(&lua, e),
+            }
+        })?,
+    )?;
+    time.set(
+        "after",
+        lua.create_function(|_, d: Value| {
+            let d = duration_arg(&d).map_err(raise)?;
+            let chan = Chan::new(1);
+            let sender = chan.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(d).await;
+                let _ = sender.try_send(now_item());
+            });
+            Ok(LuaChan(chan))
+        })?,
+    )?;
+    time.set(
+        "ticker",
+        lua.create_function(|_, d: Value| {
+            let period = duration_arg(&d).map_err(raise)?;
+            if period.is_zero() {
+                return Err(raise(LuaError::invalid("ticker period must be more than zero")));
+            }
+            let chan = Chan::new(1);
+            let sender = chan.clone();
+            let task = tokio::spawn(async move {
+                let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                loop {
+                    interval.tick().await;
+                    // A slow reader misses ticks rather than piling them up (Go's ticker does the same).
+                    let _ = sender.try_send(now_item());
+                }
+            });
+            Ok(LuaTicker { chan, task: task.abort_handle() })
+        })?,
+    )?;
+    time.set("now", lua.create_function(|_, ()| Ok(LuaTime(SystemTime::now())))?)?;
+    time.set(
+        "parse_duration",
+        lua.create_function(|lua, s: Value| match duration_arg(&s) {
+            Ok(d) => crate::modules::errors::ret(lua, Ok::<_, LuaError>(LuaDuration(d))),
+            Err(e) => crate::modules::errors::fail(lua, e),
+        })?,
+    )?;
+    Ok(time)
+}

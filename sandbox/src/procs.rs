@@ -1,0 +1,108 @@
+//! Which process a Lua call comes from.
+//!
+//! Processes of one host share a VM, so a module function learns its caller from the Lua thread it runs on:
+//! each process's thread is registered here while it runs. A call from a thread that belongs to no process
+//! (a script's own coroutine) is `INVALID` with "no process context" (seed 003: "未找到上下文").
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use corral_core::app::Entry;
+use corral_core::runtime::Upgrade;
+use corral_core::value::Value as CoreValue;
+use corral_core::{Process, Runtime};
+use mlua::Lua;
+use tokio::sync::Notify;
+
+use crate::modules::errors::LuaError;
+
+/// What a running process's module calls need.
+pub struct ProcCtx {
+    /// The node.
+    pub runtime: Runtime,
+    /// The process.
+    pub process: Arc<Process>,
+    /// The entry whose code runs now (changes on upgrade).
+    pub entry: Arc<Entry>,
+    /// Reference-system dialect (`[compat] wippy = true`).
+    pub wippy: bool,
+    /// Modules this process has required (`imports:` load once per process).
+    pub loaded: Mutex<HashMap<String, mlua::Value>>,
+    upgrade: Mutex<Option<(Upgrade, Vec<CoreValue>)>>,
+    upgraded: Notify,
+}
+
+impl ProcCtx {
+    /// The context of `process` running `entry`.
+    pub fn new(runtime: Runtime, process: Arc<Process>, entry: Arc<Entry>, wippy: bool) -> ProcCtx {
+        ProcCtx {
+            runtime,
+            process,
+            entry,
+            wippy,
+            loaded: Mutex::new(HashMap::new()),
+            upgrade: Mutex::new(None),
+            upgraded: Notify::new(),
+        }
+    }
+
+    /// Asks the runner to restart the process with `upgrade` and `args` (`process.upgrade`).
+    pub fn request_upgrade(&self, upgrade: Upgrade, args: Vec<CoreValue>) {
+        *self.upgrade.lock().unwrap_or_else(PoisonError::into_inner) = Some((upgrade, args));
+        self.upgraded.notify_one();
+    }
+
+    /// Resolves once an upgrade was requested, with it.
+    pub async fn upgraded(&self) -> (Upgrade, Vec<CoreValue>) {
+        loop {
+            self.upgraded.notified().await;
+            if let Some(request) = self.upgrade.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                return request;
+            }
+        }
+    }
+}
+
+/// Thread pointer -> process, per VM (kept in the VM's app data).
+#[derive(Default)]
+pub struct Procs(Mutex<HashMap<usize, Arc<ProcCtx>>>);
+
+impl Procs {
+    /// Registers `thread` as running `ctx`.
+    pub fn insert(&self, thread: usize, ctx: Arc<ProcCtx>) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(thread, ctx);
+    }
+
+    /// Forgets `thread`.
+    pub fn remove(&self, thread: usize) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&thread);
+    }
+
+    /// The process `thread` runs for.
+    pub fn get(&self, thread: usize) -> Option<Arc<ProcCtx>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&thread).cloned()
+    }
+
+    /// Processes running on this VM.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether none runs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The calling process. Errors: `INVALID` "no process context" outside a process thread.
+pub fn current(lua: &Lua) -> Result<Arc<ProcCtx>, LuaError> {
+    let thread = lua.current_thread().to_pointer() as usize;
+    lua.app_data_ref::<Procs>()
+        .and_then(|procs| procs.get(thread))
+        .ok_or_else(|| LuaError::invalid("no process context: process functions run only on a process's own thread"))
+}
+
+/// Like [`current`], as an `mlua` error for functions that raise.
+pub fn current_or_raise(lua: &Lua) -> mlua::Result<Arc<ProcCtx>> {
+    current(lua).map_err(|e| mlua::Error::runtime(e.message))
+}

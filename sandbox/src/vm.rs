@@ -1,0 +1,108 @@
+//! Creating a VM: the one function that builds a Luau state, installs the modules and seals the globals.
+//!
+//! Processes of one host run as Luau threads on a small pool of VMs belonging to that host. Each process gets
+//! its own globals table (reads fall through to the VM's sealed, read-only globals), so a script can neither
+//! change a library nor see another process's globals. Tenant text is compiled here and only ever loaded as
+//! text we compiled ourselves (Luau trusts bytecode, so bytes from a script are never loaded).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mlua::chunk::{ChunkMode, Compiler};
+use mlua::{Function, Lua, LuaOptions, StdLib, Table};
+
+use crate::modules;
+use crate::procs::Procs;
+
+/// Globals removed from the base library (`lua-api.md`, "What scripts never get").
+const REMOVED: [&str; 9] =
+    ["getfenv", "setfenv", "newproxy", "loadstring", "load", "dofile", "loadfile", "gcinfo", "collectgarbage"];
+
+/// A VM of a host's pool.
+pub struct Vm {
+    /// The Luau state.
+    pub lua: Lua,
+    /// The sealed globals every process env reads through.
+    pub globals: Table,
+    /// The metatable of every process env: `__index` to the sealed globals, locked.
+    pub env_meta: Table,
+    /// Runs `chunk` and calls its `method` with the arguments (our own glue, compiled from [`BOOT`]).
+    pub boot: Function,
+    bytecode: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+}
+
+/// Starts a process: runs the entry's chunk, finds the method, calls it. A module may return a table of
+/// functions (`return { main = main }`) or a single function.
+const BOOT: &str = r#"
+local chunk, method, id = ...
+return function(...)
+  local module = chunk()
+  local f
+  if type(module) == "table" then f = module[method] elseif type(module) == "function" then f = module end
+  if type(f) ~= "function" then error("entry `" .. id .. "` has no function `" .. method .. "`", 0) end
+  return f(...)
+end
+"#;
+
+/// Creates a VM with the modules installed and the globals sealed. `wippy` turns on the reference system's
+/// dialect (`cli-and-manifest.md`, "Compatibility").
+pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
+    let libs =
+        StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::BIT | StdLib::MATH | StdLib::BUFFER;
+    let lua = Lua::new_with(libs, LuaOptions::new())?;
+    lua.set_app_data(Procs::default());
+    let globals = lua.globals();
+    for name in REMOVED {
+        globals.raw_set(name, mlua::Value::Nil)?;
+    }
+    modules::register_all(&lua, wippy)?;
+    lua.sandbox(true)?;
+    let env_meta = lua.create_table()?;
+    env_meta.raw_set("__index", globals.clone())?;
+    env_meta.raw_set("__metatable", "locked")?;
+    env_meta.set_readonly(true);
+    let boot_source = Compiler::new().compile(BOOT)?;
+    let boot = lua.load(boot_source).set_name("=corral:boot").set_mode(ChunkMode::Binary).into_function()?;
+    Ok(Vm { lua, globals, env_meta, boot, bytecode: Mutex::new(HashMap::new()) })
+}
+
+impl Vm {
+    /// A fresh globals table for one process (or one library instance).
+    pub fn new_env(&self) -> mlua::Result<Table> {
+        let env = self.lua.create_table()?;
+        env.set_metatable(Some(self.env_meta.clone()))?;
+        Ok(env)
+    }
+
+    /// The entry's chunk as a function over `env`, compiled once per VM and entry.
+    /// Errors: a syntax error, naming the entry's file and line.
+    pub fn load_entry(&self, entry: &corral_core::app::Entry, env: Table) -> mlua::Result<Function> {
+        let cached = self.bytecode.lock().unwrap_or_else(PoisonError::into_inner).get(&entry.id).cloned();
+        let bytecode = match cached {
+            Some(b) => b,
+            None => {
+                let b = Arc::new(compile(&entry.source, &entry.source_path.display().to_string())?);
+                self.bytecode.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), b.clone());
+                b
+            }
+        };
+        let name = format!("={}", entry.source_path.file_name().and_then(|n| n.to_str()).unwrap_or(&entry.id));
+        self.lua.load(&bytecode[..]).set_name(name).set_mode(ChunkMode::Binary).set_environment(env).into_function()
+    }
+}
+
+/// Compiles Luau text. Errors: the parse error with the file name and line.
+pub fn compile(source: &str, file: &str) -> mlua::Result<Vec<u8>> {
+    // Luau's compiler reports errors inside the bytecode (a leading zero byte then the message).
+    let bytecode = Compiler::new().set_optimization_level(1).compile(source)?;
+    if bytecode.first() == Some(&0) {
+        let message = String::from_utf8_lossy(&bytecode[1..]);
+        return Err(mlua::Error::SyntaxError { message: format!("{file}{message}"), incomplete_input: false });
+    }
+    Ok(bytecode)
+}
+
+/// Checks that `source` parses, for `corral check`. Errors: the parse error with `file` and the line.
+pub fn check_syntax(source: &str, file: &str) -> Result<(), String> {
+    compile(source, file).map(|_| ()).map_err(|e| e.to_string())
+}

@@ -1,0 +1,120 @@
+//! Loading an app and its policies, and booting a node on them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use corral_core::Runtime;
+use corral_core::app::App;
+use corral_core::audit::{AuditSink, JsonlAudit};
+use corral_core::gate::Gate;
+use corral_core::runtime::{Config, DEFAULT_HOST};
+use corral_policy::{Actor, PolicySet};
+use corral_sandbox::Sandbox;
+
+use crate::{AppArgs, RootArgs};
+
+/// Exit status for bad usage, a bad manifest, script or policy set.
+pub const BAD_INPUT: u8 = 2;
+
+/// Everything a command needs before a node starts.
+pub struct Loaded {
+    /// The app.
+    pub app: Arc<App>,
+    /// Its policies.
+    pub policies: PolicySet,
+}
+
+/// The policy folder: `--policies`, else `<app>/policies`.
+pub fn policy_dir(args: &AppArgs) -> PathBuf {
+    args.policies.clone().unwrap_or_else(|| args.app.join("policies"))
+}
+
+/// Every problem of the app, its scripts and its policies, one `file:line: message` each.
+pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
+    let mut problems = Vec::new();
+    let app = match App::load(&args.app) {
+        Ok(app) => Some(app),
+        Err(e) => {
+            problems.extend(e.problems.iter().map(ToString::to_string));
+            None
+        }
+    };
+    if let Some(app) = &app {
+        for entry in app.entries.values() {
+            if let Err(e) = corral_sandbox::vm::check_syntax(&entry.source, &entry.source_path.display().to_string()) {
+                problems.push(format!("{e} (entry `{}`)", entry.id));
+            }
+        }
+    }
+    let policies = match PolicySet::load_dir(&policy_dir(args)) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            problems.extend(e.problems.iter().map(ToString::to_string));
+            None
+        }
+    };
+    match (app, policies) {
+        (Some(app), Some(policies)) if problems.is_empty() => (Some(Loaded { app: Arc::new(app), policies }), problems),
+        _ => (None, problems),
+    }
+}
+
+/// Loads everything or prints every problem and returns `None`.
+pub fn load(args: &AppArgs) -> Option<Loaded> {
+    let (loaded, problems) = problems(args);
+    for p in &problems {
+        eprintln!("error: {p}");
+    }
+    loaded
+}
+
+/// The root's actor, scopes and host: the command line wins over `corral.toml`.
+pub struct Root {
+    /// The principal, if any (none: every request is denied).
+    pub actor: Option<Arc<Actor>>,
+    /// Scope names.
+    pub scopes: Vec<String>,
+    /// Host id.
+    pub host: String,
+}
+
+/// Resolves the root settings. Errors: an unknown `--host`, naming it.
+pub fn root(app: &App, args: &RootArgs) -> Result<Root, String> {
+    let actor = args.actor.clone().or_else(|| app.config.root_actor.clone()).map(|id| Arc::new(Actor::new(id)));
+    let scopes = if args.scopes.is_empty() { app.config.root_scopes.clone() } else { args.scopes.clone() };
+    let host = match args.host.clone().or_else(|| app.config.root_host.clone()) {
+        Some(host) => host,
+        None if app.hosts.len() == 1 => app.hosts.keys().next().cloned().unwrap_or_default(),
+        None => DEFAULT_HOST.to_string(),
+    };
+    if host != DEFAULT_HOST && !app.hosts.contains_key(&host) {
+        return Err(format!("unknown host `{host}` (--host)"));
+    }
+    Ok(Root { actor, scopes, host })
+}
+
+/// Boots a node on a multi-threaded tokio runtime's context (call inside it).
+pub fn node(loaded: Loaded, audit: Arc<dyn AuditSink>) -> Runtime {
+    let wippy = loaded.app.config.wippy;
+    Runtime::new(Config {
+        node: "local".into(),
+        app: loaded.app,
+        gate: Gate::new(loaded.policies, audit),
+        launcher: Arc::new(Sandbox::new(wippy)),
+    })
+}
+
+/// The audit file: `--audit`, else `[audit] file` of `corral.toml`, else `<app>/audit.jsonl`.
+pub fn audit_sink(app: &App, flag: Option<&Path>) -> Result<Arc<JsonlAudit>, String> {
+    let path = match (flag, &app.config.audit) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(p)) => app.root.join(p),
+        (None, None) => app.root.join("audit.jsonl"),
+    };
+    JsonlAudit::create(&path).map(Arc::new).map_err(|e| e.to_string())
+}
+
+/// A multi-threaded tokio runtime for the node.
+pub fn tokio() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("cannot start tokio: {e}"))
+}

@@ -1,0 +1,28 @@
+//! `corral check`: every problem of manifests, scripts and policies, with file and line.
+
+use crate::AppArgs;
+use crate::boot;
+
+/// Prints every problem; 0 when clean, 1 otherwise.
+pub fn run(args: &AppArgs) -> u8 {
+    let (loaded, problems) = boot::problems(args);
+    for p in &problems {
+        println!("{p}");
+    }
+    match loaded {
+        Some(loaded) => {
+            println!(
+                "ok: {} entries, {} hosts, {} policies (revision {})",
+                loaded.app.entries.len(),
+                loaded.app.hosts.len(),
+                loaded.policies.policy_ids().len(),
+                &loaded.policies.revision()[..12.min(loaded.policies.revision().len())]
+            );
+            0
+        }
+        None => {
+            println!("{} problem(s)", problems.len());
+            1
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per `corral` subcommand.
+
+pub mod audit;
+pub mod check;
+pub mod run;
+pub mod test;

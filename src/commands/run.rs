@@ -1,0 +1,95 @@
+//! `corral run`: boot, run the root entry, print its return value as JSON.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use corral_core::Value;
+use corral_core::runtime::RootSpec;
+
+use crate::boot::{self, BAD_INPUT};
+use crate::{AppArgs, RootArgs};
+
+/// Arguments of `corral run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    app: AppArgs,
+    #[command(flatten)]
+    root: RootArgs,
+    /// The audit log file (default: `<app>/audit.jsonl`).
+    #[arg(long)]
+    audit: Option<PathBuf>,
+    /// The root entry id, `namespace:name`.
+    entry: String,
+    /// Arguments for `main(...)`, each a JSON value.
+    args: Vec<String>,
+}
+
+/// Parses JSON arguments. Errors: the argument's position and text.
+pub fn json_args(args: &[String]) -> Result<Vec<Value>, String> {
+    args.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            serde_json::from_str::<serde_json::Value>(a)
+                .map(|j| Value::from_json(&j))
+                .map_err(|e| format!("argument {} `{a}` is not JSON: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// 0 normal exit, 1 abnormal exit, 2 bad input.
+pub fn run(args: RunArgs) -> u8 {
+    let Some(loaded) = boot::load(&args.app) else { return BAD_INPUT };
+    let prepared = (|| {
+        let values = json_args(&args.args)?;
+        let root = boot::root(&loaded.app, &args.root)?;
+        if !loaded.app.entries.contains_key(&args.entry) {
+            return Err(format!("unknown entry `{}`", args.entry));
+        }
+        let audit = boot::audit_sink(&loaded.app, args.audit.as_deref())?;
+        Ok((values, root, audit))
+    })();
+    let (values, root, audit) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return BAD_INPUT;
+        }
+    };
+    let tokio = match boot::tokio() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return BAD_INPUT;
+        }
+    };
+    tokio.block_on(async move {
+        let node = boot::node(loaded, audit);
+        let spec =
+            RootSpec { entry: args.entry, host: root.host, args: values, actor: root.actor, scopes: root.scopes };
+        let code = match node.start_root(spec) {
+            Err(e) => {
+                eprintln!("error: {e}");
+                1
+            }
+            Ok((_, exit)) => match exit.await {
+                Ok(exit) => match exit.result {
+                    Ok(value) => {
+                        println!("{}", value.to_json());
+                        0
+                    }
+                    Err(error) => {
+                        eprintln!("error: {} ({})", error, exit.reason.as_str());
+                        1
+                    }
+                },
+                Err(_) => {
+                    eprintln!("error: the root process vanished");
+                    1
+                }
+            },
+        };
+        node.shutdown().await;
+        code
+    })
+}

@@ -1,0 +1,72 @@
+//! `corral`: the command line of the Corral runtime (`spec/cli-and-manifest.md`).
+//!
+//! `corral run` boots a node on an app and runs one root process; `corral test` runs the app's test entries;
+//! `corral check` validates manifests, scripts and policies. Logs go to stderr through `tracing` (`RUST_LOG`).
+
+mod boot;
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Hosts untrusted Luau scripts as isolated, policy-checked, audited processes.
+#[derive(Parser)]
+#[command(name = "corral", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Boot the runtime, run ENTRY as the root process, print its return value as JSON.
+    Run(commands::run::RunArgs),
+    /// Run every entry with `meta.type: test`, one line each, then `N passed, M failed`.
+    Test(commands::test::TestArgs),
+    /// Load and validate manifests, scripts (parse only) and policies; list every problem.
+    Check(AppArgs),
+    /// Read and verify audit logs.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
+}
+
+/// Where the app and its policies are.
+#[derive(Args, Clone, Debug)]
+pub struct AppArgs {
+    /// The app folder.
+    #[arg(long, default_value = ".")]
+    pub app: PathBuf,
+    /// The policy folder (default: `<app>/policies`).
+    #[arg(long)]
+    pub policies: Option<PathBuf>,
+}
+
+/// Who the root process acts as.
+#[derive(Args, Clone, Debug, Default)]
+pub struct RootArgs {
+    /// The root actor id (default: `[root] actor` of `corral.toml`).
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// A root scope name; repeat for several (default: `[root] scopes` of `corral.toml`).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// The host the root runs on (default: `[root] host`, else the app's only host, else `corral:default`).
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,corral::script=info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(args) => commands::run::run(args),
+        Command::Test(args) => commands::test::run(args),
+        Command::Check(args) => commands::check::run(&args),
+        Command::Audit(command) => commands::audit::run(command),
+    };
+    ExitCode::from(code)
+}
