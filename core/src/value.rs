@@ -81,14 +81,15 @@ impl Value {
                 J::Array(table.array.iter().map(Value::to_json).collect())
             }
             Value::Table(table) => {
-                let mut object = serde_json::Map::new();
+                // Keys are sorted so output does not depend on Lua's table iteration order.
+                let mut sorted = std::collections::BTreeMap::new();
                 for (i, v) in table.array.iter().enumerate() {
-                    object.insert((i + 1).to_string(), v.to_json());
+                    sorted.insert((i + 1).to_string(), v.to_json());
                 }
                 for (k, v) in &table.map {
-                    object.insert(key_text(k), v.to_json());
+                    sorted.insert(key_text(k), v.to_json());
                 }
-                J::Object(object)
+                J::Object(sorted.into_iter().collect())
             }
         }
     }

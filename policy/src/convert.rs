@@ -25,8 +25,8 @@ pub(crate) struct Types {
 }
 
 impl Types {
-    pub(crate) fn new() -> Result<Self, cedar::ParseErrors> {
-        let parse = cedar::EntityTypeName::from_str;
+    pub(crate) fn new() -> Result<Self, String> {
+        let parse = |name: &str| cedar::EntityTypeName::from_str(name).map_err(|e| e.to_string());
         Ok(Self {
             action: parse("Action")?,
             actor: parse("Actor")?,
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn entries_carry_their_namespace_chain() -> Result<(), String> {
-        let types = Types::new().map_err(|e| e.to_string())?;
+        let types = Types::new()?;
         let entry = Resource::Entry { id: "a.b.c:x".into() };
         let (uid, entities) = types.resource(&entry)?;
         assert_eq!(uid.to_string(), r#"Entry::"a.b.c:x""#);

@@ -74,16 +74,8 @@ fn is_policy_file(name: &str) -> bool {
 pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> {
     files.sort_by(|a, b| a.name.cmp(&b.name));
     let mut problems = Vec::new();
-    for pair in files.windows(2) {
-        if let [a, b] = pair
-            && a.name == b.name
-        {
-            let message = format!("a second file named `{}` (the first is {})", b.name, a.path.display());
-            problems.push(Problem::new(&b.path, None, message));
-        }
-    }
-    let types =
-        Types::new().map_err(|e| problems.push(Problem::new(Path::new("<built-in>"), None, e.to_string()))).ok();
+    check_names(&files, &mut problems);
+    let types = Types::new().map_err(|e| problems.push(Problem::new(Path::new("<built-in>"), None, e))).ok();
     let schema = load_schema(files.iter().find(|f| f.name == SCHEMA_FILE), &mut problems);
     let policy_files: Vec<&SourceFile> = files.iter().filter(|f| is_policy_file(&f.name)).collect();
     let mut policies = Vec::new();
@@ -108,9 +100,25 @@ pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> 
             cache: ScopeCache::default(),
         }),
         _ => {
+            if problems.is_empty() {
+                // INVARIANT: each part is missing only with a problem saying why; never load without one.
+                problems.push(Problem::new(Path::new("<built-in>"), None, "the policy set is incomplete"));
+            }
             // Stable: problems of one file keep the order they were found in.
             problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
             Err(LoadError { problems })
+        }
+    }
+}
+
+/// Two files with one name (possible only in memory) would make the set depend on their order.
+fn check_names(sorted: &[SourceFile], problems: &mut Vec<Problem>) {
+    for pair in sorted.windows(2) {
+        if let [a, b] = pair
+            && a.name == b.name
+        {
+            let message = format!("a second file named `{}` (the first is {})", b.name, a.path.display());
+            problems.push(Problem::new(&b.path, None, message));
         }
     }
 }

@@ -164,6 +164,14 @@ fn problems_display_one_per_line() {
 }
 
 #[test]
+fn two_files_with_one_name_are_a_problem() -> TestResult {
+    let found = problems(PolicySet::from_files(&files(&[("a/base.cedar", SEND), ("b/base.cedar", SEND)])))?;
+    let second = found.iter().find(|p| p.message.contains("second file named `base.cedar`"));
+    assert_eq!(second.map(|p| p.file.as_path()), Some(Path::new("b/base.cedar")), "{found:#?}");
+    Ok(())
+}
+
+#[test]
 fn templates_are_refused() -> TestResult {
     let text = "permit (principal == ?principal, action, resource);";
     let found = problems(PolicySet::from_files(&files(&[("base.cedar", text)])))?;

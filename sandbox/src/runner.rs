@@ -108,7 +108,9 @@ fn value_text(value: &Value) -> String {
 /// The text of a Lua error, without mlua's traceback decoration.
 pub fn error_text(e: &mlua::Error) -> String {
     match e {
-        mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => m.clone(),
+        mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => {
+            m.split_once("\nstack traceback:").map(|(head, _)| head).unwrap_or(m).to_string()
+        }
         mlua::Error::CallbackError { cause, .. } => error_text(cause),
         mlua::Error::WithContext { cause, .. } => error_text(cause),
         other => other.to_string(),

@@ -35,7 +35,6 @@ const GLUE: &str = r#"
 local raw, process = ...
 local Builder = {}
 Builder.__index = Builder
-Builder.__metatable = "SpawnBuilder"
 local function wrap(state) return table.freeze(setmetatable({ _state = state }, Builder)) end
 local function check(value, err)
   if err ~= nil then error(err, 3) end

@@ -1,0 +1,5 @@
+local function main()
+    error("child failed on purpose", 0)
+end
+
+return { main = main }

@@ -1,0 +1,132 @@
+//! Scenario tests: every folder of `tests/scenarios/` is a small app whose `function.lua` entries with
+//! `meta: {type: test}` exercise the Lua API of `spec/lua-api.md` against real policies.
+//!
+//! Each folder runs as `corral test --app <folder> --audit <tmp>`; it must exit 0, print `N passed, 0 failed`
+//! with N the number of test entries the folder declares, and leave an audit log that `corral audit verify`
+//! accepts. One `#[test]` per folder (listed in [`scenarios!`]); [`every_folder_is_listed`] makes sure a new
+//! folder is not silently skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The folder holding the scenario apps.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("scenarios")
+}
+
+/// Every `_index.yaml` under `dir`, at any depth.
+fn manifests(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(items) = std::fs::read_dir(dir) else { return };
+    for item in items.flatten() {
+        let path = item.path();
+        if path.is_dir() {
+            manifests(&path, out);
+        } else if path.file_name().is_some_and(|n| n == "_index.yaml") {
+            out.push(path);
+        }
+    }
+}
+
+/// How many test entries the folder declares: lines `type: test` (flow `meta: {type: test}` or block form)
+/// outside comments.
+fn declared_tests(dir: &Path) -> usize {
+    let mut files = Vec::new();
+    manifests(dir, &mut files);
+    files
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+            text.lines()
+                .map(|line| line.split('#').next().unwrap_or(""))
+                .filter(|line| {
+                    let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+                    compact.contains("type:test") && !compact.contains("type:test_")
+                })
+                .count()
+        })
+        .sum()
+}
+
+/// Runs one scenario folder and panics with everything the run printed when it does not pass completely.
+fn run_scenario(case: &str) {
+    let dir = root().join(case);
+    assert!(dir.is_dir(), "no scenario folder {}", dir.display());
+    let expected = declared_tests(&dir);
+    assert!(expected > 0, "scenario `{case}` declares no test entries");
+    let audit = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scenario-{case}.audit.jsonl"));
+    let _ = std::fs::remove_file(&audit);
+    let output = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .arg("test")
+        .arg("--app")
+        .arg(&dir)
+        .arg("--audit")
+        .arg(&audit)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run corral: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report = format!("scenario `{case}`\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}");
+    let last = stdout.lines().last().unwrap_or("");
+    let want = format!("{expected} passed, 0 failed");
+    assert_eq!(last, want, "{report}");
+    assert!(output.status.success(), "exit status {:?}\n{report}", output.status.code());
+    let ok_lines = stdout.lines().filter(|l| l.starts_with("ok ")).count();
+    assert_eq!(ok_lines, expected, "one `ok` line per test\n{report}");
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["audit", "verify"])
+        .arg(&audit)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run corral audit verify: {e}"));
+    assert!(
+        verify.status.success(),
+        "audit log of `{case}` does not verify:\n{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+macro_rules! scenarios {
+    ($($case:ident),* $(,)?) => {
+        /// The folders the macro lists, to compare with what is on disk.
+        const LISTED: &[&str] = &[$(stringify!($case)),*];
+        $(
+            #[test]
+            fn $case() {
+                run_scenario(stringify!($case));
+            }
+        )*
+    };
+}
+
+scenarios!(
+    spawn,
+    messages,
+    mailbox,
+    events,
+    links,
+    monitors,
+    registry,
+    builder,
+    terminate_cancel,
+    exec,
+    upgrade,
+    denials,
+    errors_args,
+    wippy_app,
+);
+
+#[test]
+fn every_folder_is_listed() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(root())
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", root().display()))
+        .flatten()
+        .filter(|item| item.path().is_dir())
+        .map(|item| item.file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = LISTED.iter().map(ToString::to_string).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed, "every folder of tests/scenarios/ must be listed in `scenarios!`, and only those");
+}
