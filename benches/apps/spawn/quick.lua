@@ -1,0 +1,5 @@
+local function main(i)
+    return i
+end
+
+return { main = main }
