@@ -244,7 +244,7 @@ impl Operation<'_> {
 
     /// The Cedar requests this operation needs, in the order they are checked, each with the context
     /// attributes it adds to `context.pid` (seed 003's permission table).
-    pub fn requests(&self) -> Vec<(Action, Resource, Vec<(String, AttrValue)>)> {
+    pub fn requests(&self) -> Vec<CedarRequest> {
         let entry = |id: &str| Resource::Entry { id: id.to_string() };
         let host = |id: &str| Resource::Host { id: id.to_string() };
         let on = |h: &str| vec![("host".to_string(), AttrValue::Str(h.to_string()))];
@@ -288,6 +288,9 @@ impl Operation<'_> {
         }
     }
 }
+
+/// One Cedar request of an operation: the action, the resource, and context attributes beyond `pid`.
+pub type CedarRequest = (Action, Resource, Vec<(String, AttrValue)>);
 
 /// Decides operations and writes their audit records.
 pub struct Gate {

@@ -94,10 +94,17 @@ impl Vm {
 /// Compiles Luau text. Errors: the parse error with the file name and line.
 pub fn compile(source: &str, file: &str) -> mlua::Result<Vec<u8>> {
     // Luau's compiler reports errors inside the bytecode (a leading zero byte then the message).
-    let bytecode = Compiler::new().set_optimization_level(1).compile(source)?;
+    let located = |message: &str| mlua::Error::SyntaxError {
+        message: format!("{file}:{}", message.trim_start_matches(':')),
+        incomplete_input: false,
+    };
+    let bytecode = match Compiler::new().set_optimization_level(1).compile(source) {
+        Ok(bytecode) => bytecode,
+        Err(mlua::Error::SyntaxError { message, .. }) => return Err(located(&message)),
+        Err(e) => return Err(e),
+    };
     if bytecode.first() == Some(&0) {
-        let message = String::from_utf8_lossy(&bytecode[1..]);
-        return Err(mlua::Error::SyntaxError { message: format!("{file}{message}"), incomplete_input: false });
+        return Err(located(&String::from_utf8_lossy(&bytecode[1..])));
     }
     Ok(bytecode)
 }

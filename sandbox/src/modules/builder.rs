@@ -62,8 +62,11 @@ fn ask(lua: &Lua, capability: Capability) -> Result<(), LuaError> {
     ctx.runtime.check_capability(&ctx.process, capability).map_err(LuaError::from)
 }
 
-fn add_context(lua: &Lua, mut s: BuilderState, values: Option<Table>) -> Result<BuilderState, LuaError> {
-    let values = values.ok_or_else(|| LuaError::invalid("context values must be a table"))?;
+fn add_context(lua: &Lua, mut s: BuilderState, values: Value) -> Result<BuilderState, LuaError> {
+    // Any value is accepted here so that a wrong type raises an error object (INVALID), not a conversion error.
+    let Value::Table(values) = values else {
+        return Err(LuaError::invalid(format!("context values must be a table, got a {}", values.type_name())));
+    };
     let values = context_values(&values)?;
     ask(lua, Capability::Context)?;
     s.context.extend(values);
@@ -75,11 +78,11 @@ pub fn register(lua: &Lua, process: &Table) -> mlua::Result<()> {
     let raw = lua.create_table()?;
     raw.set(
         "new",
-        lua.create_function(|lua, values: Option<Table>| ret(lua, add_context(lua, BuilderState::default(), values)))?,
+        lua.create_function(|lua, values: Value| ret(lua, add_context(lua, BuilderState::default(), values)))?,
     )?;
     raw.set(
         "with_context",
-        lua.create_function(|lua, (ud, values): (AnyUserData, Option<Table>)| {
+        lua.create_function(|lua, (ud, values): (AnyUserData, Value)| {
             ret(lua, state(&ud).and_then(|s| add_context(lua, s, values)))
         })?,
     )?;

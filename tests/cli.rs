@@ -1,0 +1,170 @@
+//! The `corral` command as a user runs it: the README's example, exit statuses, and bad input that names
+//! its file, line or argument and starts nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn corral(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_corral")).args(args).output().expect("corral runs")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("corral-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Copies an example app into a temp folder, so a test can break one file of it.
+fn copy_app(example: &str, name: &str) -> PathBuf {
+    let to = temp(name);
+    copy_dir(&root().join("examples").join(example), &to);
+    to
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != "audit.jsonl" {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_worker_pool_prints_its_results_and_its_log_verifies() {
+    let dir = temp("pool-audit");
+    let audit = dir.join("audit.jsonl");
+    let app = root().join("examples/worker_pool");
+    let out = corral(&["run", "--app", app.to_str().unwrap(), "--audit", audit.to_str().unwrap(), "app:main"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "[20,40,60,80,100]");
+    let verify = corral(&["audit", "verify", audit.to_str().unwrap()]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert_eq!(log.matches("\"kind\":\"proc.spawn\"").count(), 6, "root and five workers");
+    assert_eq!(log.matches("\"kind\":\"proc.exit\"").count(), 6);
+    assert!(log.lines().last().unwrap().contains("runtime.stop"));
+}
+
+#[test]
+fn an_edited_audit_line_is_named() {
+    let dir = temp("tamper");
+    let audit = dir.join("audit.jsonl");
+    let app = root().join("examples/echo");
+    let out = corral(&["run", "--app", app.to_str().unwrap(), "--audit", audit.to_str().unwrap(), "app:main"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let edited = log.replacen("\"decision\":\"allow\"", "\"decision\":\"deny\"", 1);
+    assert_ne!(edited, log);
+    std::fs::write(&audit, edited).unwrap();
+    let verify = corral(&["audit", "verify", audit.to_str().unwrap()]);
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(text(&verify.stdout).contains("audit.jsonl:"), "{}", text(&verify.stdout));
+}
+
+#[test]
+fn json_arguments_reach_main() {
+    let app = root().join("examples/echo");
+    let dir = temp("args");
+    let audit = dir.join("a.jsonl");
+    let out =
+        corral(&["run", "--app", app.to_str().unwrap(), "--audit", audit.to_str().unwrap(), "app:main", "\"hi\""]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"reply\":\"hi\""), "{}", text(&out.stdout));
+}
+
+#[test]
+fn a_bad_json_argument_is_exit_2_naming_it() {
+    let app = root().join("examples/echo");
+    let out = corral(&["run", "--app", app.to_str().unwrap(), "app:main", "{not json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("argument 1 `{not json`"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_unknown_entry_or_host_is_exit_2() {
+    let app = root().join("examples/echo");
+    let out = corral(&["run", "--app", app.to_str().unwrap(), "app:nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown entry `app:nope`"), "{}", text(&out.stderr));
+    let out = corral(&["run", "--app", app.to_str().unwrap(), "--host", "app:nowhere", "app:main"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown host `app:nowhere`"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_script_that_does_not_parse_is_exit_2_naming_file_and_line() {
+    let app = copy_app("echo", "syntax");
+    std::fs::write(app.join("echo_worker.lua"), "local function main()\n  return = 1\nend\n").unwrap();
+    let out = corral(&["run", "--app", app.to_str().unwrap(), "app:main"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("echo_worker.lua:2"), "{err}");
+    assert!(!app.join("audit.jsonl").exists(), "nothing started");
+}
+
+#[test]
+fn a_bad_manifest_is_exit_2_naming_file_and_line() {
+    let app = copy_app("echo", "manifest");
+    let yaml = std::fs::read_to_string(app.join("_index.yaml")).unwrap();
+    std::fs::write(
+        app.join("_index.yaml"),
+        yaml.replace(
+            "kind: process.lua\n    source: file://echo_worker.lua",
+            "kind: process.lua\n    source: file://missing.lua",
+        ),
+    )
+    .unwrap();
+    let out = corral(&["run", "--app", app.to_str().unwrap(), "app:main"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("_index.yaml:") && err.contains("missing.lua"), "{err}");
+}
+
+#[test]
+fn a_policy_error_is_exit_2_and_check_lists_every_problem() {
+    let app = copy_app("echo", "policy");
+    std::fs::write(
+        app.join("policies/broken.cedar"),
+        "permit (principal, action, resource)\nwhen { principal.nope == 1 };\n\nforbid (oops);\n",
+    )
+    .unwrap();
+    let out = corral(&["run", "--app", app.to_str().unwrap(), "app:main"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("broken.cedar:"), "{}", text(&out.stderr));
+    let check = corral(&["check", "--app", app.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(1));
+    let listed = text(&check.stdout);
+    assert!(listed.contains("broken.cedar:4"), "{listed}");
+}
+
+#[test]
+fn check_passes_a_clean_app() {
+    for example in ["worker_pool", "echo", "links", "tenants"] {
+        let app = root().join("examples").join(example);
+        let out = corral(&["check", "--app", app.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{example}: {}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn no_actor_means_the_root_is_denied() {
+    let app = copy_app("echo", "noactor");
+    std::fs::remove_file(app.join("corral.toml")).unwrap();
+    let out = corral(&["run", "--app", app.to_str().unwrap(), "app:main"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not allowed: process.spawn on Entry::\"app:main\""), "{}", text(&out.stderr));
+}
