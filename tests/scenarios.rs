@@ -53,7 +53,9 @@ fn run_scenario(case: &str) {
     assert!(dir.is_dir(), "no scenario folder {}", dir.display());
     let expected = declared_tests(&dir);
     assert!(expected > 0, "scenario `{case}` declares no test entries");
-    let audit = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scenario-{case}.audit.jsonl"));
+    // One file per run, so that concurrent runs of this binary never share an audit log.
+    let audit =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scenario-{case}-{}.audit.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&audit);
     let output = Command::new(env!("CARGO_BIN_EXE_corral"))
         .arg("test")
@@ -85,6 +87,7 @@ fn run_scenario(case: &str) {
         String::from_utf8_lossy(&verify.stdout),
         String::from_utf8_lossy(&verify.stderr)
     );
+    let _ = std::fs::remove_file(&audit);
 }
 
 macro_rules! scenarios {

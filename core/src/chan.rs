@@ -27,6 +27,9 @@ pub enum Item {
     Payload(Arc<[Value]>),
     /// A message object, for `inbox()` and `listen(topic, {message = true})`.
     Message(Arc<Message>),
+    /// A message for a raw `listen(topic)` channel: receivers get only its payload. The whole message is
+    /// kept so that `unlisten` can move what is still queued to the inbox with its sender.
+    Raw(Arc<Message>),
     /// A lifecycle event, for `events()`.
     Event(Arc<Event>),
     /// A value local to one VM (a script's own channel carries any Lua value); the sandbox owns its type.
@@ -38,6 +41,7 @@ impl std::fmt::Debug for Item {
         match self {
             Item::Payload(p) => f.debug_tuple("Payload").field(p).finish(),
             Item::Message(m) => f.debug_tuple("Message").field(m).finish(),
+            Item::Raw(m) => f.debug_tuple("Raw").field(m).finish(),
             Item::Event(e) => f.debug_tuple("Event").field(e).finish(),
             Item::Local(_) => f.write_str("Local(..)"),
         }

@@ -165,7 +165,7 @@ impl Mailbox {
         let Some(listener) = routes.listeners.remove(&topic) else { return false };
         for item in listener.chan.close_and_drain() {
             let message = match item {
-                Item::Message(message) => message,
+                Item::Message(message) | Item::Raw(message) => message,
                 Item::Payload(payload) => Arc::new(Message { from: None, topic: topic.clone(), payload }),
                 // Listen channels only ever hold messages and payloads.
                 Item::Event(_) | Item::Local(_) => continue,
@@ -201,8 +201,7 @@ impl Mailbox {
 
 fn route(routes: &mut Routes, message: Arc<Message>) -> Delivered {
     if let Some(listener) = routes.listeners.get(&message.topic) {
-        let item =
-            if listener.message_mode { Item::Message(message.clone()) } else { Item::Payload(message.payload.clone()) };
+        let item = if listener.message_mode { Item::Message(message.clone()) } else { Item::Raw(message.clone()) };
         if listener.chan.push(item).is_ok() {
             return Delivered::Queued;
         }
@@ -230,7 +229,7 @@ mod tests {
                 Some(Value::Num(n)) => *n,
                 _ => f64::NAN,
             },
-            Some(Some(Item::Message(m))) => match m.payload.first() {
+            Some(Some(Item::Message(m) | Item::Raw(m))) => match m.payload.first() {
                 Some(Value::Num(n)) => *n,
                 _ => f64::NAN,
             },

@@ -92,7 +92,12 @@ impl Runtime {
 
 /// A payload within the sender's host bounds on size and nesting depth. Errors: `LimitExceeded`.
 pub fn check_payload(from: &Process, payload: &[Value]) -> Result<()> {
-    let spec = &from.host().spec;
+    check_values(&from.host().spec, payload)
+}
+
+/// Values (a payload, spawn arguments) within `spec`'s bounds on size and nesting depth.
+/// Errors: `LimitExceeded`.
+pub(crate) fn check_values(spec: &crate::app::HostSpec, payload: &[Value]) -> Result<()> {
     let size: usize = payload.iter().map(Value::size).sum();
     if size > spec.max_message_bytes {
         return Err(Error::Limit {

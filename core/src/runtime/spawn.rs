@@ -105,8 +105,13 @@ impl Runtime {
             return Err(Error::NotAProcess { id: spec.entry.clone() });
         }
         let host = self.host(&spec.host)?;
-        for (topic, _) in &spec.messages {
+        // Arguments and builder messages are bounded like any message (`lua-api.md`, "Conventions"): by the
+        // caller's host, or for the root by the host it starts on.
+        let bounds = parent.map_or(&host.spec, |p| &p.host().spec);
+        super::messaging::check_values(bounds, &spec.args)?;
+        for (topic, payload) in &spec.messages {
             check_topic(topic)?;
+            super::messaging::check_values(bounds, payload)?;
         }
         let pid = self.next_pid(&spec.host);
         let actor = spec.actor.clone().or_else(|| caller.actor.clone());

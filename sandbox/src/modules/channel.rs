@@ -98,6 +98,7 @@ pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<Value> {
     let wippy = crate::procs::current(lua).map(|c| c.wippy).unwrap_or(false);
     match item {
         Item::Payload(payload) => payload_to_lua(lua, &payload),
+        Item::Raw(message) => payload_to_lua(lua, &message.payload),
         Item::Message(message) => lua.create_userdata(LuaMessage { message, wippy }).map(Value::UserData),
         Item::Event(event) => event_to_lua(lua, &event).map(Value::Table),
         Item::Local(boxed) => match boxed.downcast::<Local>() {

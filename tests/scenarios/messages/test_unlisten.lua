@@ -28,6 +28,17 @@ local function main()
     process.send(me, "news", 3)
     t.eq(t.recv(again, "news after listening again"), 3, "new listener")
     t.empty(process.inbox(), "inbox")
+
+    -- what the listener still held when it was closed is not dropped: it moves to the inbox, in order,
+    -- with its sender
+    process.send(me, "news", 4)
+    process.send(me, "news", 5)
+    t.eq(process.unlisten(again), true, "unlisten with two messages queued")
+    t.eq(again:receive(), nil, "the closed channel gives nothing")
+    local m4 = t.msg("news", me, "the first queued message")
+    t.eq(m4:payload(), 4, "first")
+    t.eq(t.msg("news", me, "the second queued message"):payload(), 5, "second")
+    t.empty(process.inbox(), "inbox")
     return true
 end
 

@@ -1,0 +1,6 @@
+-- Returns its argument at once.
+local function main(value)
+    return value
+end
+
+return { main = main }

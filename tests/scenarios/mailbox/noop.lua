@@ -1,0 +1,6 @@
+-- Returns at once.
+local function main()
+    return true
+end
+
+return { main = main }
