@@ -6,8 +6,14 @@
 //! accepts. One `#[test]` per folder (listed in [`scenarios!`]); [`every_folder_is_listed`] makes sure a new
 //! folder is not silently skipped.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one scenario folder may take before its `corral test` is killed (a whole folder takes well under
+/// a second when it passes).
+const FOLDER_DEADLINE: Duration = Duration::from_secs(90);
 
 /// The folder holding the scenario apps.
 fn root() -> PathBuf {
@@ -57,15 +63,9 @@ fn run_scenario(case: &str) {
     let audit =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scenario-{case}-{}.audit.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&audit);
-    let output = Command::new(env!("CARGO_BIN_EXE_corral"))
-        .arg("test")
-        .arg("--app")
-        .arg(&dir)
-        .arg("--audit")
-        .arg(&audit)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run corral: {e}"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_corral"));
+    command.arg("test").arg("--app").arg(&dir).arg("--audit").arg(&audit).args(["--timeout", "20s"]);
+    let output = run_with_deadline(command.env_remove("RUST_LOG"), case);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let report = format!("scenario `{case}`\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}");
@@ -88,6 +88,41 @@ fn run_scenario(case: &str) {
         String::from_utf8_lossy(&verify.stderr)
     );
     let _ = std::fs::remove_file(&audit);
+}
+
+/// Runs `command` to completion, killing it after [`FOLDER_DEADLINE`] (a process that never yields cannot be
+/// stopped from inside the runtime, and would otherwise hang the suite).
+fn run_with_deadline(command: &mut Command, case: &str) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run corral: {e}"));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("cannot wait for corral: {e}")) {
+            break status;
+        }
+        if started.elapsed() > FOLDER_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            let out = String::from_utf8_lossy(&stdout.join().unwrap_or_default()).into_owned();
+            panic!("scenario `{case}` did not finish within {FOLDER_DEADLINE:?}; it printed:\n{out}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() }
 }
 
 macro_rules! scenarios {

@@ -167,7 +167,7 @@ impl Mailbox {
             let message = match item {
                 Item::Message(message) | Item::Raw(message) => message,
                 Item::Payload(payload) => Arc::new(Message { from: None, topic: topic.clone(), payload }),
-                // Listen channels only ever hold messages and payloads.
+                // Listen channels only ever hold messages (whole, or raw for payload-only listeners).
                 Item::Event(_) | Item::Local(_) => continue,
             };
             route(&mut routes, message);
