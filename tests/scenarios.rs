@@ -3,7 +3,8 @@
 //!
 //! Each folder runs as `corral test --app <folder> --audit <tmp>`; it must exit 0, print `N passed, 0 failed`
 //! with N the number of test entries the folder declares, and leave an audit log that `corral audit verify`
-//! accepts. One `#[test]` per folder (listed in [`scenarios!`]); [`every_folder_is_listed`] makes sure a new
+//! accepts. The shared test library `tests/scenario_lib/t.lua` is staged into a temporary copy of each folder
+//! before it runs. One `#[test]` per folder (listed in [`scenarios!`]); [`every_folder_is_listed`] makes sure a new
 //! folder is not silently skipped.
 
 use std::io::Read;
@@ -53,6 +54,34 @@ fn declared_tests(dir: &Path) -> usize {
         .sum()
 }
 
+/// The scenarios' shared test library (`t.lua`, asserts and helpers), kept once in `tests/scenario_lib/`.
+fn shared_library() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("scenario_lib").join("t.lua")
+}
+
+/// A copy of the scenario folder with the shared `t.lua` beside its manifests, in the test temp dir (the app
+/// loader keeps every source inside the app folder, so the library is placed there rather than referenced).
+fn staged(case: &str, dir: &Path) -> PathBuf {
+    let to = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scenario-{case}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&to);
+    copy_dir(dir, &to);
+    std::fs::copy(shared_library(), to.join("t.lua")).unwrap_or_else(|e| panic!("cannot stage t.lua: {e}"));
+    to
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("cannot create {}: {e}", to.display()));
+    for item in std::fs::read_dir(from).unwrap_or_else(|e| panic!("cannot read {}: {e}", from.display())).flatten() {
+        let target = to.join(item.file_name());
+        if item.path().is_dir() {
+            copy_dir(&item.path(), &target);
+        } else if item.file_name() != "audit.jsonl" {
+            std::fs::copy(item.path(), &target)
+                .unwrap_or_else(|e| panic!("cannot copy {}: {e}", item.path().display()));
+        }
+    }
+}
+
 /// Runs one scenario folder and panics with everything the run printed when it does not pass completely.
 fn run_scenario(case: &str) {
     let dir = root().join(case);
@@ -63,8 +92,9 @@ fn run_scenario(case: &str) {
     let audit =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scenario-{case}-{}.audit.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&audit);
+    let app = staged(case, &dir);
     let mut command = Command::new(env!("CARGO_BIN_EXE_corral"));
-    command.arg("test").arg("--app").arg(&dir).arg("--audit").arg(&audit).args(["--timeout", "20s"]);
+    command.arg("test").arg("--app").arg(&app).arg("--audit").arg(&audit).args(["--timeout", "20s"]);
     let output = run_with_deadline(command.env_remove("RUST_LOG"), case);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
