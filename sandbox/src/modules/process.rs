@@ -63,7 +63,7 @@ fn dest_fn(lua: &Lua, f: fn(&ProcCtx, &str) -> corral_core::Result<()>) -> mlua:
 }
 
 /// Caches the userdata of a mailbox channel so `inbox()`, `events()` and `listen(t)` return the same object.
-fn chan_value(lua: &Lua, ctx: &ProcCtx, chan: Chan) -> mlua::Result<Value> {
+fn chan_value(lua: &Lua, chan: Chan) -> mlua::Result<Value> {
     let key = format!("corral.chan.{}", chan.id());
     let cache: Table = match lua.named_registry_value::<Option<Table>>("corral.chans")? {
         Some(t) => t,
@@ -76,7 +76,6 @@ fn chan_value(lua: &Lua, ctx: &ProcCtx, chan: Chan) -> mlua::Result<Value> {
             t
         }
     };
-    let _ = ctx;
     if let Some(ud) = cache.raw_get::<Option<mlua::AnyUserData>>(key.as_str())? {
         return Ok(Value::UserData(ud));
     }
@@ -230,14 +229,14 @@ fn register_mailbox(lua: &Lua, process: &Table) -> mlua::Result<()> {
         "inbox",
         lua.create_function(|lua, ()| {
             let ctx = current(lua).map_err(|e| mlua::Error::runtime(e.message))?;
-            chan_value(lua, &ctx, ctx.process.mailbox().inbox())
+            chan_value(lua, ctx.process.mailbox().inbox())
         })?,
     )?;
     process.set(
         "events",
         lua.create_function(|lua, ()| {
             let ctx = current(lua).map_err(|e| mlua::Error::runtime(e.message))?;
-            chan_value(lua, &ctx, ctx.process.mailbox().events())
+            chan_value(lua, ctx.process.mailbox().events())
         })?,
     )?;
     process.set(
@@ -258,7 +257,7 @@ fn register_mailbox(lua: &Lua, process: &Table) -> mlua::Result<()> {
                 None => false,
             };
             let chan = ctx.process.mailbox().listen(&topic, message_mode);
-            Ok(MultiValue::from_iter([chan_value(lua, &ctx, chan)?]))
+            Ok(MultiValue::from_iter([chan_value(lua, chan)?]))
         })?,
     )?;
     process.set(
