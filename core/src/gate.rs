@@ -378,6 +378,7 @@ impl Gate {
             action,
             %resource,
             allowed = decision.allowed,
+            cached = decision.cached,
             policies = ?decision.policies,
             "decision"
         );
@@ -388,9 +389,10 @@ impl Gate {
         record.insert("action".into(), action.into());
         record.insert("resource".into(), resource.to_string().into());
         record.insert("decision".into(), if decision.allowed { "allow" } else { "deny" }.into());
-        record.insert("policies".into(), decision.policies.clone().into());
-        record.insert("errors".into(), decision.errors.clone().into());
-        record.insert("revision".into(), decision.revision.clone().into());
+        record.insert("policies".into(), decision.policies.to_vec().into());
+        record.insert("errors".into(), decision.errors.to_vec().into());
+        record.insert("revision".into(), decision.revision.to_string().into());
+        record.insert("cached".into(), decision.cached.into());
         record.insert("pid".into(), pid.into());
         record.insert("entry".into(), caller.entry.as_deref().map(Json::from).unwrap_or(Json::Null));
         record.insert("scopes".into(), caller.scopes.to_vec().into());

@@ -47,6 +47,18 @@ impl Types {
         uid(&self.actor, id)
     }
 
+    /// The resource's uid alone.
+    pub(crate) fn resource_uid(&self, resource: &Resource) -> cedar::EntityUid {
+        let ty = match resource {
+            Resource::Entry { .. } => &self.entry,
+            Resource::Host { .. } => &self.host,
+            Resource::Process { .. } => &self.process,
+            Resource::Name { .. } => &self.name,
+            Resource::Capability { .. } => &self.capability,
+        };
+        uid(ty, resource.id())
+    }
+
     /// The resource's uid and the entities a request about it carries: the resource itself and its
     /// ancestors (namespaces of entries and hosts; for a process its entry and its host with theirs).
     pub(crate) fn resource(&self, resource: &Resource) -> Result<(cedar::EntityUid, Vec<cedar::Entity>), String> {
@@ -87,13 +99,18 @@ impl Types {
         this
     }
 
-    /// Pushes `Namespace::"a.b.c"` -> `Namespace::"a.b"` -> `Namespace::"a"`.
+    /// Pushes `Namespace::"a.b.c"` -> `Namespace::"a.b"` -> `Namespace::"a"`, stopping at one already pushed
+    /// (an entry and a host of a process often share their namespaces).
     fn namespaces(&self, namespace: &str, entities: &mut Vec<cedar::Entity>) {
         let mut current = namespace;
         loop {
+            let this = uid(&self.namespace, current);
+            if entities.iter().any(|e| e.uid() == this) {
+                break;
+            }
             let parent = current.rsplit_once('.').map(|(parent, _)| parent);
             let parents = parent.map(|p| uid(&self.namespace, p)).into_iter().collect();
-            entities.push(cedar::Entity::new_no_attrs(uid(&self.namespace, current), parents));
+            entities.push(cedar::Entity::new_no_attrs(this, parents));
             match parent {
                 Some(parent) => current = parent,
                 None => break,

@@ -1,6 +1,12 @@
 //! Deciding a request: the one place Cedar is asked. Deciding never fails; a failure is a deny.
+//!
+//! Two things keep the hot path cheap without weakening it:
+//! - **Pre-selection.** Only the policies that can apply are evaluated: the unscoped ones plus those of the
+//!   request's scopes, and of those only the ones whose action constraint admits the request's action (an
+//!   `action in [...]` constraint is resolved through the schema's action groups). A policy that is left
+//!   out could not have matched the request, so the decision is the one the whole set gives.
+//! - **The decision cache** ([`crate::cache`]): an exact answer keyed on every input of the request.
 
-use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -8,70 +14,178 @@ use cedar_policy as cedar;
 
 use crate::convert;
 use crate::error::message_of;
-use crate::request::{Decision, Request};
+use crate::request::{Actor, Decision, Request, Resource};
 use crate::set::PolicySet;
+use crate::slice;
+use crate::source::LoadedPolicy;
 
-/// At most this many scope combinations keep a built Cedar set; others are built per request. Keys are
-/// subsets of the known scopes, so the bound only matters for folders with many scopes.
-const MAX_CACHED: usize = 256;
+/// At most this many (scopes, action) selections keep a built Cedar set. Keys are subsets of the known scopes
+/// times the schema's actions, so the bound only matters for folders with many scopes.
+const MAX_SELECTIONS: usize = 1024;
+/// At most this many request entity slices are kept (see [`PolicySet::entities_for`]).
+const MAX_SLICES: usize = 4096;
 
-/// Cedar policy sets by sorted scope list: the unscoped policies plus those of the scopes.
-#[derive(Default)]
-pub(crate) struct ScopeCache(RwLock<HashMap<Vec<String>, Arc<cedar::PolicySet>>>);
-
-impl ScopeCache {
-    fn get(&self, scopes: &[String]) -> Option<Arc<cedar::PolicySet>> {
-        // A panic while holding the lock cannot leave the map half-updated (inserts are single calls),
-        // so a poisoned lock is safe to keep using.
-        let sets = self.0.read().unwrap_or_else(PoisonError::into_inner);
-        sets.get(scopes).cloned()
-    }
-
-    fn insert(&self, scopes: Vec<String>, set: Arc<cedar::PolicySet>) {
-        let mut sets = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        if sets.len() < MAX_CACHED {
-            sets.insert(scopes, set);
+/// The action ids a policy can apply to; `None` for a policy without an action constraint.
+pub(crate) fn applicable_actions(policy: &cedar::Policy, schema: &cedar::Schema) -> Option<BTreeSet<String>> {
+    let id = |uid: &cedar::EntityUid| uid.id().unescaped().to_owned();
+    match policy.action_constraint() {
+        cedar::ActionConstraint::Any => None,
+        cedar::ActionConstraint::Eq(uid) => Some(BTreeSet::from([id(&uid)])),
+        cedar::ActionConstraint::In(groups) => {
+            // An action is in a group when it is the group or one of its ancestors is. Without the schema's
+            // action hierarchy (it always loads with a valid schema), keep the policy for every action.
+            let Ok(hierarchy) = schema.action_entities() else { return None };
+            let actions = schema.actions().filter(|action| {
+                groups.contains(action)
+                    || hierarchy.ancestors(action).is_some_and(|mut up| up.any(|group| groups.contains(group)))
+            });
+            Some(actions.map(id).collect())
         }
     }
+}
+
+/// The policies evaluated for one (scopes, action), and the entity literals they name.
+pub(crate) struct Selection {
+    policies: cedar::PolicySet,
+    literals: Vec<cedar::EntityUid>,
+}
+
+/// A map of shared values that starts over when full: the working set refills it at the cost of one build
+/// per key. Inserts and clears are single calls that leave the map whole, so a poisoned lock is safe to use.
+pub(crate) struct Bounded<K, V> {
+    map: RwLock<HashMap<K, Arc<V>>>,
+    capacity: usize,
+}
+
+impl<K: std::hash::Hash + Eq, V> Bounded<K, V> {
+    fn new(capacity: usize) -> Self {
+        Bounded { map: RwLock::new(HashMap::new()), capacity }
+    }
+
+    fn get(&self, key: &K) -> Option<Arc<V>> {
+        self.map.read().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
+    }
+
+    fn insert(&self, key: K, value: Arc<V>) {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= self.capacity {
+            map.clear();
+        }
+        map.insert(key, value);
+    }
+}
+
+/// Built selections by (sorted known scopes, action).
+pub(crate) type Selections = Bounded<(Vec<String>, String), Selection>;
+
+/// The entities of requests by (principal, resource, action, scopes): everything they depend on.
+pub(crate) type Slices = Bounded<(Actor, Resource, String, Vec<String>), cedar::Entities>;
+
+/// Empty caches for a new set.
+pub(crate) fn caches() -> (Selections, Slices) {
+    (Bounded::new(MAX_SELECTIONS), Bounded::new(MAX_SLICES))
 }
 
 impl PolicySet {
     /// Decides one request: deny by default, any applicable `forbid` wins over every `permit` (Cedar's
     /// rules), and the policies that apply are the unscoped ones plus those of `request.scopes`.
     ///
+    /// Answers are cached per set, keyed on the principal (id and meta), action, resource, context and scope
+    /// names; the policies and entities are the set's own, so a reload (a new set) starts with an empty
+    /// cache. A cached answer is marked [`Decision::cached`] and is otherwise the same.
+    ///
     /// Never fails: no principal, an unknown action, a resource or context the schema does not allow, an
     /// entity that cannot be built and an evaluation error are each a deny with the reason in
     /// [`Decision::errors`].
     pub fn decide(&self, request: &Request<'_>) -> Decision {
+        if let Some(decision) = self.decisions.get(request) {
+            return decision;
+        }
+        let decision = self.evaluate(request);
+        self.decisions.insert(request, &decision);
+        decision
+    }
+
+    /// Decides `request` by evaluating the policies, bypassing the cache (and not filling it). For tests and
+    /// benchmarks that compare the two paths; [`PolicySet::decide`] gives the same answer.
+    pub fn decide_uncached(&self, request: &Request<'_>) -> Decision {
+        self.evaluate(request)
+    }
+
+    /// The ids of the policies evaluated for `action` under `scopes`, in file order: the pre-selection by
+    /// scope and action. Unknown scope names select nothing.
+    pub fn applicable(&self, action: &str, scopes: &[String]) -> Vec<&str> {
+        let known = self.known_scopes(scopes);
+        self.policies.iter().filter(|p| applies(p, &known, action)).map(|p| p.id.as_str()).collect()
+    }
+
+    /// How many decisions the cache holds now.
+    pub fn cached_decisions(&self) -> usize {
+        self.decisions.len()
+    }
+
+    fn evaluate(&self, request: &Request<'_>) -> Decision {
         match self.authorize(request) {
             Ok(response) => self.decision(&response),
-            Err(error) => {
-                Decision { allowed: false, policies: Vec::new(), errors: vec![error], revision: self.revision.clone() }
-            }
+            Err(error) => Decision {
+                allowed: false,
+                policies: Arc::new([]),
+                errors: Arc::new([error]),
+                revision: Arc::clone(&self.revision),
+                cached: false,
+            },
         }
     }
 
     fn authorize(&self, request: &Request<'_>) -> Result<cedar::Response, String> {
         let actor = request.principal.ok_or_else(|| "no actor".to_owned())?;
         let principal = self.types.actor(&actor.id);
-        let (resource, mut entities) = self.types.resource(request.resource)?;
         let context = convert::context(request.context)?;
         let action = self.types.action(request.action);
+        let resource = self.types.resource_uid(request.resource);
         // Validating the request against the schema catches an unknown action, a resource type the action
         // does not apply to, and a context that does not fit.
-        let cedar_request = cedar::Request::new(principal.clone(), action, resource, context, Some(&self.schema))
-            .map_err(|e| format!("invalid request: {}", message_of(&e)))?;
+        let cedar_request =
+            cedar::Request::new(principal.clone(), action.clone(), resource, context, Some(&self.schema))
+                .map_err(|e| format!("invalid request: {}", message_of(&e)))?;
+        let selection = self.policies_for(request.action, request.scopes)?;
+        let entities = self.entities_for(request, actor, principal, action, &selection)?;
+        Ok(self.authorizer.is_authorized(&cedar_request, &selection.policies, &entities))
+    }
+
+    /// The entities a request is decided against: its own (the principal with its meta, the resource and its
+    /// chain) and the stored ones they reach (see `slice`). They depend on the principal, resource, action
+    /// and scopes only, so requests that differ in context alone (another caller PID, another topic) share
+    /// them.
+    fn entities_for(
+        &self,
+        request: &Request<'_>,
+        actor: &Actor,
+        principal: cedar::EntityUid,
+        action: cedar::EntityUid,
+        selection: &Selection,
+    ) -> Result<Arc<cedar::Entities>, String> {
+        let key = (actor.clone(), request.resource.clone(), request.action.to_owned(), request.scopes.to_vec());
+        if let Some(entities) = self.slices.get(&key) {
+            return Ok(entities);
+        }
+        let (_, mut entities) = self.types.resource(request.resource)?;
         let declared = self.entities.get(&principal);
         entities.push(convert::actor_entity(principal, actor, declared)?);
+        let mut roots: Vec<cedar::EntityUid> =
+            entities.iter().flat_map(|e| slice::referenced(e, &self.references)).collect();
+        roots.push(action);
+        roots.extend(selection.literals.iter().cloned());
+        let mut reachable = Vec::new();
+        slice::collect(&self.entities, &self.references, roots, &entities, &mut reachable);
+        entities.extend(reachable);
         // Request entities are not validated against the schema: an actor's meta may carry keys the schema
         // does not declare, and a policy that reads a mistyped one fails to evaluate, which is a deny.
-        let entities = self
-            .entities
-            .clone()
-            .upsert_entities(entities, None)
+        let entities = cedar::Entities::from_entities(entities, None)
+            .map(Arc::new)
             .map_err(|e| format!("invalid request entities: {}", message_of(&e)))?;
-        let policies = self.policies_for(request.scopes)?;
-        Ok(self.authorizer.is_authorized(&cedar_request, &policies, &entities))
+        self.slices.insert(key, Arc::clone(&entities));
+        Ok(entities)
     }
 
     fn decision(&self, response: &cedar::Response) -> Decision {
@@ -83,27 +197,39 @@ impl PolicySet {
         let mut policies: Vec<String> =
             if allowed == cedar_allowed { diagnostics.reason().map(ToString::to_string).collect() } else { Vec::new() };
         policies.sort();
-        Decision { allowed, policies, errors, revision: self.revision.clone() }
+        Decision {
+            allowed,
+            policies: policies.into(),
+            errors: errors.into(),
+            revision: Arc::clone(&self.revision),
+            cached: false,
+        }
     }
 
-    /// The Cedar set for a request's scopes, from the cache or built once.
-    fn policies_for(&self, scopes: &[String]) -> Result<Arc<cedar::PolicySet>, String> {
-        let sorted = scopes.windows(2).all(|w| matches!(w, [a, b] if a < b));
-        let key: Cow<'_, [String]> = if sorted && scopes.iter().all(|s| self.scopes.contains(s)) {
-            Cow::Borrowed(scopes)
-        } else {
-            let known: BTreeSet<&String> = scopes.iter().filter(|s| self.scopes.contains(*s)).collect();
-            Cow::Owned(known.into_iter().cloned().collect())
-        };
-        if let Some(set) = self.cache.get(&key) {
-            return Ok(set);
-        }
-        let selected =
-            self.policies.iter().filter(|p| p.scope.as_ref().is_none_or(|scope| key.binary_search(scope).is_ok()));
-        let set = cedar::PolicySet::from_policies(selected.map(|p| p.policy.clone()))
-            .map(Arc::new)
-            .map_err(|e| format!("cannot assemble the policies: {e}"))?;
-        self.cache.insert(key.into_owned(), Arc::clone(&set));
-        Ok(set)
+    /// The request's scopes that some policy uses, sorted and without duplicates.
+    fn known_scopes(&self, scopes: &[String]) -> Vec<String> {
+        let known: BTreeSet<&String> = scopes.iter().filter(|s| self.scopes.contains(*s)).collect();
+        known.into_iter().cloned().collect()
     }
+
+    /// The policies for a request's action and scopes, from the selections or built once.
+    fn policies_for(&self, action: &str, scopes: &[String]) -> Result<Arc<Selection>, String> {
+        let key = (self.known_scopes(scopes), action.to_owned());
+        if let Some(selection) = self.selections.get(&key) {
+            return Ok(selection);
+        }
+        let selected: Vec<&LoadedPolicy> = self.policies.iter().filter(|p| applies(p, &key.0, action)).collect();
+        let literals: BTreeSet<cedar::EntityUid> = selected.iter().flat_map(|p| p.policy.entity_literals()).collect();
+        let policies = cedar::PolicySet::from_policies(selected.iter().map(|p| p.policy.clone()))
+            .map_err(|e| format!("cannot assemble the policies: {e}"))?;
+        let selection = Arc::new(Selection { policies, literals: literals.into_iter().collect() });
+        self.selections.insert(key, Arc::clone(&selection));
+        Ok(selection)
+    }
+}
+
+/// Whether `policy` can apply to `action` for a caller with the sorted `scopes`.
+fn applies(policy: &LoadedPolicy, scopes: &[String], action: &str) -> bool {
+    let in_scope = policy.scope.as_ref().is_none_or(|scope| scopes.binary_search(scope).is_ok());
+    in_scope && policy.actions.as_ref().is_none_or(|actions| actions.contains(action))
 }

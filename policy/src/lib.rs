@@ -56,16 +56,17 @@
 //! };
 //! let decision = policies.decide(&request);
 //! assert!(decision.allowed);
-//! assert_eq!(decision.policies, ["own-processes"]);
-//! assert_eq!(decision.revision, policies.revision());
+//! assert_eq!(*decision.policies, ["own-processes"]);
+//! assert_eq!(&*decision.revision, policies.revision());
 //!
 //! // Without an actor, nothing is allowed.
 //! let decision = policies.decide(&Request { principal: None, ..request });
 //! assert!(!decision.allowed);
-//! assert_eq!(decision.errors, ["no actor"]);
+//! assert_eq!(*decision.errors, ["no actor"]);
 //! # Ok::<(), corral_policy::LoadError>(())
 //! ```
 
+mod cache;
 mod convert;
 mod decide;
 mod entities;
@@ -73,6 +74,7 @@ mod error;
 mod load;
 mod request;
 mod set;
+mod slice;
 mod source;
 
 pub use error::{LoadError, Problem};

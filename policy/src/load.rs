@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use cedar_policy as cedar;
 use sha2::{Digest, Sha256};
 
+use crate::cache::DecisionCache;
 use crate::convert::Types;
-use crate::decide::ScopeCache;
+use crate::decide::{applicable_actions, caches};
 use crate::error::{LoadError, Problem, diagnostic_line, message_of};
 use crate::set::PolicySet;
 use crate::source::{LoadedPolicy, SourceFile, parse_file};
@@ -86,19 +87,30 @@ pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> 
     if let Some(schema) = &schema {
         validate(&policies, &policy_files, schema, &mut problems);
     }
+    if let Some(schema) = &schema {
+        for policy in &mut policies {
+            policy.actions = applicable_actions(&policy.policy, schema);
+        }
+    }
     let entities_file = files.iter().find(|f| f.name == ENTITIES_FILE);
     let entities = crate::entities::load(entities_file, schema.as_ref(), &mut problems);
     match (schema, entities, types) {
-        (Some(schema), Some(entities), Some(types)) if problems.is_empty() => Ok(PolicySet {
-            revision: revision(&files),
-            scopes: policies.iter().filter_map(|p| p.scope.clone()).collect::<BTreeSet<_>>(),
-            policies,
-            schema,
-            entities,
-            types,
-            authorizer: cedar::Authorizer::new(),
-            cache: ScopeCache::default(),
-        }),
+        (Some(schema), Some(entities), Some(types)) if problems.is_empty() => {
+            let (selections, slices) = caches();
+            Ok(PolicySet {
+                revision: revision(&files).into(),
+                scopes: policies.iter().filter_map(|p| p.scope.clone()).collect::<BTreeSet<_>>(),
+                policies,
+                schema,
+                references: crate::slice::References::of(&entities),
+                entities,
+                types,
+                authorizer: cedar::Authorizer::new(),
+                selections,
+                slices,
+                decisions: DecisionCache::default(),
+            })
+        }
         _ => {
             if problems.is_empty() {
                 // INVARIANT: each part is missing only with a problem saying why; never load without one.

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// One authorization request: may `principal` do `action` on `resource`, given `context`?
 ///
@@ -26,7 +27,7 @@ pub struct Request<'a> {
 ///
 /// If `entities.json` declares the actor, it keeps that entity's parents and attributes, and `meta` is merged
 /// over the attributes; otherwise `meta` becomes the attributes of a new actor without parents.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Actor {
     /// The actor id, e.g. `user:alice`.
     pub id: String,
@@ -43,7 +44,7 @@ impl Actor {
 }
 
 /// A Cedar value, as attributes and context hold them.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AttrValue {
     /// A boolean.
     Bool(bool),
@@ -149,18 +150,25 @@ impl fmt::Display for Resource {
 
 /// The answer to one [`Request`]. Deciding never fails: whatever goes wrong is a deny with the reason in
 /// `errors`.
+///
+/// Cheap to clone (the lists are shared), so a cached decision costs no allocation.
 #[derive(Clone, Debug)]
 pub struct Decision {
     /// Whether the request is allowed.
     pub allowed: bool,
     /// The ids of the deciding policies, sorted: the permits that allowed, or the forbids that denied; empty
     /// for a default deny and for a deny caused by errors.
-    pub policies: Vec<String>,
+    pub policies: Arc<[String]>,
     /// Request-building and evaluation errors. Any error makes the decision a deny (spec: "an evaluation
     /// error counts as deny").
-    pub errors: Vec<String>,
+    pub errors: Arc<[String]>,
     /// The revision of the policy set that decided.
-    pub revision: String,
+    pub revision: Arc<str>,
+    /// Whether the answer came from the set's decision cache rather than from evaluating policies. Cached
+    /// answers are exact: the cache key holds every input of the decision (see [`PolicySet::decide`]).
+    ///
+    /// [`PolicySet::decide`]: crate::PolicySet::decide
+    pub cached: bool,
 }
 
 #[cfg(test)]

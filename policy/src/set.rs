@@ -6,8 +6,9 @@ use std::path::Path;
 
 use cedar_policy as cedar;
 
+use crate::cache::DecisionCache;
 use crate::convert::Types;
-use crate::decide::ScopeCache;
+use crate::decide::{Selections, Slices};
 use crate::error::LoadError;
 use crate::load;
 use crate::source::LoadedPolicy;
@@ -17,16 +18,23 @@ use crate::source::LoadedPolicy;
 /// Immutable once loaded (a reload builds a new set and swaps it in), cheap to share behind an `Arc`, and
 /// `Send + Sync`. [`PolicySet::decide`] answers requests.
 pub struct PolicySet {
-    pub(crate) revision: String,
+    pub(crate) revision: std::sync::Arc<str>,
     /// In file order: files sorted by name, policies in text order.
     pub(crate) policies: Vec<LoadedPolicy>,
     pub(crate) scopes: BTreeSet<String>,
     pub(crate) schema: cedar::Schema,
     /// The entities of `entities.json` and the schema's actions.
     pub(crate) entities: cedar::Entities,
+    /// What each stored entity refers to, for taking a request's slice of `entities`.
+    pub(crate) references: crate::slice::References,
     pub(crate) types: Types,
     pub(crate) authorizer: cedar::Authorizer,
-    pub(crate) cache: ScopeCache,
+    /// Built Cedar sets per (scopes, action) pre-selection.
+    pub(crate) selections: Selections,
+    /// Built request entities per (principal, resource, action, scopes).
+    pub(crate) slices: Slices,
+    /// Decisions made by this set.
+    pub(crate) decisions: DecisionCache,
 }
 
 impl PolicySet {

@@ -31,6 +31,9 @@ pub(crate) struct LoadedPolicy {
     pub(crate) line: Option<u32>,
     /// `@scope`, if any.
     pub(crate) scope: Option<String>,
+    /// The action ids the policy's action constraint admits (`None`: any action); filled in once the schema
+    /// is known.
+    pub(crate) actions: Option<std::collections::BTreeSet<String>>,
     pub(crate) policy: cedar::Policy,
 }
 
@@ -96,6 +99,7 @@ fn annotated(
         path: file.path.clone(),
         line,
         scope,
+        actions: None,
     })
 }
 

@@ -38,13 +38,13 @@ fn ask(set: &PolicySet, principal: Option<&Actor>, action: &str, resource: &Reso
 
 fn allowed_by(decision: &Decision, ids: &[&str]) {
     assert!(decision.allowed, "{decision:?}");
-    assert_eq!(decision.policies, ids, "{decision:?}");
+    assert_eq!(*decision.policies, *ids, "{decision:?}");
     assert!(decision.errors.is_empty(), "{decision:?}");
 }
 
 fn denied_by(decision: &Decision, ids: &[&str]) {
     assert!(!decision.allowed, "{decision:?}");
-    assert_eq!(decision.policies, ids, "{decision:?}");
+    assert_eq!(*decision.policies, *ids, "{decision:?}");
     assert!(decision.errors.is_empty(), "{decision:?}");
 }
 
@@ -60,7 +60,7 @@ fn a_permit_is_reported_by_its_id_and_the_revision() -> TestResult {
     let context = Resource::Capability { name: "context".into() };
     let decision = ask(&set, Some(&actor("user:mallory")), "process.context", &context, &[]);
     allowed_by(&decision, &["capabilities"]);
-    assert_eq!(decision.revision, set.revision());
+    assert_eq!(&*decision.revision, set.revision());
     Ok(())
 }
 
@@ -83,7 +83,7 @@ fn no_principal_is_denied() -> TestResult {
     let capability = Resource::Capability { name: "context".into() };
     let decision = ask(&set, None, "process.context", &capability, &[]);
     assert!(!decision.allowed);
-    assert_eq!(decision.errors, ["no actor"]);
+    assert_eq!(*decision.errors, ["no actor"]);
     Ok(())
 }
 
