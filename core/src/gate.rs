@@ -295,6 +295,7 @@ pub type CedarRequest = (Action, Resource, Vec<(String, AttrValue)>);
 /// Decides operations and writes their audit records.
 pub struct Gate {
     policies: ArcSwap<PolicySet>,
+    reloading: std::sync::Mutex<()>,
     audit: Arc<dyn AuditSink>,
     next_op: AtomicU64,
 }
@@ -302,7 +303,12 @@ pub struct Gate {
 impl Gate {
     /// A gate over `policies` that records to `audit`.
     pub fn new(policies: PolicySet, audit: Arc<dyn AuditSink>) -> Gate {
-        Gate { policies: ArcSwap::from_pointee(policies), audit, next_op: AtomicU64::new(1) }
+        Gate {
+            policies: ArcSwap::from_pointee(policies),
+            reloading: std::sync::Mutex::new(()),
+            audit,
+            next_op: AtomicU64::new(1),
+        }
     }
 
     /// The policy set decisions use now.
@@ -313,6 +319,11 @@ impl Gate {
     /// Replaces the policy set atomically; decisions already under way finish on the old one.
     pub fn replace_policies(&self, policies: PolicySet) {
         self.policies.store(Arc::new(policies));
+    }
+
+    /// Held while a reload reads, validates and swaps a set, so reloads do not interleave.
+    pub(crate) fn reload_lock(&self) -> &std::sync::Mutex<()> {
+        &self.reloading
     }
 
     /// The audit sink.

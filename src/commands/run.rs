@@ -19,6 +19,10 @@ pub struct RunArgs {
     /// The audit log file (default: `<app>/audit.jsonl`).
     #[arg(long)]
     audit: Option<PathBuf>,
+    /// Do not watch the policy folder. By default a change to it is reloaded while the node runs (a bad
+    /// edit keeps the running set); SIGHUP reloads on demand either way.
+    #[arg(long)]
+    no_watch: bool,
     /// The root entry id, `namespace:name`.
     entry: String,
     /// Arguments for `main(...)`, each a JSON value.
@@ -63,8 +67,11 @@ pub fn run(args: RunArgs) -> u8 {
             return BAD_INPUT;
         }
     };
+    let policy_dir = boot::policy_dir(&args.app);
     tokio.block_on(async move {
         let node = boot::node(loaded, audit);
+        let _watcher = if args.no_watch { None } else { watch(&node, &policy_dir) };
+        reload_on_hangup(&node, &policy_dir);
         let spec =
             RootSpec { entry: args.entry, host: root.host, args: values, actor: root.actor, scopes: root.scopes };
         let code = match node.start_root(spec) {
@@ -92,4 +99,32 @@ pub fn run(args: RunArgs) -> u8 {
         node.shutdown().await;
         code
     })
+}
+
+/// Watches the policy folder; a folder that cannot be watched is a warning, not a failure.
+fn watch(node: &corral_core::Runtime, dir: &std::path::Path) -> Option<corral_core::runtime::PolicyWatcher> {
+    node.watch_policies(dir, corral_core::runtime::DEFAULT_DEBOUNCE)
+        .map_err(|e| tracing::warn!(target: "corral::policy", "{e}; policies reload on SIGHUP only"))
+        .ok()
+}
+
+/// Reloads the policy folder on each SIGHUP (Unix), as `kill -HUP <pid>` asks.
+fn reload_on_hangup(node: &corral_core::Runtime, dir: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!(target: "corral::policy", "cannot listen for SIGHUP");
+            return;
+        };
+        let node = node.clone();
+        let dir = dir.to_path_buf();
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let (node, dir) = (node.clone(), dir.clone());
+                // Problems are reported by the reload itself (stderr and the audit log).
+                let _ = tokio::task::spawn_blocking(move || node.reload_policies(&dir)).await;
+            }
+        });
+    }
 }

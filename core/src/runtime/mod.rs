@@ -8,6 +8,7 @@ mod exit;
 mod messaging;
 mod registry;
 mod relations;
+mod reload;
 mod spawn;
 
 use std::collections::{HashMap, HashSet};
@@ -20,6 +21,7 @@ use tokio::sync::{Notify, oneshot};
 
 pub use messaging::{FALLBACK_TOPIC, check_payload};
 pub use registry::{Capability, Upgrade};
+pub use reload::{DEFAULT_DEBOUNCE, PolicyWatcher, Reload};
 pub use spawn::{RootSpec, SpawnSpec, check_topic};
 
 use crate::app::{App, HostSpec};
