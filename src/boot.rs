@@ -46,17 +46,70 @@ pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
             }
         }
     }
-    let policies = match PolicySet::load_dir(&policy_dir(args)) {
+    let dir = policy_dir(args);
+    let policies = match PolicySet::load_dir(&dir) {
         Ok(p) => Some(p),
         Err(e) => {
             problems.extend(e.problems.iter().map(ToString::to_string));
             None
         }
     };
+    if let Some(policies) = &policies {
+        match crate::commands::policy::run_tests(policies, &dir) {
+            Ok(outcomes) => problems.extend(outcomes.iter().filter(|o| o.failure.is_some()).map(ToString::to_string)),
+            Err(test_problems) => problems.extend(test_problems),
+        }
+        if let Some(app) = &app {
+            problems.extend(unselectable_scopes(app, policies));
+        }
+    }
     match (app, policies) {
         (Some(app), Some(policies)) if problems.is_empty() => (Some(Loaded { app: Arc::new(app), policies }), problems),
         _ => (None, problems),
     }
+}
+
+/// The `@scope`s no process of `app` can select: not among the root's scopes (`corral.toml`) and not named by
+/// a string literal in a `security.named_scope(...)` or `security.new_scope({...})` call of the app's
+/// scripts. Such a policy never applies, which is almost always a typo.
+fn unselectable_scopes(app: &App, policies: &PolicySet) -> Vec<String> {
+    let mut selectable: std::collections::BTreeSet<String> = app.config.root_scopes.iter().cloned().collect();
+    for entry in app.entries.values() {
+        selectable.extend(scope_literals(&entry.source));
+    }
+    policies
+        .policy_ids()
+        .into_iter()
+        .filter_map(|id| {
+            let scope = policies.policy_scope(&id)?;
+            if selectable.contains(scope) {
+                return None;
+            }
+            let (file, line) = policies.policy_location(&id)?;
+            let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+            Some(format!(
+                "{}{at}: policy `{id}`: no process can select @scope(\"{scope}\") (not a [root] scope in \
+                 corral.toml, nor named in a security.named_scope/new_scope call of the app's scripts)",
+                file.display()
+            ))
+        })
+        .collect()
+}
+
+/// The string literals inside `named_scope(...)` and `new_scope(...)` calls of a Lua source.
+fn scope_literals(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for call in ["named_scope(", "new_scope("] {
+        for (at, _) in source.match_indices(call) {
+            let args = &source[at + call.len()..];
+            let args = &args[..args.find(')').unwrap_or(args.len())];
+            // Quoted words between the parentheses: every other piece of a split on quotes.
+            for quote in ['"', '\''] {
+                names.extend(args.split(quote).skip(1).step_by(2).map(str::to_owned));
+            }
+        }
+    }
+    names
 }
 
 /// Loads everything or prints every problem and returns `None`.

@@ -27,6 +27,9 @@ enum Command {
     Test(commands::test::TestArgs),
     /// Load and validate manifests, scripts (parse only) and policies; list every problem.
     Check(AppArgs),
+    /// Test policy folders.
+    #[command(subcommand)]
+    Policy(commands::policy::PolicyCommand),
     /// Read and verify audit logs.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Test(args) => commands::test::run(args),
         Command::Check(args) => commands::check::run(&args),
         Command::Audit(command) => commands::audit::run(command),
+        Command::Policy(command) => commands::policy::run(command),
     };
     ExitCode::from(code)
 }

@@ -76,6 +76,7 @@ mod request;
 mod set;
 mod slice;
 mod source;
+pub mod testing;
 
 pub use error::{LoadError, Problem};
 pub use request::{Actor, AttrValue, Decision, Request, Resource};

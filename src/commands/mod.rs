@@ -2,5 +2,6 @@
 
 pub mod audit;
 pub mod check;
+pub mod policy;
 pub mod run;
 pub mod test;
