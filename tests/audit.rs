@@ -284,3 +284,26 @@ fn a_process_whose_audit_record_cannot_be_written_is_denied() {
         "{message}"
     );
 }
+
+#[test]
+fn every_example_leaves_a_log_that_verifies_and_names_the_policy_of_each_denial() {
+    let dir = temp("audit-examples");
+    let mut denials = 0;
+    for example in std::fs::read_dir(root().join("examples")).unwrap().flatten() {
+        let name = example.file_name().to_string_lossy().into_owned();
+        let entry = std::fs::read_to_string(example.path().join("entry")).unwrap_or_else(|_| "app:main".into());
+        let audit = dir.join(format!("{name}.jsonl"));
+        run(&example.path(), &audit, entry.trim());
+        let (code, out) = verify(&[&audit], &[]);
+        assert_eq!(code, Some(0), "{name}: {out}");
+        for line in std::fs::read_to_string(&audit).unwrap().lines() {
+            let record: Json = serde_json::from_str(line).unwrap();
+            if record["decision"] == "deny" {
+                denials += 1;
+                let policies = record["policies"].as_array().map(Vec::len).unwrap_or(0);
+                assert!(policies > 0 && record["basis"] == "forbid", "{name}: a denial without its policy: {line}");
+            }
+        }
+    }
+    assert!(denials > 0, "the examples deny something");
+}
