@@ -1,9 +1,10 @@
 //! [`JsonlAudit`]: the hash-chained JSON lines file, with a dedicated writer thread that batches and fsyncs.
 //!
-//! `record` builds the line (seq, ts, prev) under one short lock in the caller's thread and appends it to an
-//! in-memory batch; the writer thread writes the batch with one `write` and `fdatasync`s it within
-//! [`AuditOptions::sync_interval`]. So the chain and the order are fixed when a record is accepted, and a
-//! crash loses at most the records accepted since the last sync (see `docs/audit-log.md`, "Guarantees").
+//! `record` fixes the record's `seq` and `ts` under one short lock in the caller's thread and appends it to an
+//! in-memory batch; the writer thread, taking the records in `seq` order, adds each `prev` (the SHA-256 of the
+//! line before, so hashing costs the caller nothing), writes the batch with one `write` and `fdatasync`s it
+//! within [`AuditOptions::sync_interval`]. A crash loses at most the records accepted since the last sync (see
+//! `docs/audit-log.md`, "Guarantees").
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -61,8 +62,10 @@ struct Shared {
 
 struct State {
     seq: u64,
-    prev: String,
+    /// Accepted records without their `prev` and closing brace, back to back.
     pending: Vec<u8>,
+    /// Where each record of `pending` ends.
+    ends: Vec<usize>,
     /// When the oldest pending record was accepted.
     pending_since: Option<Instant>,
     /// The seq of the first pending record.
@@ -116,8 +119,8 @@ impl JsonlAudit {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 seq,
-                prev,
                 pending: Vec::new(),
+                ends: Vec::new(),
                 pending_since: None,
                 pending_first: seq + 1,
                 synced: seq,
@@ -129,7 +132,7 @@ impl JsonlAudit {
             written: Condvar::new(),
             options,
         });
-        let writer = Writer { path: path.to_path_buf(), file, regular, first, shared: shared.clone() };
+        let writer = Writer { path: path.to_path_buf(), file, regular, first, prev, shared: shared.clone() };
         let handle = std::thread::Builder::new()
             .name("corral-audit".into())
             .spawn(move || writer.run())
@@ -165,24 +168,20 @@ impl AuditSink for JsonlAudit {
             return Err(AuditError("the audit writer is closed".into()));
         }
         let seq = state.seq + 1;
-        let mut line =
-            format!(r#"{{"v":{FORMAT_VERSION},"seq":{seq},"ts":"{}","kind":{kind}"#, now_rfc3339()).into_bytes();
-        if body.len() > 2 {
-            line.push(b',');
-            line.extend_from_slice(&body[1..body.len() - 1]);
-        }
-        line.extend_from_slice(br#","prev":""#);
-        line.extend_from_slice(state.prev.as_bytes());
-        line.extend_from_slice(b"\"}");
-        state.prev = hex::encode(Sha256::digest(&line));
-        state.seq = seq;
-        line.push(b'\n');
+        let head = format!(r#"{{"v":{FORMAT_VERSION},"seq":{seq},"ts":"{}","kind":{kind}"#, now_rfc3339());
         if state.pending_since.is_none() {
             state.pending_since = Some(Instant::now());
             state.pending_first = seq;
             self.shared.wake.notify_one();
         }
-        state.pending.extend_from_slice(&line);
+        state.seq = seq;
+        state.pending.extend_from_slice(head.as_bytes());
+        if body.len() > 2 {
+            state.pending.push(b',');
+            state.pending.extend_from_slice(&body[1..body.len() - 1]);
+        }
+        let end = state.pending.len();
+        state.ends.push(end);
         Ok(())
     }
 
@@ -232,13 +231,16 @@ struct Writer {
     regular: bool,
     /// The seq of the current file's first record (for the rotated file's name).
     first: u64,
+    /// The hex SHA-256 of the last line written.
+    prev: String,
     shared: Arc<Shared>,
 }
 
 impl Writer {
     fn run(mut self) {
         loop {
-            let Some((batch, first, last)) = self.next_batch() else { return };
+            let Some((records, ends, first, last)) = self.next_batch() else { return };
+            let batch = self.chain(&records, &ends);
             let outcome = self.write(&batch, first);
             let mut state = lock(&self.shared.state);
             match outcome {
@@ -254,7 +256,7 @@ impl Writer {
 
     /// Waits for a batch: the pending bytes once the oldest is `sync_interval` old, the batch is large, a
     /// sync is asked for, or the sink closes. `None` when closed with nothing left.
-    fn next_batch(&self) -> Option<(Vec<u8>, u64, u64)> {
+    fn next_batch(&self) -> Option<(Vec<u8>, Vec<usize>, u64, u64)> {
         let shared = &self.shared;
         let mut state = lock(&shared.state);
         loop {
@@ -279,8 +281,26 @@ impl Writer {
         }
         state.sync_requested = false;
         state.pending_since = None;
-        let batch = std::mem::take(&mut state.pending);
-        Some((batch, state.pending_first, state.seq))
+        let records = std::mem::take(&mut state.pending);
+        let ends = std::mem::take(&mut state.ends);
+        Some((records, ends, state.pending_first, state.seq))
+    }
+
+    /// The batch's lines: each record closed with the `prev` of the line before it, and a newline.
+    fn chain(&mut self, records: &[u8], ends: &[usize]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(records.len() + ends.len() * 80);
+        let mut start = 0;
+        for &end in ends {
+            let line_start = out.len();
+            out.extend_from_slice(&records[start..end]);
+            out.extend_from_slice(br#","prev":""#);
+            out.extend_from_slice(self.prev.as_bytes());
+            out.extend_from_slice(b"\"}");
+            self.prev = hex::encode(Sha256::digest(&out[line_start..]));
+            out.push(b'\n');
+            start = end;
+        }
+        out
     }
 
     /// Writes one batch with one call, fsyncs it, and rotates when the file is full.
