@@ -386,8 +386,16 @@ fn resume(path: &Path, file: &File) -> Result<Option<Resume>, AuditError> {
     let seq = record_seq(last).ok_or_else(|| {
         AuditError(format!("cannot continue `{}`: its last line is not an audit record", path.display()))
     })?;
-    let first = if start == 0 { lines.first().and_then(|l| record_seq(l)) } else { None };
+    let first = if start == 0 { lines.first().and_then(|l| record_seq(l)) } else { first_seq(file) };
     Ok(Some(Resume { seq, prev: hex::encode(Sha256::digest(last)), first }))
+}
+
+/// The `seq` of the first line of `file`.
+fn first_seq(mut file: &File) -> Option<u64> {
+    file.seek(SeekFrom::Start(0)).ok()?;
+    let mut line = Vec::new();
+    std::io::BufRead::read_until(&mut std::io::BufReader::new(file), b'\n', &mut line).ok()?;
+    record_seq(line.strip_suffix(b"\n").unwrap_or(&line))
 }
 
 /// The `seq` of a record line, if it is one.
