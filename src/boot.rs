@@ -22,6 +22,8 @@ pub struct Loaded {
     pub app: Arc<App>,
     /// Its policies.
     pub policies: PolicySet,
+    /// The folder they were loaded from (for the `policy.load` record).
+    pub policy_dir: PathBuf,
 }
 
 /// The policy folder: `--policies`, else `<app>/policies`.
@@ -64,7 +66,9 @@ pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
         }
     }
     match (app, policies) {
-        (Some(app), Some(policies)) if problems.is_empty() => (Some(Loaded { app: Arc::new(app), policies }), problems),
+        (Some(app), Some(policies)) if problems.is_empty() => {
+            (Some(Loaded { app: Arc::new(app), policies, policy_dir: dir }), problems)
+        }
         _ => (None, problems),
     }
 }
@@ -146,25 +150,32 @@ pub fn root(app: &App, args: &RootArgs) -> Result<Root, String> {
     Ok(Root { actor, scopes, host })
 }
 
-/// Boots a node on a multi-threaded tokio runtime's context (call inside it).
+/// Boots a node on a multi-threaded tokio runtime's context (call inside it): `runtime.start`, then
+/// `policy.load` for the policy folder.
 pub fn node(loaded: Loaded, audit: Arc<dyn AuditSink>) -> Runtime {
     let wippy = loaded.app.config.wippy;
-    Runtime::new(Config {
+    let levels = loaded.app.config.audit_levels.clone();
+    let node = Runtime::new(Config {
         node: "local".into(),
         app: loaded.app,
-        gate: Gate::new(loaded.policies, audit),
+        gate: Gate::new(loaded.policies, audit).with_levels(levels),
         launcher: Arc::new(Sandbox::new(wippy)),
-    })
+    });
+    if let Err(e) = node.audit_policy_load(&loaded.policy_dir) {
+        tracing::error!("{e}");
+    }
+    node
 }
 
-/// The audit file: `--audit`, else `[audit] file` of `corral.toml`, else `<app>/audit.jsonl`.
+/// The audit file: `--audit`, else `[audit] file` of `corral.toml`, else `<app>/audit.jsonl`; opened with the
+/// `[audit]` options, continuing the chain of an existing log. Errors: it cannot be opened or continued.
 pub fn audit_sink(app: &App, flag: Option<&Path>) -> Result<Arc<JsonlAudit>, String> {
     let path = match (flag, &app.config.audit) {
         (Some(p), _) => p.to_path_buf(),
         (None, Some(p)) => app.root.join(p),
         (None, None) => app.root.join("audit.jsonl"),
     };
-    JsonlAudit::create(&path).map(Arc::new).map_err(|e| e.to_string())
+    JsonlAudit::open(&path, app.config.audit_options.clone()).map(Arc::new).map_err(|e| e.to_string())
 }
 
 /// A multi-threaded tokio runtime for the node.

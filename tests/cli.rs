@@ -1,47 +1,9 @@
 //! The `corral` command as a user runs it: the README's example, exit statuses, and bad input that names
 //! its file, line or argument and starts nothing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn corral(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_corral")).args(args).output().expect("corral runs")
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("corral-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// Copies an example app into a temp folder, so a test can break one file of it.
-fn copy_app(example: &str, name: &str) -> PathBuf {
-    let to = temp(name);
-    copy_dir(&root().join("examples").join(example), &to);
-    to
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else if entry.file_name() != "audit.jsonl" {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{copy_app, corral, root, temp, text};
 
 #[test]
 fn the_worker_pool_prints_its_results_and_its_log_verifies() {
@@ -107,7 +69,7 @@ fn an_unknown_entry_or_host_is_exit_2() {
 
 #[test]
 fn a_script_that_does_not_parse_is_exit_2_naming_file_and_line() {
-    let app = copy_app("echo", "syntax");
+    let app = copy_app("examples/echo", "syntax");
     std::fs::write(app.join("echo_worker.lua"), "local function main()\n  return = 1\nend\n").unwrap();
     let out = corral(&["run", "--app", app.to_str().unwrap(), "app:main"]);
     assert_eq!(out.status.code(), Some(2));
@@ -118,7 +80,7 @@ fn a_script_that_does_not_parse_is_exit_2_naming_file_and_line() {
 
 #[test]
 fn a_bad_manifest_is_exit_2_naming_file_and_line() {
-    let app = copy_app("echo", "manifest");
+    let app = copy_app("examples/echo", "manifest");
     let yaml = std::fs::read_to_string(app.join("_index.yaml")).unwrap();
     std::fs::write(
         app.join("_index.yaml"),
@@ -136,7 +98,7 @@ fn a_bad_manifest_is_exit_2_naming_file_and_line() {
 
 #[test]
 fn a_policy_error_is_exit_2_and_check_lists_every_problem() {
-    let app = copy_app("echo", "policy");
+    let app = copy_app("examples/echo", "policy");
     std::fs::write(
         app.join("policies/broken.cedar"),
         "permit (principal, action, resource)\nwhen { principal.nope == 1 };\n\nforbid (oops);\n",
@@ -162,7 +124,7 @@ fn check_passes_a_clean_app() {
 
 #[test]
 fn no_actor_means_the_root_is_denied() {
-    let app = copy_app("echo", "noactor");
+    let app = copy_app("examples/echo", "noactor");
     std::fs::remove_file(app.join("corral.toml")).unwrap();
     let out = corral(&["run", "--app", app.to_str().unwrap(), "app:main"]);
     assert_eq!(out.status.code(), Some(1));

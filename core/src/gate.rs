@@ -7,15 +7,15 @@
 //! check; [`Operation::requests`] matches every variant without a wildcard, so an operation that is not mapped
 //! to a Cedar action does not compile.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use corral_policy::{Actor, AttrValue, Decision, PolicySet, Request, Resource};
 use serde_json::{Map, Value as Json};
 
-use crate::audit::AuditSink;
+use crate::audit::{AuditSink, Level, Levels};
 use crate::error::{Error, Result};
 use crate::pid::Pid;
 
@@ -134,6 +134,9 @@ pub enum Operation<'a> {
         target: &'a Target,
         /// The topic, passed as `context.topic`.
         topic: &'a str,
+        /// The payload's size in bytes ([`crate::Value::size`]): recorded at level `request`, never the
+        /// payload itself.
+        bytes: usize,
     },
     /// `process.terminate`.
     Terminate(&'a Target),
@@ -242,6 +245,14 @@ impl Operation<'_> {
         }
     }
 
+    /// The payload size an operation carries, for the `request` level of its records.
+    fn payload_bytes(&self) -> Option<usize> {
+        match self {
+            Operation::Send { bytes, .. } => Some(*bytes),
+            _ => None,
+        }
+    }
+
     /// The Cedar requests this operation needs, in the order they are checked, each with the context
     /// attributes it adds to `context.pid` (seed 003's permission table).
     pub fn requests(&self) -> Vec<CedarRequest> {
@@ -271,7 +282,7 @@ impl Operation<'_> {
             Operation::Exec { entry: e, host: h } => {
                 vec![(Action::Exec, entry(e), on(h)), (Action::Host, host(h), on(h))]
             }
-            Operation::Send { target, topic } => {
+            Operation::Send { target, topic, .. } => {
                 vec![(Action::Send, process(target), vec![("topic".into(), AttrValue::Str(topic.into()))])]
             }
             Operation::Terminate(t) => vec![(Action::Terminate, process(t), vec![])],
@@ -298,17 +309,34 @@ pub struct Gate {
     reloading: std::sync::Mutex<()>,
     audit: Arc<dyn AuditSink>,
     next_op: AtomicU64,
+    levels: Levels,
+    /// The node and incarnation every record carries, set when the runtime is built.
+    origin: OnceLock<(Arc<str>, u64)>,
 }
 
 impl Gate {
-    /// A gate over `policies` that records to `audit`.
+    /// A gate over `policies` that records to `audit`, every decision at level `metadata`.
     pub fn new(policies: PolicySet, audit: Arc<dyn AuditSink>) -> Gate {
         Gate {
             policies: ArcSwap::from_pointee(policies),
             reloading: std::sync::Mutex::new(()),
             audit,
             next_op: AtomicU64::new(1),
+            levels: Levels::default(),
+            origin: OnceLock::new(),
         }
+    }
+
+    /// The gate with `levels` deciding how much of each decision is recorded (`[[audit.rules]]`); a deny is
+    /// always recorded.
+    pub fn with_levels(mut self, levels: Levels) -> Gate {
+        self.levels = levels;
+        self
+    }
+
+    /// Sets the node and incarnation written into decision records (once; the runtime does it).
+    pub(crate) fn set_origin(&self, node: Arc<str>, incarnation: u64) {
+        let _ = self.origin.set((node, incarnation));
     }
 
     /// The policy set decisions use now.
@@ -317,7 +345,7 @@ impl Gate {
     }
 
     /// Replaces the policy set atomically; decisions already under way finish on the old one.
-    pub fn replace_policies(&self, policies: PolicySet) {
+    pub(crate) fn replace_policies(&self, policies: PolicySet) {
         self.policies.store(Arc::new(policies));
     }
 
@@ -337,8 +365,9 @@ impl Gate {
     pub fn check(&self, caller: &Caller, operation: Operation<'_>) -> Result<Permit> {
         let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
         let policies = self.policies.load();
+        let bytes = operation.payload_bytes();
         for (action, resource, extra) in operation.requests() {
-            let decision = self.decide(&policies, caller, action.as_str(), &resource, extra, op_id);
+            let decision = self.decide(&policies, caller, action.as_str(), &resource, extra, (op_id, bytes));
             let decision = match decision {
                 Ok(decision) => decision,
                 Err(reason) => {
@@ -362,11 +391,13 @@ impl Gate {
     pub fn ask(&self, caller: &Caller, action: &str, resource: &Resource) -> Result<bool> {
         let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
         let policies = self.policies.load();
-        self.decide(&policies, caller, action, resource, Vec::new(), op_id).map(|d| d.allowed).map_err(|reason| {
-            Error::Denied { action: action.into(), resource: resource.to_string(), reason: Some(reason) }
-        })
+        self.decide(&policies, caller, action, resource, Vec::new(), (op_id, None)).map(|d| d.allowed).map_err(
+            |reason| Error::Denied { action: action.into(), resource: resource.to_string(), reason: Some(reason) },
+        )
     }
 
+    /// Decides one request and records it at the level the rules give (a deny always). `op` is the
+    /// operation id and the payload size. Errors: the record was not accepted (the reason, for a deny).
     fn decide(
         &self,
         policies: &PolicySet,
@@ -374,10 +405,10 @@ impl Gate {
         action: &str,
         resource: &Resource,
         extra: Vec<(String, AttrValue)>,
-        op_id: u64,
+        op: (u64, Option<usize>),
     ) -> std::result::Result<Decision, String> {
         let pid = caller.pid.as_ref().map(Pid::to_string).unwrap_or_else(|| "runtime".into());
-        let mut context = vec![("pid".to_string(), AttrValue::Str(pid.clone()))];
+        let mut context = vec![("pid".to_string(), AttrValue::Str(pid))];
         context.extend(extra);
         let request =
             Request { principal: caller.actor.as_deref(), action, resource, context: &context, scopes: &caller.scopes };
@@ -393,22 +424,80 @@ impl Gate {
             policies = ?decision.policies,
             "decision"
         );
+        let level = self.levels.level(action, decision.allowed);
+        if level == Level::None {
+            return Ok(decision);
+        }
+        let mut record = self.decision_record(caller, &request, &decision, op.0, micros);
+        record.insert("level".into(), level.as_str().into());
+        if level == Level::Request {
+            let mut context: Map<String, Json> =
+                request.context.iter().map(|(k, v)| (k.clone(), attr_json(v))).collect();
+            if let Some(bytes) = op.1 {
+                context.insert("payload_bytes".into(), bytes.into());
+            }
+            record.insert("context".into(), context.into());
+        }
+        self.audit.record("authz.decision", record).map_err(|e| e.to_string())?;
+        Ok(decision)
+    }
+
+    /// The `metadata` fields of an `authz.decision` record (`docs/audit-log.md`).
+    fn decision_record(
+        &self,
+        caller: &Caller,
+        request: &Request<'_>,
+        decision: &Decision,
+        op_id: u64,
+        micros: f64,
+    ) -> Map<String, Json> {
         let mut record = Map::new();
+        if let Some((node, incarnation)) = self.origin.get() {
+            record.insert("node".into(), Json::from(&**node));
+            record.insert("incarnation".into(), (*incarnation).into());
+        }
         record.insert("op".into(), op_id.into());
         let principal = caller.actor.as_ref().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
         record.insert("principal".into(), principal);
-        record.insert("action".into(), action.into());
-        record.insert("resource".into(), resource.to_string().into());
+        record.insert("action".into(), request.action.into());
+        record.insert("resource".into(), request.resource.to_string().into());
         record.insert("decision".into(), if decision.allowed { "allow" } else { "deny" }.into());
+        record.insert("basis".into(), basis(decision).into());
         record.insert("policies".into(), decision.policies.to_vec().into());
         record.insert("errors".into(), decision.errors.to_vec().into());
         record.insert("revision".into(), decision.revision.to_string().into());
         record.insert("cached".into(), decision.cached.into());
-        record.insert("pid".into(), pid.into());
+        let pid = caller.pid.as_ref().map(|p| Json::from(p.to_string())).unwrap_or(Json::Null);
+        record.insert("pid".into(), pid);
         record.insert("entry".into(), caller.entry.as_deref().map(Json::from).unwrap_or(Json::Null));
         record.insert("scopes".into(), caller.scopes.to_vec().into());
         record.insert("eval_us".into(), ((micros * 10.0).round() / 10.0).into());
-        self.audit.record("authz.decision", record).map_err(|e| e.to_string())?;
-        Ok(decision)
+        record
+    }
+}
+
+/// Why a decision came out as it did: `permit` (the listed permits allowed), `forbid` (the listed forbids
+/// denied), `error` (building or evaluating the request failed: see `errors`), `default_deny` (no permit
+/// matched, so no policy decided).
+fn basis(decision: &Decision) -> &'static str {
+    if decision.allowed {
+        "permit"
+    } else if !decision.errors.is_empty() {
+        "error"
+    } else if !decision.policies.is_empty() {
+        "forbid"
+    } else {
+        "default_deny"
+    }
+}
+
+/// A context attribute as JSON.
+fn attr_json(value: &AttrValue) -> Json {
+    match value {
+        AttrValue::Bool(b) => Json::from(*b),
+        AttrValue::Long(n) => Json::from(*n),
+        AttrValue::Str(s) => Json::from(s.as_str()),
+        AttrValue::Set(items) => Json::Array(items.iter().map(attr_json).collect()),
+        AttrValue::Record(fields) => Json::Object(fields.iter().map(|(k, v)| (k.clone(), attr_json(v))).collect()),
     }
 }

@@ -9,6 +9,7 @@ use corral_policy::Actor;
 use tokio::sync::Notify;
 
 use crate::app::{Entry, HostSpec};
+use crate::audit::Usage;
 use crate::gate::{Caller, Target};
 use crate::lock;
 use crate::mailbox::Mailbox;
@@ -115,6 +116,7 @@ pub struct Process {
     pub(crate) started: Instant,
     pub(crate) messages_in: AtomicU64,
     pub(crate) messages_out: AtomicU64,
+    usage: Mutex<Usage>,
 }
 
 /// What a new process is made of.
@@ -147,6 +149,7 @@ impl Process {
             started: Instant::now(),
             messages_in: AtomicU64::new(0),
             messages_out: AtomicU64::new(0),
+            usage: Mutex::new(Usage::default()),
         }
     }
 
@@ -207,6 +210,20 @@ impl Process {
 
     pub(crate) fn mark_dead(&self) {
         self.alive.store(false, Ordering::Release);
+    }
+
+    /// Reports what the sandbox measured (peak memory, instructions) for the `counters` of the `proc.exit`
+    /// record. The latest report wins; a field left `None` keeps the value reported before it. Report before
+    /// the launcher's future resolves (a killed process's future is dropped, so report as you measure).
+    pub fn report_usage(&self, usage: Usage) {
+        let mut slot = lock(&self.usage);
+        slot.peak_memory_bytes = usage.peak_memory_bytes.or(slot.peak_memory_bytes);
+        slot.instructions = usage.instructions.or(slot.instructions);
+    }
+
+    /// What the sandbox reported so far.
+    pub fn usage(&self) -> Usage {
+        *lock(&self.usage)
     }
 
     /// The security context its calls carry.

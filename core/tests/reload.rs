@@ -75,7 +75,7 @@ fn a_cached_allow_is_denied_right_after_a_reload_that_forbids_it() -> TestResult
     let audit = Arc::new(MemoryAudit::new());
     let node = node(&root, Arc::clone(&audit))?;
     let target = target()?;
-    let send = Operation::Send { target: &target, topic: "jobs" };
+    let send = Operation::Send { target: &target, topic: "jobs", bytes: 0 };
     let _permit = node.gate().check(&caller(), send)?;
     let _permit = node.gate().check(&caller(), send)?;
     let decisions = kinds(&audit, "authz.decision");
@@ -107,7 +107,7 @@ fn a_bad_edit_keeps_the_running_set_and_is_recorded() -> TestResult {
     assert!(error.to_string().contains("p.cedar"), "{error}");
     assert_eq!(node.gate().policies().revision(), running);
     let target = target()?;
-    let _permit = node.gate().check(&caller(), Operation::Send { target: &target, topic: "t" })?;
+    let _permit = node.gate().check(&caller(), Operation::Send { target: &target, topic: "t", bytes: 0 })?;
     let rejects = kinds(&audit, "policy.reject");
     assert_eq!(rejects.len(), 1);
     assert_eq!(rejects[0]["revision"], Json::from(running));

@@ -56,8 +56,8 @@ impl fmt::Display for Problem {
 }
 
 impl Problem {
-    /// A problem with a known place.
-    pub(crate) fn new(file: &Path, line: Option<u32>, message: impl Into<String>) -> Self {
+    /// A problem at `file` (and `line`, when known) that belongs to no policy.
+    pub fn new(file: &Path, line: Option<u32>, message: impl Into<String>) -> Self {
         Self { file: file.to_path_buf(), line, policy: None, message: message.into() }
     }
 

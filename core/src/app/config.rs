@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::app::error::Problems;
+use crate::app::units::parse_memory_size;
+use crate::audit::{AuditOptions, Levels, Rule};
 
 /// The file name of an app's settings, at the app's root.
 pub const CONFIG_FILE: &str = "corral.toml";
@@ -21,6 +23,11 @@ pub const CONFIG_FILE: &str = "corral.toml";
 /// wippy = true              # wippy
 /// [audit]
 /// file = "audit.jsonl"      # audit
+/// sync_interval = "2ms"     # audit_options.sync_interval
+/// rotate_size = "64MiB"     # audit_options.rotate_bytes
+/// [[audit.rules]]           # audit_levels, first match wins
+/// actions = ["process.send"]
+/// level = "none"            # none | metadata | request
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct AppConfig {
@@ -38,6 +45,10 @@ pub struct AppConfig {
     /// `[audit] file`: the audit log, resolved against the app root (an absolute path stays
     /// as written).
     pub audit: Option<PathBuf>,
+    /// `[audit] sync_interval` and `rotate_size`: how the log is batched, synced and rotated.
+    pub audit_options: AuditOptions,
+    /// `[[audit.rules]]`: the level of decision records per action pattern.
+    pub audit_levels: Levels,
 }
 
 #[derive(Deserialize, Default)]
@@ -71,6 +82,10 @@ struct RawCompat {
 #[serde(deny_unknown_fields)]
 struct RawAudit {
     file: Option<PathBuf>,
+    sync_interval: Option<toml::Spanned<String>>,
+    rotate_size: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    rules: Vec<Rule>,
 }
 
 /// The parsed settings, with the line of `[root] host` so it can be checked against the hosts.
@@ -99,14 +114,38 @@ pub(crate) fn load(root: &Path, problems: &mut Problems) -> Option<LoadedConfig>
         }
     };
     let host_line = raw.root.host.as_ref().map(|h| line_at(&text, h.span().start));
+    let audit_options =
+        audit_options(&raw.audit, &text).map_err(|(line, message)| problems.push(&file, Some(line), message)).ok()?;
     let config = AppConfig {
         root_actor: raw.root.actor,
         root_scopes: raw.root.scopes,
         root_host: raw.root.host.map(toml::Spanned::into_inner),
         wippy: raw.compat.wippy,
         audit: raw.audit.file.map(|f| root.join(f)),
+        audit_options,
+        audit_levels: Levels::new(raw.audit.rules),
     };
     Some(LoadedConfig { config, host_line })
+}
+
+/// `[audit] sync_interval` (a humantime duration) and `rotate_size` (a size, e.g. `64MiB`) over the defaults.
+/// Errors: the line and the message.
+fn audit_options(raw: &RawAudit, text: &str) -> Result<AuditOptions, (u32, String)> {
+    let mut options = AuditOptions::default();
+    if let Some(interval) = &raw.sync_interval {
+        options.sync_interval = humantime::parse_duration(interval.get_ref()).map_err(|e| {
+            (line_at(text, interval.span().start), format!("bad `[audit] sync_interval` `{}`: {e}", interval.get_ref()))
+        })?;
+    }
+    if let Some(size) = &raw.rotate_size {
+        options.rotate_bytes = parse_memory_size(size.get_ref()).filter(|n| *n > 0).ok_or_else(|| {
+            (
+                line_at(text, size.span().start),
+                format!("bad `[audit] rotate_size` `{}`: use e.g. `64MiB`", size.get_ref()),
+            )
+        })?;
+    }
+    Ok(options)
 }
 
 /// The 1-based line of byte `offset` in `text`.

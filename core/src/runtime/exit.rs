@@ -94,16 +94,26 @@ impl Runtime {
             Err(message) => Json::from(truncate(message, AUDIT_ERROR_MAX)),
         };
         let ordering = std::sync::atomic::Ordering::Relaxed;
+        let usage = process.usage();
+        let counters = serde_json::json!({
+            "messages_in": process.messages_in.load(ordering),
+            "messages_out": process.messages_out.load(ordering),
+            "peak_memory_bytes": usage.peak_memory_bytes,
+            "instructions": usage.instructions,
+            "wall_us": u64::try_from(process.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        });
+        let actor = process.actor().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
+        // Overflows held back by the summariser happened before the exit, so their record comes first.
+        self.flush_overflow(process);
         self.audit_event(
             "proc.exit",
             [
                 ("pid", process.pid().to_string().into()),
                 ("entry", process.entry().id.clone().into()),
+                ("actor", actor),
                 ("reason", exit.reason.as_str().into()),
                 ("error", error),
-                ("messages_in", process.messages_in.load(ordering).into()),
-                ("messages_out", process.messages_out.load(ordering).into()),
-                ("wall_ms", (process.started.elapsed().as_secs_f64() * 1e3).into()),
+                ("counters", counters),
             ],
         );
     }
@@ -114,13 +124,28 @@ pub(crate) fn unix_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
+/// `text` cut to at most `max` bytes on a character boundary, ending in `…` when it was cut.
 fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
-    let mut end = max;
+    let mut end = max.saturating_sub('…'.len_utf8());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn a_long_error_is_cut_to_the_bound_on_a_character_boundary() {
+        let long = "é".repeat(1000);
+        let cut = truncate(&long, 1024);
+        assert!(cut.len() <= 1024, "{}", cut.len());
+        assert!(cut.ends_with('…'));
+        assert_eq!(truncate("short", 1024), "short");
+    }
 }

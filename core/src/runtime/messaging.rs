@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use serde_json::Value as Json;
 
 use super::Runtime;
 use super::spawn::check_topic;
+use crate::audit::{OVERFLOW_WINDOW, OverflowCount};
 use crate::error::{Error, Result};
 use crate::gate::{OpKind, Operation, Permit};
+use crate::lock;
 use crate::mailbox::Message;
 use crate::process::Process;
 use crate::value::{Table, Value};
@@ -26,7 +29,8 @@ impl Runtime {
         check_topic(topic)?;
         check_payload(from, &payload)?;
         let target = self.resolve(dest)?;
-        let permit = self.gate().check(&from.caller(), Operation::Send { target: &target.target(), topic })?;
+        let bytes = payload.iter().map(Value::size).sum();
+        let permit = self.gate().check(&from.caller(), Operation::Send { target: &target.target(), topic, bytes })?;
         self.deliver(permit, from, &target, topic, payload)
     }
 
@@ -54,16 +58,7 @@ impl Runtime {
     /// sender gets `LimitExceeded` with the payload back (`lua-api.md`: nothing is dropped silently).
     fn overflow(&self, from: &Process, target: &Arc<Process>, refused: Message) -> Result<()> {
         let host = target.host();
-        self.audit_event(
-            "mailbox.overflow",
-            [
-                ("pid", target.pid().to_string().into()),
-                ("from", from.pid().to_string().into()),
-                ("topic", refused.topic.to_string().into()),
-                ("capacity", host.spec.mailbox_size.into()),
-                ("fallback", host.spec.fallback.clone().map(Json::from).unwrap_or(Json::Null)),
-            ],
-        );
+        self.audit_overflow(target, from.pid().to_string(), &refused.topic);
         let fallback = host.spec.fallback.as_deref().and_then(|name| self.resolve(name).ok());
         let Some(fallback) = fallback.filter(|f| f.pid() != target.pid()) else {
             return Err(Error::MailboxFull {
@@ -87,6 +82,42 @@ impl Runtime {
             capacity: host.spec.mailbox_size,
             payload: m.payload.to_vec(),
         })
+    }
+}
+
+impl Runtime {
+    /// Counts one refused message to `target` and writes a `mailbox.overflow` record when the summariser
+    /// says one is due (at most one per mailbox per [`crate::audit::OVERFLOW_WINDOW`]).
+    pub fn audit_overflow(&self, target: &Process, from: String, topic: &str) {
+        let pid = target.pid().to_string();
+        let due = lock(&self.inner.overflow).observe(&pid, &from, topic, Instant::now());
+        if let Some(count) = due {
+            self.write_overflow(target, count);
+        }
+    }
+
+    /// Writes the overflows still held back for `target` (it is exiting).
+    pub(crate) fn flush_overflow(&self, target: &Process) {
+        let held = lock(&self.inner.overflow).flush(&target.pid().to_string());
+        if let Some(count) = held {
+            self.write_overflow(target, count);
+        }
+    }
+
+    fn write_overflow(&self, target: &Process, count: OverflowCount) {
+        let spec = &target.host().spec;
+        self.audit_event(
+            "mailbox.overflow",
+            [
+                ("pid", target.pid().to_string().into()),
+                ("from", count.from.into()),
+                ("topic", count.topic.into()),
+                ("count", count.count.into()),
+                ("window_ms", u64::try_from(OVERFLOW_WINDOW.as_millis()).unwrap_or(u64::MAX).into()),
+                ("capacity", spec.mailbox_size.into()),
+                ("fallback", spec.fallback.clone().map(Json::from).unwrap_or(Json::Null)),
+            ],
+        );
     }
 }
 

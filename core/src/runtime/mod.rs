@@ -12,6 +12,7 @@ mod reload;
 mod spawn;
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -24,7 +25,10 @@ pub use registry::{Capability, Upgrade};
 pub use reload::{DEFAULT_DEBOUNCE, PolicyWatcher, Reload};
 pub use spawn::{RootSpec, SpawnSpec, check_topic};
 
+use corral_policy::{PolicySet, Problem};
+
 use crate::app::{App, HostSpec};
+use crate::audit::{AuditError, OverflowSummary, records};
 use crate::error::{Error, Result};
 use crate::gate::{Caller, Gate};
 use crate::lock;
@@ -67,6 +71,8 @@ struct Inner {
     next_seq: AtomicU64,
     state: Mutex<State>,
     idle: Notify,
+    /// Rate-limits `mailbox.overflow` records.
+    overflow: Mutex<OverflowSummary>,
 }
 
 /// Everything that must change together: the table of live processes, the registry, monitors and links.
@@ -110,8 +116,10 @@ impl Runtime {
                 next_seq: AtomicU64::new(1),
                 state: Mutex::new(State::default()),
                 idle: Notify::new(),
+                overflow: Mutex::new(OverflowSummary::default()),
             }),
         };
+        runtime.inner.gate.set_origin(runtime.inner.node.clone(), incarnation);
         let revision = runtime.inner.gate.policies().revision().to_string();
         runtime.audit_event("runtime.start", [("revision", Json::from(revision))]);
         runtime
@@ -199,15 +207,44 @@ impl Runtime {
 
     /// Writes a lifecycle record. A lifecycle event cannot be refused, so a failing sink is reported on stderr.
     pub(crate) fn audit_event<const N: usize>(&self, kind: &str, fields: [(&str, Json); N]) {
-        let mut record = Map::new();
-        record.insert("node".into(), self.node().into());
-        record.insert("incarnation".into(), self.incarnation().into());
-        for (k, v) in fields {
-            record.insert(k.into(), v);
-        }
-        if let Err(e) = self.inner.gate.audit().record(kind, record) {
+        let record = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        if let Err(e) = self.audit_record(kind, record) {
             tracing::error!(kind, "{e}");
         }
+    }
+
+    /// Writes a record of `kind` with `fields` to this node's audit log, adding `node` and `incarnation`
+    /// (the sink adds `v`, `seq`, `ts` and `prev`). Use it for records the runtime does not write itself,
+    /// e.g. `policy.reload` with the fields of [`crate::audit::records::policy_reload`]. Errors: the sink did
+    /// not accept the record.
+    pub fn audit_record(&self, kind: &str, mut fields: Map<String, Json>) -> std::result::Result<(), AuditError> {
+        fields.insert("node".into(), self.node().into());
+        fields.insert("incarnation".into(), self.incarnation().into());
+        self.inner.gate.audit().record(kind, fields)
+    }
+
+    /// Writes `policy.load` for the set the gate holds, loaded from `source` (call once at startup).
+    /// Errors: the sink did not accept the record.
+    pub fn audit_policy_load(&self, source: &Path) -> std::result::Result<(), AuditError> {
+        let set = self.inner.gate.policies();
+        self.audit_record(records::POLICY_LOAD, records::policy_load(source, &set))
+    }
+
+    /// Writes `policy.reload` and then swaps `set` (loaded from `source`) into the gate; decisions under way
+    /// finish on the old set. Errors: the record was not accepted, and the old set stays in force (a policy
+    /// change that cannot be audited is not made).
+    pub fn swap_policies(&self, source: &Path, set: PolicySet) -> std::result::Result<(), AuditError> {
+        let previous = self.inner.gate.policies();
+        self.audit_record(records::POLICY_RELOAD, records::policy_reload(source, &previous, &set))?;
+        self.inner.gate.replace_policies(set);
+        Ok(())
+    }
+
+    /// Writes `policy.reject`: the folder at `source` had `problems`, so the set in force stays.
+    /// Errors: the sink did not accept the record.
+    pub fn audit_policy_reject(&self, source: &Path, problems: &[Problem]) -> std::result::Result<(), AuditError> {
+        let set = self.inner.gate.policies();
+        self.audit_record(records::POLICY_REJECT, records::policy_reject(source, &set, problems))
     }
 
     fn next_pid(&self, host: &str) -> Pid {

@@ -12,9 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use corral_policy::{LoadError, PolicySet};
+use corral_policy::{LoadError, PolicySet, Problem};
 use notify::{RecursiveMode, Watcher};
-use serde_json::Value as Json;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -61,18 +60,14 @@ impl Runtime {
             Ok(set) if set.revision() == running => Ok(Reload::Unchanged { revision: running }),
             Ok(set) => {
                 let revision = set.revision().to_string();
-                let count = set.policy_ids().len();
-                gate.replace_policies(set);
+                // The record first: a change that cannot be audited is not made.
+                if let Err(e) = self.swap_policies(dir, set) {
+                    tracing::error!(target: "corral::policy", "policy reload not made: {e}");
+                    let message =
+                        format!("the audit log refused the policy.reload record ({e}); the running set stays");
+                    return Err(LoadError { problems: vec![Problem::new(dir, None, message)] });
+                }
                 tracing::info!(target: "corral::policy", dir = %dir.display(), %revision, previous = %running, "policies reloaded");
-                self.audit_event(
-                    "policy.reload",
-                    [
-                        ("dir", Json::from(dir.display().to_string())),
-                        ("revision", Json::from(revision.clone())),
-                        ("previous", Json::from(running.clone())),
-                        ("policies", Json::from(count)),
-                    ],
-                );
                 Ok(Reload::Replaced { previous: running, revision })
             }
             Err(error) => {
@@ -80,15 +75,9 @@ impl Runtime {
                     tracing::error!(target: "corral::policy", "policy reload rejected: {problem}");
                 }
                 tracing::warn!(target: "corral::policy", revision = %running, "the running policies stay in force");
-                let problems: Vec<Json> = error.problems.iter().map(|p| Json::from(p.to_string())).collect();
-                self.audit_event(
-                    "policy.reject",
-                    [
-                        ("dir", Json::from(dir.display().to_string())),
-                        ("revision", Json::from(running)),
-                        ("problems", Json::from(problems)),
-                    ],
-                );
+                if let Err(e) = self.audit_policy_reject(dir, &error.problems) {
+                    tracing::error!(target: "corral::policy", "{e}");
+                }
                 Err(error)
             }
         }

@@ -169,8 +169,9 @@ impl Runtime {
             permits.push(gate.check(caller, Operation::Register(name))?);
         }
         let target = child.target();
-        for (topic, _) in &spec.messages {
-            permits.push(gate.check(caller, Operation::Send { target: &target, topic })?);
+        for (topic, payload) in &spec.messages {
+            let bytes = payload.iter().map(Value::size).sum();
+            permits.push(gate.check(caller, Operation::Send { target: &target, topic, bytes })?);
         }
         Ok(permits)
     }
@@ -241,6 +242,7 @@ impl Runtime {
                 ("scopes", child.scopes().to_vec().into()),
                 ("monitored", spec.monitored.into()),
                 ("linked", spec.linked.into()),
+                ("args_bytes", spec.args.iter().map(Value::size).sum::<usize>().into()),
                 (
                     "limits",
                     serde_json::json!({

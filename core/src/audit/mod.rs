@@ -1,0 +1,123 @@
+//! The audit log: where every decision and lifecycle event is written (`docs/audit-log.md`).
+//!
+//! The sink is passed in when the runtime is built (never a global). [`JsonlAudit`] writes JSON lines, each
+//! with a version `v`, a strictly increasing `seq`, an RFC 3339 `ts`, the `kind`, and `prev`: the hex SHA-256
+//! of the previous line's bytes (zeros for the first line of a log), so an edit anywhere breaks the chain. A
+//! dedicated writer thread batches the lines and fsyncs them within a bounded delay. If a record cannot be
+//! accepted the gate denies (`policy-model.md`, "Audit": fail closed).
+//!
+//! Also here: [`Levels`] (how much of a decision is recorded, per action pattern), [`OverflowSummary`]
+//! (rate-limited `mailbox.overflow` records), [`records`] (the `policy.*` records) and [`Usage`] (the
+//! counters of `proc.exit` that a sandbox measures).
+
+mod jsonl;
+mod levels;
+mod overflow;
+pub mod records;
+
+use std::sync::Mutex;
+
+use serde_json::{Map, Value as Json};
+
+pub use jsonl::{AuditOptions, JsonlAudit, rotated_name};
+pub use levels::{Level, Levels, Rule};
+pub use overflow::{OVERFLOW_WINDOW, OverflowCount, OverflowSummary};
+
+use crate::lock;
+
+/// The record format version written as `v`.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The fields every record starts or ends with, written by the sink; a caller's fields of these names are
+/// dropped.
+pub const RESERVED: &[&str] = &["v", "seq", "ts", "kind", "prev"];
+
+/// Why a record could not be written. Displays as `audit log unavailable: <why>`, the text a denied process
+/// sees.
+#[derive(Debug, thiserror::Error)]
+#[error("audit log unavailable: {0}")]
+pub struct AuditError(pub String);
+
+/// Takes audit records. Implementations must be cheap to call from any thread.
+pub trait AuditSink: Send + Sync {
+    /// Accepts one record of `kind` (e.g. `authz.decision`, `proc.exit`) with its fields. The sink adds `v`,
+    /// `seq`, `ts` and `prev`. Errors: the record was not accepted; callers treat that as a deny.
+    fn record(&self, kind: &str, fields: Map<String, Json>) -> Result<(), AuditError>;
+
+    /// Waits until everything accepted so far is durable. Errors: it could not be made durable.
+    fn sync(&self) -> Result<(), AuditError> {
+        Ok(())
+    }
+}
+
+/// What a sandbox measured of a process, for the `counters` of its `proc.exit` record; `None` (written as
+/// `null`) when the sandbox does not measure it. Report it with [`crate::Process::report_usage`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// The most memory the process's VM held at once, in bytes (`peak_memory_bytes`).
+    pub peak_memory_bytes: Option<u64>,
+    /// Luau instructions executed (`instructions`).
+    pub instructions: Option<u64>,
+}
+
+/// A sink that accepts and drops every record: the baseline of the benchmarks, and embedding without a log.
+#[derive(Debug, Default)]
+pub struct NullAudit;
+
+impl AuditSink for NullAudit {
+    fn record(&self, _kind: &str, _fields: Map<String, Json>) -> Result<(), AuditError> {
+        Ok(())
+    }
+}
+
+/// Records in memory, for tests and embedding: each record as a JSON object with `seq` and `kind`.
+#[derive(Default)]
+pub struct MemoryAudit {
+    records: Mutex<Vec<Map<String, Json>>>,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl MemoryAudit {
+    /// An empty log.
+    pub fn new() -> MemoryAudit {
+        MemoryAudit::default()
+    }
+
+    /// Every record so far.
+    pub fn records(&self) -> Vec<Map<String, Json>> {
+        lock(&self.records).clone()
+    }
+
+    /// Makes every later write fail (to test fail-closed behaviour) or succeed again.
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl AuditSink for MemoryAudit {
+    fn record(&self, kind: &str, fields: Map<String, Json>) -> Result<(), AuditError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(AuditError("the sink refuses writes".into()));
+        }
+        let mut records = lock(&self.records);
+        let mut record = Map::new();
+        record.insert("seq".into(), (records.len() + 1).into());
+        record.insert("kind".into(), kind.into());
+        record.extend(fields);
+        records.push(record);
+        Ok(())
+    }
+}
+
+/// Now as RFC 3339 UTC with nanoseconds.
+pub fn now_rfc3339() -> String {
+    rfc3339(std::time::SystemTime::now())
+}
+
+/// A time as RFC 3339 UTC with nanoseconds, e.g. `2026-11-21T10:00:00.123456789Z`.
+pub fn rfc3339(at: std::time::SystemTime) -> String {
+    let at = time::OffsetDateTime::from(at);
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
+    at.format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000000000Z".into())
+}
