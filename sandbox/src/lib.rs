@@ -15,6 +15,7 @@
 //! ```
 
 pub mod convert;
+pub mod interrupt;
 pub mod modules;
 pub mod procs;
 mod runner;
