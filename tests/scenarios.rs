@@ -183,6 +183,8 @@ scenarios!(
     denials,
     errors_args,
     wippy_app,
+    hostile_compute,
+    hostile_memory,
 );
 
 #[test]

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 
 use crate::app::{Entry, HostSpec};
 use crate::gate::{Caller, Target};
+use crate::limits::{Limits, Usage};
 use crate::lock;
 use crate::mailbox::Mailbox;
 use crate::pid::Pid;
@@ -28,9 +29,9 @@ pub enum ExitReason {
     Cancelled,
     /// A linked process exited abnormally and this one does not trap links.
     LinkDown,
-    /// The process went over its memory limit.
+    /// The process went over its memory limit (`limit.memory`); `pcall` cannot catch it.
     LimitMemory,
-    /// The process went over its compute budget.
+    /// The process spent its compute budget (`limit.compute`); `pcall` cannot catch it.
     LimitCompute,
     /// The runtime stopped.
     Shutdown,
@@ -115,6 +116,10 @@ pub struct Process {
     pub(crate) started: Instant,
     pub(crate) messages_in: AtomicU64,
     pub(crate) messages_out: AtomicU64,
+    limits: Limits,
+    usage: Usage,
+    pub(crate) children: std::sync::atomic::AtomicUsize,
+    pub(crate) overflow: Mutex<crate::runtime::OverflowWindow>,
 }
 
 /// What a new process is made of.
@@ -126,11 +131,12 @@ pub(crate) struct Identity {
     pub scopes: Arc<[String]>,
     pub context: Arc<BTreeMap<String, Value>>,
     pub parent: Option<Pid>,
+    pub limits: Limits,
 }
 
 impl Process {
     pub(crate) fn new(id: Identity) -> Process {
-        let capacity = id.host.spec.mailbox_size;
+        let capacity = id.limits.mailbox;
         Process {
             pid: id.pid,
             entry: id.entry,
@@ -147,6 +153,10 @@ impl Process {
             started: Instant::now(),
             messages_in: AtomicU64::new(0),
             messages_out: AtomicU64::new(0),
+            limits: id.limits,
+            usage: Usage::default(),
+            children: std::sync::atomic::AtomicUsize::new(0),
+            overflow: Mutex::new(crate::runtime::OverflowWindow::default()),
         }
     }
 
@@ -183,6 +193,21 @@ impl Process {
     /// The spawning process, if any.
     pub fn parent(&self) -> Option<&Pid> {
         self.parent.as_ref()
+    }
+
+    /// The limits it runs under: the host's maxima, narrowed by its spawn.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// What it used (peak memory, compute), filled by the sandbox when its code stops.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
+    }
+
+    /// Its live children (bounded by the host's `max_children`).
+    pub fn children(&self) -> usize {
+        self.children.load(Ordering::Acquire)
     }
 
     /// Its mailbox.

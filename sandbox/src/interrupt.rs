@@ -115,6 +115,11 @@ impl Slot {
         self.preempt.store(true, Relaxed);
     }
 
+    /// Lifts a [`Kill::Stopped`] mark (the thread it guarded is gone; an upgrade runs new code on the slot).
+    pub fn clear_stop(&self) {
+        let _ = self.kill.compare_exchange(Kill::Stopped.code(), KILL_NONE, Relaxed, Relaxed);
+    }
+
     /// Records `bytes` of the category as held now; over the limit kills with [`Kill::Memory`].
     fn observe_memory(&self, bytes: u64) {
         let held = bytes.saturating_sub(self.baseline.load(Relaxed));
@@ -208,26 +213,32 @@ pub fn install(lua: &Lua) -> mlua::Result<Arc<Meters>> {
     Ok(meters)
 }
 
-/// Leases a free slot of `meters` with the given limits, or `None` when all 254 are taken. The slot's
-/// memory baseline is what its category still holds from an earlier process (garbage not yet collected).
-pub fn lease(lua: &Lua, meters: &Arc<Meters>, memory_limit: u64, compute_limit: u64) -> Option<Lease> {
+/// Leases a free slot of `meters` with the given limits, or `None` when all 254 are taken. Takes no VM lock
+/// (it runs inside a spawning process's call, which holds its own VM's lock); [`bind`] sets the baseline.
+pub fn lease(meters: &Arc<Meters>, memory_limit: u64, compute_limit: u64) -> Option<Lease> {
     let category = meters.free.lock().unwrap_or_else(PoisonError::into_inner).pop()?;
     let lease = Lease { meters: meters.clone(), category };
-    let mut leftover = category_bytes(lua, category);
-    if leftover > 64 << 10 {
-        // A dead process left garbage in this category: collect it rather than let the next one start with
-        // an allowance it cannot use (or one it would never see freed).
-        let _ = lua.gc_collect();
-        leftover = category_bytes(lua, category);
-    }
     let slot = lease.slot();
     slot.used.store(0, Relaxed);
     slot.compute_limit.store(compute_limit, Relaxed);
-    slot.baseline.store(leftover, Relaxed);
+    slot.baseline.store(0, Relaxed);
     slot.memory_limit.store(memory_limit, Relaxed);
     slot.peak.store(0, Relaxed);
     slot.kill.store(KILL_NONE, Relaxed);
     Some(lease)
+}
+
+/// Sets the slot's memory baseline to what its category still holds from an earlier process (garbage not
+/// yet collected), collecting first when that is more than a little.
+fn set_baseline(lua: &Lua, lease: &Lease) {
+    let mut leftover = category_bytes(lua, lease.category);
+    if leftover > 64 << 10 {
+        // A dead process left garbage in this category: collect it rather than let the next one start with
+        // an allowance it cannot use (or one it would never see freed).
+        let _ = lua.gc_collect();
+        leftover = category_bytes(lua, lease.category);
+    }
+    lease.slot().baseline.store(leftover, Relaxed);
 }
 
 /// Bytes held in `category` now.
@@ -246,8 +257,11 @@ pub fn category_bytes(lua: &Lua, category: u8) -> u64 {
 }
 
 /// Makes `thread` a process's main thread metered by `lease`: its allocations go to the lease's category and
-/// its safepoints count against the slot. Call before the thread first runs.
+/// its safepoints count against the slot. Call before the thread first runs, from no other VM's callback.
 pub fn bind(lua: &Lua, thread: &Thread, lease: &Lease) -> mlua::Result<()> {
+    if lease.slot().used() == 0 {
+        set_baseline(lua, lease);
+    }
     let slot = lease.slot() as *const Slot as usize;
     // SAFETY: with the VM locked, `thread.to_pointer()` is the `lua_State` of a live thread of this VM (a
     // `Thread` value keeps it alive). The slot pointer stays valid while the VM lives: slots sit in a `Vec`
@@ -335,10 +349,29 @@ unsafe fn slow_path(state: *mut lua_State, slot: &Slot, main: bool) {
             ffi::lua_error(state);
         }
     }
-    if yieldable && slot.preempt.load(Relaxed) {
+    // SAFETY: `state` is the running thread (see `in_async_glue`).
+    if yieldable && slot.preempt.load(Relaxed) && !unsafe { in_async_glue(state) } {
         slot.preempt.store(false, Relaxed);
         // SAFETY: as above; the runner resumes the thread after other tasks had their turn.
         unsafe { ffi::lua_yield(state, 0) };
+    }
+}
+
+/// Whether the running function is mlua's glue that polls a Rust future (`__mlua_async_poll`). A yield there
+/// without the "pending" marker loses the future's wake-up, so preemption waits for the next safepoint in
+/// script code (the glue runs for a moment between polls).
+///
+/// # Safety
+/// `state` must be the running thread.
+unsafe fn in_async_glue(state: *mut lua_State) -> bool {
+    // SAFETY: `lua_Debug` is plain data; `lua_getinfo` at level 0 of the running thread fills `source` with a
+    // pointer to the function's chunk name (valid while the function lives, i.e. during this call).
+    unsafe {
+        let mut ar: ffi::lua_Debug = std::mem::zeroed();
+        if ffi::lua_getinfo(state, 0, c"s".as_ptr(), &mut ar) == 0 || ar.source.is_null() {
+            return false;
+        }
+        CStr::from_ptr(ar.source).to_bytes().ends_with(b"__mlua_async_poll")
     }
 }
 
@@ -390,7 +423,7 @@ mod tests {
     }
 
     fn run(lua: &Lua, meters: &Arc<Meters>, code: &str, memory: u64, compute: u64) -> (mlua::Result<()>, Lease) {
-        let lease = lease(lua, meters, memory, compute).unwrap();
+        let lease = lease(meters, memory, compute).unwrap();
         let f = lua.load(code).into_function().unwrap();
         let thread = lua.create_thread(f).unwrap();
         bind(lua, &thread, &lease).unwrap();
@@ -433,7 +466,8 @@ mod tests {
     #[test]
     fn a_loop_inside_a_coroutine_counts_and_is_raised_out() {
         let (lua, meters) = vm();
-        let code = "local co = coroutine.wrap(function() while true do pcall(function() while true do end end) end end) co()";
+        let code =
+            "local co = coroutine.wrap(function() while true do pcall(function() while true do end end) end end) co()";
         let (result, lease) = run(&lua, &meters, code, u64::MAX, 50_000);
         assert_eq!(lease.slot().kill_reason(), Some(Kill::Compute));
         let err = result.err().map(|e| e.to_string()).unwrap_or_default();
@@ -463,7 +497,7 @@ mod tests {
     #[test]
     fn the_preemption_flag_yields_the_main_thread_once() {
         let (lua, meters) = vm();
-        let lease = lease(&lua, &meters, u64::MAX, u64::MAX).unwrap();
+        let lease = lease(&meters, u64::MAX, u64::MAX).unwrap();
         let f = lua.load("local n = 0 for i = 1, 100 do n = n + i end return n").into_function().unwrap();
         let thread = lua.create_thread(f).unwrap();
         bind(&lua, &thread, &lease).unwrap();
@@ -478,9 +512,9 @@ mod tests {
 
     #[test]
     fn slots_run_out_at_254_and_come_back() {
-        let (lua, meters) = vm();
-        let leases: Vec<Lease> = (0..SLOTS).map(|_| lease(&lua, &meters, 1, 1).unwrap()).collect();
-        assert!(lease(&lua, &meters, 1, 1).is_none());
+        let (_lua, meters) = vm();
+        let leases: Vec<Lease> = (0..SLOTS).map(|_| lease(&meters, 1, 1).unwrap()).collect();
+        assert!(lease(&meters, 1, 1).is_none());
         drop(leases);
         assert_eq!(meters.free_slots(), SLOTS);
     }

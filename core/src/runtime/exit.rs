@@ -22,6 +22,9 @@ impl Runtime {
             let mut state = lock(&self.inner.state);
             state.procs.remove(&pid);
             process.mark_dead();
+            if let Some(parent) = process.parent().and_then(|p| state.procs.get(p)) {
+                parent.children.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            }
             for name in state.names_of.remove(&pid).unwrap_or_default() {
                 state.names.remove(&name);
             }
@@ -47,6 +50,7 @@ impl Runtime {
             (watchers, linked, state.waiters.remove(&pid).unwrap_or_default())
         };
         process.mailbox().close();
+        self.flush_overflow(process);
         process.host().live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
         self.audit_exit(process, &exit);
         let at = unix_now();

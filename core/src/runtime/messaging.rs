@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use serde_json::Value as Json;
-
 use super::Runtime;
 use super::spawn::check_topic;
 use crate::error::{Error, Result};
@@ -54,21 +52,12 @@ impl Runtime {
     /// sender gets `LimitExceeded` with the payload back (`lua-api.md`: nothing is dropped silently).
     fn overflow(&self, from: &Process, target: &Arc<Process>, refused: Message) -> Result<()> {
         let host = target.host();
-        self.audit_event(
-            "mailbox.overflow",
-            [
-                ("pid", target.pid().to_string().into()),
-                ("from", from.pid().to_string().into()),
-                ("topic", refused.topic.to_string().into()),
-                ("capacity", host.spec.mailbox_size.into()),
-                ("fallback", host.spec.fallback.clone().map(Json::from).unwrap_or(Json::Null)),
-            ],
-        );
+        self.audit_overflow(target, from, &refused.topic);
         let fallback = host.spec.fallback.as_deref().and_then(|name| self.resolve(name).ok());
         let Some(fallback) = fallback.filter(|f| f.pid() != target.pid()) else {
             return Err(Error::MailboxFull {
                 pid: target.pid().to_string(),
-                capacity: host.spec.mailbox_size,
+                capacity: target.limits().mailbox,
                 payload: refused.payload.to_vec(),
             });
         };
@@ -84,7 +73,7 @@ impl Runtime {
             Message { from: Some(from.pid().clone()), topic: FALLBACK_TOPIC.into(), payload: vec![wrapped].into() };
         fallback.mailbox().deliver(message).map(|_| ()).map_err(|m| Error::MailboxFull {
             pid: target.pid().to_string(),
-            capacity: host.spec.mailbox_size,
+            capacity: target.limits().mailbox,
             payload: m.payload.to_vec(),
         })
     }

@@ -6,6 +6,7 @@
 
 mod exit;
 mod messaging;
+mod overflow;
 mod registry;
 mod relations;
 mod spawn;
@@ -19,6 +20,7 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::{Notify, oneshot};
 
 pub use messaging::{FALLBACK_TOPIC, check_payload};
+pub use overflow::OverflowWindow;
 pub use registry::{Capability, Upgrade};
 pub use spawn::{RootSpec, SpawnSpec, check_topic};
 
