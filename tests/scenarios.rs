@@ -183,8 +183,7 @@ scenarios!(
     denials,
     errors_args,
     wippy_app,
-    hostile_compute,
-    hostile_memory,
+    hostile,
 );
 
 #[test]

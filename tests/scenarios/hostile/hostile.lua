@@ -1,4 +1,4 @@
--- The attacks of the compute and control-flow part of the hostile suite; `kind` picks one.
+-- The attacks of the hostile suite (compute, control flow, memory); `kind` picks one.
 local attacks = {}
 
 function attacks.loop()
@@ -51,6 +51,50 @@ end
 function attacks.error_object_loop()
     local bad = setmetatable({}, { __tostring = function() while true do end end })
     error(bad)
+end
+
+function attacks.string_rep()
+    local s = string.rep("x", 32 * 1024 * 1024)
+    return #s
+end
+
+function attacks.string_rep_in_pcall()
+    local ok, s = pcall(string.rep, "x", 32 * 1024 * 1024)
+    while true do end -- keeps running; the kill must still come as limit.memory
+end
+
+function attacks.concat()
+    local parts = {}
+    for i = 1, 64 do parts[i] = string.rep("y", 1024 * 1024) end
+    return #table.concat(parts)
+end
+
+function attacks.doubling()
+    local s = "z"
+    while true do s = s .. s end
+end
+
+function attacks.table_growth()
+    local t = {}
+    local i = 0
+    while true do i += 1; t[i] = i end
+end
+
+function attacks.table_growth_in_pcall()
+    local t = {}
+    while true do
+        pcall(function() for i = 1, 1e9 do t[#t + 1] = i end end)
+    end
+end
+
+function attacks.coroutine_bomb()
+    local all = {}
+    while true do table.insert(all, coroutine.create(function() end)) end
+end
+
+function attacks.buffer()
+    local b = buffer.create(64 * 1024 * 1024)
+    return buffer.len(b)
 end
 
 local function main(kind: string, parent: string)
