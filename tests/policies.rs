@@ -72,8 +72,11 @@ fn a_wrong_expectation_fails_with_the_file_line_and_decision() {
     let dir = std::env::temp_dir().join(format!("corral-policy-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
-    std::fs::write(dir.join("p.cedar"), "@id(\"ctx\") permit (principal, action == Action::\"process.context\", resource);")
-        .expect("write");
+    std::fs::write(
+        dir.join("p.cedar"),
+        "@id(\"ctx\") permit (principal, action == Action::\"process.context\", resource);",
+    )
+    .expect("write");
     std::fs::write(
         dir.join("tests/t.yaml"),
         "- {name: allowed, principal: a, action: process.context, resource: {capability: context}, expect: allow}\n\
@@ -95,8 +98,11 @@ fn a_wrong_expectation_fails_with_the_file_line_and_decision() {
     assert_eq!(lines[3], "1 passed, 2 failed");
 
     // A malformed case names its file and line, and exits 2.
-    std::fs::write(dir.join("tests/t.yaml"), "- {name: bad, principal: a, action: process.context, resource: {}, expect: allow}\n")
-        .expect("write");
+    std::fs::write(
+        dir.join("tests/t.yaml"),
+        "- {name: bad, principal: a, action: process.context, resource: {}, expect: allow}\n",
+    )
+    .expect("write");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
         .args(["policy", "test", "--policies", dir.to_str().expect("utf-8")])
         .output()

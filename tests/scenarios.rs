@@ -183,6 +183,7 @@ scenarios!(
     denials,
     errors_args,
     wippy_app,
+    hostile,
 );
 
 #[test]

@@ -23,6 +23,7 @@ pub mod audit;
 pub mod chan;
 pub mod error;
 pub mod gate;
+pub mod limits;
 pub mod mailbox;
 pub mod pid;
 pub mod process;

@@ -9,8 +9,8 @@ use corral_policy::Actor;
 use tokio::sync::Notify;
 
 use crate::app::{Entry, HostSpec};
-use crate::audit::Usage;
 use crate::gate::{Caller, Target};
+use crate::limits::{Limits, Usage};
 use crate::lock;
 use crate::mailbox::Mailbox;
 use crate::pid::Pid;
@@ -29,9 +29,9 @@ pub enum ExitReason {
     Cancelled,
     /// A linked process exited abnormally and this one does not trap links.
     LinkDown,
-    /// The process went over its memory limit.
+    /// The process went over its memory limit (`limit.memory`); `pcall` cannot catch it.
     LimitMemory,
-    /// The process went over its compute budget.
+    /// The process spent its compute budget (`limit.compute`); `pcall` cannot catch it.
     LimitCompute,
     /// The runtime stopped.
     Shutdown,
@@ -116,7 +116,9 @@ pub struct Process {
     pub(crate) started: Instant,
     pub(crate) messages_in: AtomicU64,
     pub(crate) messages_out: AtomicU64,
-    usage: Mutex<Usage>,
+    limits: Limits,
+    usage: Usage,
+    pub(crate) children: std::sync::atomic::AtomicUsize,
 }
 
 /// What a new process is made of.
@@ -128,11 +130,12 @@ pub(crate) struct Identity {
     pub scopes: Arc<[String]>,
     pub context: Arc<BTreeMap<String, Value>>,
     pub parent: Option<Pid>,
+    pub limits: Limits,
 }
 
 impl Process {
     pub(crate) fn new(id: Identity) -> Process {
-        let capacity = id.host.spec.mailbox_size;
+        let capacity = id.limits.mailbox;
         Process {
             pid: id.pid,
             entry: id.entry,
@@ -149,7 +152,9 @@ impl Process {
             started: Instant::now(),
             messages_in: AtomicU64::new(0),
             messages_out: AtomicU64::new(0),
-            usage: Mutex::new(Usage::default()),
+            limits: id.limits,
+            usage: Usage::default(),
+            children: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -188,6 +193,21 @@ impl Process {
         self.parent.as_ref()
     }
 
+    /// The limits it runs under: the host's maxima, narrowed by its spawn.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// What it used (peak memory, compute), filled by the sandbox when its code stops.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
+    }
+
+    /// Its live children (bounded by the host's `max_children`).
+    pub fn children(&self) -> usize {
+        self.children.load(Ordering::Acquire)
+    }
+
     /// Its mailbox.
     pub fn mailbox(&self) -> &Mailbox {
         &self.mailbox
@@ -210,20 +230,6 @@ impl Process {
 
     pub(crate) fn mark_dead(&self) {
         self.alive.store(false, Ordering::Release);
-    }
-
-    /// Reports what the sandbox measured (peak memory, instructions) for the `counters` of the `proc.exit`
-    /// record. The latest report wins; a field left `None` keeps the value reported before it. Report before
-    /// the launcher's future resolves (a killed process's future is dropped, so report as you measure).
-    pub fn report_usage(&self, usage: Usage) {
-        let mut slot = lock(&self.usage);
-        slot.peak_memory_bytes = usage.peak_memory_bytes.or(slot.peak_memory_bytes);
-        slot.instructions = usage.instructions.or(slot.instructions);
-    }
-
-    /// What the sandbox reported so far.
-    pub fn usage(&self) -> Usage {
-        *lock(&self.usage)
     }
 
     /// The security context its calls carry.

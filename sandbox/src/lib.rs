@@ -15,9 +15,11 @@
 //! ```
 
 pub mod convert;
+pub mod interrupt;
 pub mod modules;
 pub mod procs;
 mod runner;
+mod ticker;
 pub mod vm;
 
 use std::collections::HashMap;
@@ -31,14 +33,17 @@ use corral_core::value::Value;
 use corral_core::{Exit, ExitReason, Process, Runtime};
 use futures_util::future::BoxFuture;
 
+use crate::interrupt::Lease;
+use crate::ticker::Ticker;
 use crate::vm::{Vm, create_vm};
 
 /// Lets module code reach the VM it runs on (kept in the VM's app data).
 pub(crate) struct VmRef(pub Weak<Vm>);
 
-/// The VMs of one host.
+/// The VMs of one host. It starts with `workers` VMs and grows by one whenever every VM has all its 254
+/// memory categories leased (see `interrupt.rs`).
 struct Pool {
-    vms: Vec<Arc<Vm>>,
+    vms: Mutex<Vec<Arc<Vm>>>,
     next: AtomicUsize,
 }
 
@@ -46,48 +51,84 @@ struct Pool {
 pub struct Sandbox {
     wippy: bool,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
+    ticker: Option<Ticker>,
 }
+
+/// Bytes a VM may hold beyond the sum of its processes' limits: room for the largest single allocation Luau
+/// makes (a 1 GiB string or buffer), so that a one-shot bomb succeeds, is attributed to its process and kills
+/// it, rather than failing with an ordinary `not enough memory` error a `pcall` could catch.
+const BACKSTOP_SLACK: u64 = 1 << 30;
 
 impl Sandbox {
     /// A sandbox; `wippy` turns on the reference system's dialect for every VM (`[compat] wippy = true`).
+    /// Starts the time-slice ticker thread (without it, when the OS refuses a thread, processes still run and
+    /// are still bounded by their compute budget, but are not preempted).
     pub fn new(wippy: bool) -> Sandbox {
-        Sandbox { wippy, pools: Mutex::new(HashMap::new()) }
+        let ticker = Ticker::start().map_err(|e| tracing::error!("no time-slice ticker: {e}")).ok();
+        Sandbox { wippy, pools: Mutex::new(HashMap::new()), ticker }
     }
 
-    fn new_vm(&self) -> mlua::Result<Arc<Vm>> {
+    /// A new VM for `host`: its memory backstop is the sum of the limits of the processes it can hold, plus
+    /// [`BACKSTOP_SLACK`]; the ticker raises its preemption flag every `time_slice`.
+    fn new_vm(&self, host: &Host, processes: usize) -> mlua::Result<Arc<Vm>> {
         let vm = Arc::new(create_vm(self.wippy)?);
         vm.lua.set_app_data(VmRef(Arc::downgrade(&vm)));
+        let backstop = host.spec.memory_limit.saturating_mul(processes as u64).saturating_add(BACKSTOP_SLACK);
+        vm.lua.set_memory_limit(usize::try_from(backstop).unwrap_or(usize::MAX))?;
+        if let Some(ticker) = &self.ticker {
+            ticker.watch(&vm.meters.preempt_flag(), host.spec.time_slice);
+        }
         Ok(vm)
     }
 
-    /// The VM a new process of `host` runs on: round robin over the host's pool, or a VM of its own.
-    fn vm_for(&self, host: &Host) -> mlua::Result<Arc<Vm>> {
+    /// The VM a new process of `host` runs on, with the slot that meters it: round robin over the host's pool
+    /// (skipping full VMs, adding one when all are full), or a VM of its own for `isolation: process`.
+    fn vm_for(&self, process: &Process) -> mlua::Result<(Arc<Vm>, Lease)> {
+        let host = process.host();
+        let limits = process.limits();
+        let lease = |vm: &Arc<Vm>| interrupt::lease(&vm.meters, limits.memory, limits.compute);
         if host.spec.isolation == Isolation::Process {
-            return self.new_vm();
+            let vm = self.new_vm(host, 1)?;
+            let slot = lease(&vm).ok_or_else(|| mlua::Error::runtime("a new vm has no free slot"))?;
+            return Ok((vm, slot));
         }
-        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        let pool = match pools.get(&host.spec.id) {
-            Some(pool) => pool.clone(),
-            None => {
-                let vms = (0..host.spec.workers.max(1)).map(|_| self.new_vm()).collect::<mlua::Result<Vec<_>>>()?;
-                let pool = Arc::new(Pool { vms, next: AtomicUsize::new(0) });
-                pools.insert(host.spec.id.clone(), pool.clone());
-                pool
+        let pool = self.pool(host)?;
+        let mut vms = pool.vms.lock().unwrap_or_else(PoisonError::into_inner);
+        let start = pool.next.fetch_add(1, Ordering::Relaxed);
+        for i in 0..vms.len() {
+            let vm = &vms[(start + i) % vms.len()];
+            if let Some(slot) = lease(vm) {
+                return Ok((vm.clone(), slot));
             }
-        };
-        let i = pool.next.fetch_add(1, Ordering::Relaxed) % pool.vms.len();
-        Ok(pool.vms[i].clone())
+        }
+        let vm = self.new_vm(host, interrupt::SLOTS)?;
+        vms.push(vm.clone());
+        let slot = lease(&vm).ok_or_else(|| mlua::Error::runtime("a new vm has no free slot"))?;
+        Ok((vm, slot))
+    }
+
+    fn pool(&self, host: &Host) -> mlua::Result<Arc<Pool>> {
+        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(pool) = pools.get(&host.spec.id) {
+            return Ok(pool.clone());
+        }
+        let vms = (0..host.spec.workers.max(1))
+            .map(|_| self.new_vm(host, interrupt::SLOTS))
+            .collect::<mlua::Result<Vec<_>>>()?;
+        let pool = Arc::new(Pool { vms: Mutex::new(vms), next: AtomicUsize::new(0) });
+        pools.insert(host.spec.id.clone(), pool.clone());
+        Ok(pool)
     }
 }
 
 impl Launcher for Sandbox {
     fn launch(&self, runtime: &Runtime, process: Arc<Process>, args: Vec<Value>) -> BoxFuture<'static, Exit> {
-        let vm = self.vm_for(process.host());
+        let vm = self.vm_for(&process);
         let runtime = runtime.clone();
         let wippy = self.wippy;
         Box::pin(async move {
             match vm {
-                Ok(vm) => runner::run(vm, runtime, process, args, wippy).await,
+                Ok((vm, lease)) => runner::run(vm, lease, runtime, process, args, wippy).await,
                 Err(e) => Exit::abnormal(ExitReason::Error, format!("cannot create a vm: {e}")),
             }
         })

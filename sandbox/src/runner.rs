@@ -6,9 +6,13 @@ use std::sync::Arc;
 use corral_core::app::Entry;
 use corral_core::value::Value as CoreValue;
 use corral_core::{Exit, ExitReason, Process, Runtime};
-use mlua::{MultiValue, Value};
+use std::task::Poll;
+
+use mlua::thread::AsyncThread;
+use mlua::{MultiValue, Thread, Value};
 
 use crate::convert::{from_lua, to_lua};
+use crate::interrupt::{self, Kill, Lease};
 use crate::modules::errors::LuaError;
 use crate::procs::{ProcCtx, Procs};
 use crate::vm::Vm;
@@ -18,13 +22,21 @@ enum Step {
     Upgrade(Arc<Entry>, Vec<CoreValue>),
 }
 
-/// Runs `process` until its code returns (or fails); follows upgrades.
-pub async fn run(vm: Arc<Vm>, runtime: Runtime, process: Arc<Process>, args: Vec<CoreValue>, wippy: bool) -> Exit {
+/// Runs `process` until its code returns (or fails, or goes over a limit); follows upgrades. `lease` meters
+/// it for its whole life, upgrades included (the compute budget is not renewed by an upgrade).
+pub async fn run(
+    vm: Arc<Vm>,
+    lease: Lease,
+    runtime: Runtime,
+    process: Arc<Process>,
+    args: Vec<CoreValue>,
+    wippy: bool,
+) -> Exit {
     let mut entry = process.entry().clone();
     let mut args = args;
     loop {
         let ctx = Arc::new(ProcCtx::new(runtime.clone(), process.clone(), entry.clone(), wippy));
-        match run_once(&vm, ctx, args).await {
+        match run_once(&vm, &lease, ctx, args).await {
             Step::Done(exit) => return exit,
             Step::Upgrade(next, state) => {
                 entry = next;
@@ -48,7 +60,7 @@ impl Drop for Registration<'_> {
     }
 }
 
-async fn run_once(vm: &Vm, ctx: Arc<ProcCtx>, args: Vec<CoreValue>) -> Step {
+async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue>) -> Step {
     let prepared = (|| -> mlua::Result<_> {
         let env = vm.new_env()?;
         let chunk = vm.load_entry(&ctx.entry, env)?;
@@ -66,13 +78,89 @@ async fn run_once(vm: &Vm, ctx: Arc<ProcCtx>, args: Vec<CoreValue>) -> Step {
         procs.insert(key, ctx.clone());
     }
     let _registration = Registration { vm, thread: key };
-    let running = match thread.into_async::<MultiValue>(args) {
+    if let Err(e) = interrupt::bind(&vm.lua, &thread, lease) {
+        return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e)));
+    }
+    let running = match thread.clone().into_async::<MultiValue>(args) {
         Ok(running) => running,
-        Err(e) => return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e))),
+        Err(e) => {
+            interrupt::unbind(&vm.lua, &thread);
+            return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e)));
+        }
     };
+    let mut metered = Metered { vm, lease, process: &ctx.process, thread, running: Some(running) };
     tokio::select! {
-        result = running => Step::Done(outcome(result)),
+        exit = metered.finish() => Step::Done(exit),
         (upgrade, state) = ctx.upgraded() => Step::Upgrade(upgrade.entry, state),
+    }
+}
+
+/// A process's running thread with its meter. Over a limit, the interrupt yields the thread (or raises until
+/// it can), and [`Metered::finish`] ends the process with the named reason, whatever the script caught.
+struct Metered<'a> {
+    vm: &'a Vm,
+    lease: &'a Lease,
+    process: &'a Process,
+    thread: Thread,
+    running: Option<AsyncThread<MultiValue>>,
+}
+
+impl Metered<'_> {
+    /// Resolves when the code returns, fails, or goes over a limit (which wins over a return).
+    async fn finish(&mut self) -> Exit {
+        let slot = self.lease.slot();
+        let Some(running) = self.running.as_mut() else {
+            return Exit::abnormal(ExitReason::Error, "the process thread is gone");
+        };
+        let mut running = std::pin::Pin::new(running);
+        let result = std::future::poll_fn(|cx| {
+            // A preempted thread yielded: mlua already asked tokio to poll it again, after the others.
+            match running.as_mut().poll(cx) {
+                Poll::Ready(result) => Poll::Ready(Some(result)),
+                Poll::Pending if slot.kill_reason().is_some() => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        match (slot.kill_reason(), result) {
+            (Some(why), _) => self.limit_exit(why),
+            (None, Some(result)) => outcome(result),
+            (None, None) => Exit::abnormal(ExitReason::Error, "the process stopped"),
+        }
+    }
+
+    fn limit_exit(&self, why: Kill) -> Exit {
+        let slot = self.lease.slot();
+        let limits = self.process.limits();
+        match why {
+            Kill::Compute => Exit::abnormal(
+                ExitReason::LimitCompute,
+                format!("limit.compute: spent {} of its {} compute units", slot.used(), limits.compute),
+            ),
+            Kill::Memory => Exit::abnormal(
+                ExitReason::LimitMemory,
+                format!("limit.memory: held {} bytes, over its limit of {} bytes", slot.peak(), limits.memory),
+            ),
+            Kill::Stopped => Exit::abnormal(ExitReason::Terminated, "terminated"),
+        }
+    }
+}
+
+impl Drop for Metered<'_> {
+    fn drop(&mut self) {
+        let slot = self.lease.slot();
+        self.process.usage().record(slot.peak(), slot.used());
+        // mlua may resume a dropped thread once to let a pending async call unwind; a stop mark makes any code
+        // that would run then raise at its first safepoint instead of running on unmetered.
+        let stopped_here = slot.kill_reason().is_none();
+        if stopped_here {
+            slot.kill(Kill::Stopped);
+        }
+        drop(self.running.take());
+        interrupt::unbind(&self.vm.lua, &self.thread);
+        if stopped_here {
+            slot.clear_stop();
+        }
     }
 }
 
@@ -95,13 +183,19 @@ fn outcome(result: mlua::Result<MultiValue>) -> Exit {
     }
 }
 
+/// The text of an error value. It never calls a metamethod: that would run script code outside the process's
+/// metered thread (tables were already turned into text by the boot glue, on the process's thread).
 fn value_text(value: &Value) -> String {
     match value {
         Value::UserData(ud) => match ud.borrow::<LuaError>() {
             Ok(e) => e.message.clone(),
-            Err(_) => value.to_string().unwrap_or_else(|_| "error".into()),
+            Err(_) => format!("a {} error", value.type_name()),
         },
-        other => other.to_string().unwrap_or_else(|_| format!("a {} error", other.type_name())),
+        Value::String(s) => s.to_string_lossy(),
+        Value::Integer(n) => n.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Boolean(b) => b.to_string(),
+        other => format!("a {} error", other.type_name()),
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use mlua::chunk::{ChunkMode, Compiler};
 use mlua::{Function, Lua, LuaOptions, StdLib, Table};
 
+use crate::interrupt::{self, Meters};
 use crate::modules;
 use crate::procs::Procs;
 
@@ -28,29 +29,53 @@ pub struct Vm {
     pub env_meta: Table,
     /// Runs `chunk` and calls its `method` with the arguments (our own glue, compiled from [`BOOT`]).
     pub boot: Function,
+    /// Per-process meters: memory categories, compute counts, the preemption flag (`interrupt.rs`).
+    pub meters: Arc<Meters>,
     bytecode: Mutex<HashMap<String, Arc<Vec<u8>>>>,
 }
 
 /// Starts a process: runs the entry's chunk, finds the method, calls it. A module may return a table of
 /// functions (`return { main = main }`) or a single function.
-const BOOT: &str = r#"
+///
+/// Everything runs under `xpcall` on the process's own thread, so an error object is turned into text there,
+/// metered like the rest of the process: a table whose `__tostring` never returns is ended by the compute
+/// budget instead of hanging the VM when the runtime reads the error (`docs/security.md`).
+const BOOT: &str = r##"
 local chunk, method, id = ...
-return function(...)
+local function plain(e)
+  if type(e) ~= "table" then return e end
+  local ok, text = pcall(tostring, e)
+  if ok and type(text) == "string" then return text end
+  return "error object is a table value"
+end
+local function start(...)
   local module = chunk()
   local f
   if type(module) == "table" then f = module[method] elseif type(module) == "function" then f = module end
   if type(f) ~= "function" then error("entry `" .. id .. "` has no function `" .. method .. "`", 0) end
   return f(...)
 end
-"#;
+local function finish(ok, ...)
+  if not ok then error((...), 0) end
+  if select("#", ...) >= 2 then
+    local value, err = ...
+    if type(err) == "table" then return value, plain(err) end
+  end
+  return ...
+end
+return function(...)
+  return finish(xpcall(start, plain, ...))
+end
+"##;
 
-/// Creates a VM with the modules installed and the globals sealed. `wippy` turns on the reference system's
+/// Creates a VM with the modules installed, the metering callbacks set and the globals sealed. `wippy` turns on the reference system's
 /// dialect (`cli-and-manifest.md`, "Compatibility").
 pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     let libs =
         StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::BIT | StdLib::MATH | StdLib::BUFFER;
     let lua = Lua::new_with(libs, LuaOptions::new())?;
     lua.set_app_data(Procs::default());
+    let meters = interrupt::install(&lua)?;
     let globals = lua.globals();
     for name in REMOVED {
         globals.raw_set(name, mlua::Value::Nil)?;
@@ -63,7 +88,7 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     env_meta.set_readonly(true);
     let boot_source = Compiler::new().compile(BOOT)?;
     let boot = lua.load(boot_source).set_name("=corral:boot").set_mode(ChunkMode::Binary).into_function()?;
-    Ok(Vm { lua, globals, env_meta, boot, bytecode: Mutex::new(HashMap::new()) })
+    Ok(Vm { lua, globals, env_meta, boot, meters, bytecode: Mutex::new(HashMap::new()) })
 }
 
 impl Vm {

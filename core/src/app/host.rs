@@ -39,7 +39,7 @@ pub struct HostSpec {
     /// `500-mb`, `64MB` or a number of bytes (see [`parse_memory_size`](crate::app::parse_memory_size)).
     pub memory_limit: u64,
     /// `compute_limit`: Luau instructions per process (the AO seed's `Compute-Limit`); default
-    /// 1 000 000 000.
+    /// 1 000 000 000. Counted as Luau safepoints (loop iterations and calls), see `docs/security.md`.
     pub compute_limit: u64,
     /// `cancel_deadline`: how long a cancelled process has to return before it is terminated;
     /// default 5 s. A humantime string (`5s`) or a number of milliseconds.
@@ -60,6 +60,12 @@ pub struct HostSpec {
     /// `time_slice`: how long a process runs before it yields to others; default 5 ms. A
     /// humantime string or a number of milliseconds.
     pub time_slice: Duration,
+    /// `max_children`: live children one process of the host may have; default 1000. Spawning beyond it is
+    /// `LIMIT_EXCEEDED` (a process spawning without end stops at it).
+    pub max_children: usize,
+    /// `max_names`: registry names one process of the host may hold; default 64. Registering beyond it is
+    /// `LIMIT_EXCEEDED`.
+    pub max_names: usize,
     /// The `_index.yaml` that declares the host; empty for [`HostSpec::with_defaults`].
     pub file: PathBuf,
     /// The 1-based line of the entry in `file`; 0 for [`HostSpec::with_defaults`].
@@ -81,6 +87,10 @@ impl HostSpec {
     pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1 << 20;
     /// Default for `max_message_depth`.
     pub const DEFAULT_MAX_MESSAGE_DEPTH: usize = 32;
+    /// Default for `max_children`.
+    pub const DEFAULT_MAX_CHILDREN: usize = 1000;
+    /// Default for `max_names`.
+    pub const DEFAULT_MAX_NAMES: usize = 64;
     /// Default for `time_slice`.
     pub const DEFAULT_TIME_SLICE: Duration = Duration::from_millis(5);
 
@@ -103,6 +113,8 @@ impl HostSpec {
             max_message_bytes: Self::DEFAULT_MAX_MESSAGE_BYTES,
             max_message_depth: Self::DEFAULT_MAX_MESSAGE_DEPTH,
             time_slice: Self::DEFAULT_TIME_SLICE,
+            max_children: Self::DEFAULT_MAX_CHILDREN,
+            max_names: Self::DEFAULT_MAX_NAMES,
             file: PathBuf::new(),
             line: 0,
         }
@@ -110,7 +122,7 @@ impl HostSpec {
 }
 
 /// The host keys corral reads, flat or under `host:`.
-const HOST_KEYS: [&str; 11] = [
+const HOST_KEYS: [&str; 13] = [
     "max_processes",
     "mailbox_size",
     "memory_limit",
@@ -122,6 +134,8 @@ const HOST_KEYS: [&str; 11] = [
     "max_message_bytes",
     "max_message_depth",
     "time_slice",
+    "max_children",
+    "max_names",
 ];
 
 /// The reference system's scheduler keys under `host:`: accepted so its apps load, not used.
@@ -184,6 +198,8 @@ fn set(spec: &mut HostSpec, name: &str, value: &Node) -> Result<(), String> {
     match name {
         "max_processes" => spec.max_processes = positive(units::count(value)?)?,
         "mailbox_size" => spec.mailbox_size = positive(units::count(value)?)?,
+        "max_children" => spec.max_children = positive(units::count(value)?)?,
+        "max_names" => spec.max_names = positive(units::count(value)?)?,
         "workers" => spec.workers = positive(units::count(value)?)?,
         "max_message_depth" => spec.max_message_depth = positive(units::count(value)?)?,
         "max_message_bytes" => spec.max_message_bytes = positive(units::size(value)?)?,

@@ -50,16 +50,6 @@ pub trait AuditSink: Send + Sync {
     }
 }
 
-/// What a sandbox measured of a process, for the `counters` of its `proc.exit` record; `None` (written as
-/// `null`) when the sandbox does not measure it. Report it with [`crate::Process::report_usage`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// The most memory the process's VM held at once, in bytes (`peak_memory_bytes`).
-    pub peak_memory_bytes: Option<u64>,
-    /// Luau instructions executed (`instructions`).
-    pub instructions: Option<u64>,
-}
-
 /// A sink that accepts and drops every record: the baseline of the benchmarks, and embedding without a log.
 #[derive(Debug, Default)]
 pub struct NullAudit;

@@ -22,6 +22,9 @@ impl Runtime {
             let mut state = lock(&self.inner.state);
             state.procs.remove(&pid);
             process.mark_dead();
+            if let Some(parent) = process.parent().and_then(|p| state.procs.get(p)) {
+                parent.children.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            }
             for name in state.names_of.remove(&pid).unwrap_or_default() {
                 state.names.remove(&name);
             }
@@ -98,8 +101,8 @@ impl Runtime {
         let counters = serde_json::json!({
             "messages_in": process.messages_in.load(ordering),
             "messages_out": process.messages_out.load(ordering),
-            "peak_memory_bytes": usage.peak_memory_bytes,
-            "instructions": usage.instructions,
+            "peak_memory_bytes": usage.peak_memory(),
+            "instructions": usage.compute(),
             "wall_us": u64::try_from(process.started.elapsed().as_micros()).unwrap_or(u64::MAX),
         });
         let actor = process.actor().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);

@@ -63,7 +63,7 @@ impl Runtime {
         let Some(fallback) = fallback.filter(|f| f.pid() != target.pid()) else {
             return Err(Error::MailboxFull {
                 pid: target.pid().to_string(),
-                capacity: host.spec.mailbox_size,
+                capacity: target.limits().mailbox,
                 payload: refused.payload.to_vec(),
             });
         };
@@ -79,7 +79,7 @@ impl Runtime {
             Message { from: Some(from.pid().clone()), topic: FALLBACK_TOPIC.into(), payload: vec![wrapped].into() };
         fallback.mailbox().deliver(message).map(|_| ()).map_err(|m| Error::MailboxFull {
             pid: target.pid().to_string(),
-            capacity: host.spec.mailbox_size,
+            capacity: target.limits().mailbox,
             payload: m.payload.to_vec(),
         })
     }

@@ -49,8 +49,12 @@ impl Runtime {
         if let Some(holder) = state.names.get(name) {
             return Err(Error::NameTaken { name: name.into(), holder: holder.to_string() });
         }
-        if !state.procs.contains_key(owner) {
+        let Some(process) = state.procs.get(owner) else {
             return Err(Error::NoSuchProcess { dest: owner.to_string() });
+        };
+        let max = process.host().spec.max_names;
+        if state.names_of.get(owner).is_some_and(|names| names.len() >= max) {
+            return Err(Error::Limit { what: format!("process `{owner}` holds its maximum of {max} names") });
         }
         state.names.insert(name.into(), owner.clone());
         state.names_of.entry(owner.clone()).or_default().push(name.into());

@@ -11,6 +11,7 @@ use super::{Runtime, State};
 use crate::app::EntryKind;
 use crate::error::{Error, Result};
 use crate::gate::{Caller, OpKind, Operation, Permit};
+use crate::limits::LimitRequest;
 use crate::lock;
 use crate::mailbox::Message;
 use crate::pid::Pid;
@@ -40,6 +41,8 @@ pub struct SpawnSpec {
     pub name: Option<String>,
     /// `:with_message`: queued in the child's mailbox before it runs (needs `process.send` on the child).
     pub messages: Vec<(String, Vec<Value>)>,
+    /// `:with_limits`: narrows the host's per-process limits; above the host's maximum is `LimitExceeded`.
+    pub limits: LimitRequest,
 }
 
 /// The root process of `corral run` and of each `corral test` case.
@@ -113,6 +116,18 @@ impl Runtime {
             check_topic(topic)?;
             super::messaging::check_values(bounds, payload)?;
         }
+        let limits = spec.limits.resolve(&host.spec)?;
+        if let Some(parent) = parent
+            && parent.children() >= parent.host().spec.max_children
+        {
+            return Err(Error::Limit {
+                what: format!(
+                    "process `{}` runs its maximum of {} live children",
+                    parent.pid(),
+                    parent.host().spec.max_children
+                ),
+            });
+        }
         let pid = self.next_pid(&spec.host);
         let actor = spec.actor.clone().or_else(|| caller.actor.clone());
         let child = Arc::new(Process::new(Identity {
@@ -123,6 +138,7 @@ impl Runtime {
             scopes: spec.scopes.clone().unwrap_or_else(|| caller.scopes.clone()),
             context: Arc::new(merged_context(parent, &spec.context)),
             parent: parent.map(|p| p.pid().clone()),
+            limits,
         }));
         let exec = matches!(waiter, Some((OpKind::Exec, _)));
         let permits = self.check_spawn(&caller, &spec, &child, exec)?;
@@ -136,6 +152,9 @@ impl Runtime {
         if let Err(e) = self.install(permits, parent, &spec, &child, waiter.map(|(_, tx)| tx)) {
             host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             return Err(e);
+        }
+        if let Some(parent) = parent {
+            parent.children.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
         self.audit_spawn(&caller, &child, &spec);
         self.run(child, spec.args);
@@ -230,7 +249,7 @@ impl Runtime {
 
     fn audit_spawn(&self, caller: &Caller, child: &Process, spec: &SpawnSpec) {
         let actor = child.actor().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
-        let limits = &child.host().spec;
+        let limits = child.limits();
         self.audit_event(
             "proc.spawn",
             [
@@ -246,9 +265,9 @@ impl Runtime {
                 (
                     "limits",
                     serde_json::json!({
-                        "mailbox": limits.mailbox_size,
-                        "memory": limits.memory_limit,
-                        "compute": limits.compute_limit,
+                        "mailbox": limits.mailbox,
+                        "memory": limits.memory,
+                        "compute": limits.compute,
                     }),
                 ),
             ],

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use corral_core::limits::LimitRequest;
 use corral_core::runtime::{Capability, SpawnSpec, check_topic};
 use corral_core::value::Value as CoreValue;
 use corral_policy::Actor;
@@ -27,6 +28,7 @@ pub struct BuilderState {
     scopes: Option<Arc<[String]>>,
     name: Option<String>,
     messages: Vec<(String, Vec<CoreValue>)>,
+    limits: LimitRequest,
 }
 
 impl UserData for BuilderState {}
@@ -45,6 +47,7 @@ function Builder:with_actor(actor) return wrap(check(raw.with_actor(self._state,
 function Builder:with_scope(scope) return wrap(check(raw.with_scope(self._state, scope))) end
 function Builder:with_name(name) return wrap(check(raw.with_name(self._state, name))) end
 function Builder:with_message(topic, ...) return wrap(check(raw.with_message(self._state, topic, ...))) end
+function Builder:with_limits(limits) return wrap(check(raw.with_limits(self._state, limits))) end
 function Builder:spawn(id, host, ...) return check(raw.spawn(self._state, false, false, id, host, ...)) end
 function Builder:spawn_monitored(id, host, ...) return check(raw.spawn(self._state, true, false, id, host, ...)) end
 function Builder:spawn_linked(id, host, ...) return check(raw.spawn(self._state, false, true, id, host, ...)) end
@@ -146,6 +149,18 @@ pub fn register(lua: &Lua, process: &Table) -> mlua::Result<()> {
             ret(lua, result)
         })?,
     )?;
+    raw.set(
+        "with_limits",
+        lua.create_function(|lua, (ud, limits): (AnyUserData, Value)| {
+            ret(
+                lua,
+                state(&ud).and_then(|mut s| {
+                    s.limits = limit_request(&limits)?;
+                    Ok(s)
+                }),
+            )
+        })?,
+    )?;
     raw.set("spawn", lua.create_function(builder_spawn)?)?;
     lua.load(GLUE).set_name("=corral:builder").call::<()>((raw, process.clone()))
 }
@@ -166,10 +181,65 @@ fn builder_spawn(lua: &Lua, args: Variadic<Value>) -> mlua::Result<MultiValue> {
             context: s.context,
             name: s.name,
             messages: s.messages,
+            limits: s.limits,
             ..spec
         };
         let ctx = current(lua)?;
         Ok(ctx.runtime.spawn(&ctx.process, spec)?.to_string())
     })();
     ret(lua, result)
+}
+
+/// Reads `{memory = "64MiB" | bytes, compute = units, mailbox = messages}`. Errors: `INVALID` for a value
+/// that is not a table, an unknown key, or a value that is not a positive whole number (or a size string for
+/// `memory`). Whether it fits the host is decided at spawn (`LIMIT_EXCEEDED`).
+fn limit_request(limits: &Value) -> Result<LimitRequest, LuaError> {
+    let Value::Table(table) = limits else {
+        return Err(LuaError::invalid(format!("with_limits takes a table, got a {}", limits.type_name())));
+    };
+    let mut request = LimitRequest::default();
+    for pair in table.pairs::<Value, Value>() {
+        let (key, value) = pair.map_err(|e| LuaError::invalid(e.to_string()))?;
+        let name = match &key {
+            Value::String(k) => k.to_string_lossy(),
+            other => return Err(LuaError::invalid(format!("with_limits: a {} key is not a limit", other.type_name()))),
+        };
+        match name.as_str() {
+            "memory" => request.memory = Some(memory_size(&value)?),
+            "compute" => request.compute = Some(whole(&value, "compute")?),
+            "mailbox" => request.mailbox = Some(usize::try_from(whole(&value, "mailbox")?).unwrap_or(usize::MAX)),
+            other => {
+                return Err(LuaError::invalid(format!(
+                    "with_limits: unknown limit `{other}` (known: memory, compute, mailbox)"
+                )));
+            }
+        }
+    }
+    Ok(request)
+}
+
+fn whole(value: &Value, what: &str) -> Result<u64, LuaError> {
+    let n = match value {
+        Value::Integer(i) => *i as f64,
+        Value::Number(n) => *n,
+        other => {
+            return Err(LuaError::invalid(format!(
+                "with_limits: `{what}` must be a number, got a {}",
+                other.type_name()
+            )));
+        }
+    };
+    if !(n >= 1.0 && n.fract() == 0.0 && n < 1.8e19) {
+        return Err(LuaError::invalid(format!("with_limits: `{what}` must be a whole number of at least 1, got {n}")));
+    }
+    Ok(n as u64)
+}
+
+fn memory_size(value: &Value) -> Result<u64, LuaError> {
+    match value {
+        Value::String(s) => corral_core::app::parse_memory_size(&s.to_string_lossy()).ok_or_else(|| {
+            LuaError::invalid(format!("with_limits: `memory` {:?} is not a size like \"64MiB\"", s.to_string_lossy()))
+        }),
+        other => whole(other, "memory"),
+    }
 }

@@ -1,0 +1,521 @@
+//! Per-process metering on a shared VM: compute budget, memory attribution, preemption. The only `unsafe` in
+//! the tree lives here, fenced to four raw Luau callbacks and the calls that bind a thread to a meter.
+//!
+//! How it works (issue "a sandbox that holds against hostile tenants"):
+//! - Every VM owns a [`Meters`]: one [`Slot`] per Luau memory category `1..=254` (category 0 is the VM's own
+//!   memory: sealed globals, bytecode, glue). A process leases a slot for its life; its main thread runs with
+//!   the slot's memory category (`lua_setmemcat`), which Luau gives to every object the thread allocates and
+//!   to every coroutine it creates. So a process's bytes are `lua_totalbytes(category)`, even on a shared VM.
+//! - The thread's `lua_setthreaddata` pointer is the slot, tagged as "main thread"; coroutines inherit the
+//!   untagged pointer through the `userthread` callback, so their work counts against the same slot.
+//! - The raw `interrupt` callback runs at every Luau safepoint (loop back edges, calls): it adds one to the
+//!   slot's compute count (the compute unit is one safepoint, see `docs/security.md`) and reads the VM's
+//!   preemption flag. Only when the budget is spent, the flag is up, or every [`CHECK_EVERY`] safepoints
+//!   does it take the slow path: check memory, then yield the main thread (preemption, or a kill the runner
+//!   turns into the exit) or, where a yield is impossible (inside a coroutine, a metamethod called from C, an
+//!   `xpcall` handler), raise an error again at every safepoint until the code unwinds to a yieldable point.
+//!   `pcall` can catch that error but cannot get past the next safepoint: the kill is sticky.
+//! - `onallocate` checks the allocating category against its limit after each new object, so a one-shot
+//!   `string.rep` bomb is caught at the very next safepoint.
+//!
+//! The preemption flag is set by one ticker thread per sandbox (see `ticker.rs`), never a thread per process.
+
+#![expect(unsafe_code, reason = "raw Luau callbacks for metering; the one fenced exception in the workspace")]
+
+use std::ffi::{CStr, c_int, c_void};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mlua::ffi::{self, lua_State};
+use mlua::{Lua, Thread};
+
+/// Memory categories a VM can give to processes (Luau has 256; 0 is the VM's, 255 kept free).
+pub const SLOTS: usize = 254;
+
+/// The slow path runs at least every this many safepoints (a power of two), to check memory that grew by
+/// reallocation (table and stack growth), which `onallocate` does not see.
+pub const CHECK_EVERY: u64 = 4096;
+
+/// The tag bit on a thread-data pointer that marks a process's main thread (slots are 8-byte aligned).
+const MAIN: usize = 1;
+
+/// Why a slot's process must stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kill {
+    /// The compute budget is spent (`limit.compute`).
+    Compute,
+    /// The process holds more memory than its limit (`limit.memory`).
+    Memory,
+    /// The runtime stopped the process (terminate, cancel, link); set while its thread is being dropped so
+    /// that no code of it runs on.
+    Stopped,
+}
+
+const KILL_NONE: u8 = 0;
+
+impl Kill {
+    fn code(self) -> u8 {
+        match self {
+            Kill::Compute => 1,
+            Kill::Memory => 2,
+            Kill::Stopped => 3,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Kill> {
+        match code {
+            1 => Some(Kill::Compute),
+            2 => Some(Kill::Memory),
+            3 => Some(Kill::Stopped),
+            _ => None,
+        }
+    }
+
+    fn message(self) -> &'static CStr {
+        match self {
+            Kill::Compute => c"limit.compute: the process spent its compute budget",
+            Kill::Memory => c"limit.memory: the process holds more memory than its limit",
+            Kill::Stopped => c"stopped: the process was stopped by the runtime",
+        }
+    }
+}
+
+/// One process's meter on a VM. Fields are atomics because the runner reads them from outside the VM lock;
+/// inside the callbacks they are only touched by the thread holding the VM lock (relaxed is enough).
+pub struct Slot {
+    category: u8,
+    used: AtomicU64,
+    compute_limit: AtomicU64,
+    baseline: AtomicU64,
+    memory_limit: AtomicU64,
+    peak: AtomicU64,
+    kill: AtomicU8,
+    preempt: Arc<AtomicBool>,
+}
+
+impl Slot {
+    /// Compute units (safepoints) used since the lease.
+    pub fn used(&self) -> u64 {
+        self.used.load(Relaxed)
+    }
+
+    /// The highest memory the process held, in bytes.
+    pub fn peak(&self) -> u64 {
+        self.peak.load(Relaxed)
+    }
+
+    /// Why the process must stop, if it must.
+    pub fn kill_reason(&self) -> Option<Kill> {
+        Kill::from_code(self.kill.load(Relaxed))
+    }
+
+    /// Marks the process to stop; the first reason wins. Raises the VM's flag so the next safepoint acts.
+    pub fn kill(&self, why: Kill) {
+        let _ = self.kill.compare_exchange(KILL_NONE, why.code(), Relaxed, Relaxed);
+        self.preempt.store(true, Relaxed);
+    }
+
+    /// Lifts a [`Kill::Stopped`] mark (the thread it guarded is gone; an upgrade runs new code on the slot).
+    pub fn clear_stop(&self) {
+        let _ = self.kill.compare_exchange(Kill::Stopped.code(), KILL_NONE, Relaxed, Relaxed);
+    }
+
+    /// Records `bytes` of the category as held now; over the limit kills with [`Kill::Memory`].
+    fn observe_memory(&self, bytes: u64) {
+        let held = bytes.saturating_sub(self.baseline.load(Relaxed));
+        if held > self.peak.load(Relaxed) {
+            self.peak.store(held, Relaxed);
+        }
+        if held > self.memory_limit.load(Relaxed) {
+            self.kill(Kill::Memory);
+        }
+    }
+}
+
+/// The meters of one VM: its preemption flag and its slots.
+pub struct Meters {
+    preempt: Arc<AtomicBool>,
+    slots: Vec<Slot>,
+    free: Mutex<Vec<u8>>,
+}
+
+impl Meters {
+    fn new() -> Meters {
+        let preempt = Arc::new(AtomicBool::new(false));
+        let slots = (0..=SLOTS)
+            .map(|category| Slot {
+                category: category as u8,
+                used: AtomicU64::new(0),
+                compute_limit: AtomicU64::new(u64::MAX),
+                baseline: AtomicU64::new(0),
+                memory_limit: AtomicU64::new(u64::MAX),
+                peak: AtomicU64::new(0),
+                kill: AtomicU8::new(KILL_NONE),
+                preempt: preempt.clone(),
+            })
+            .collect();
+        // Popped from the end: category 1 first.
+        let free = (1..=SLOTS as u8).rev().collect();
+        Meters { preempt, slots, free: Mutex::new(free) }
+    }
+
+    /// The VM's preemption flag, for the ticker.
+    pub fn preempt_flag(&self) -> Arc<AtomicBool> {
+        self.preempt.clone()
+    }
+
+    /// Slots free now.
+    pub fn free_slots(&self) -> usize {
+        self.free.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+/// A slot leased to one process; returned to the VM when dropped.
+pub struct Lease {
+    meters: Arc<Meters>,
+    category: u8,
+}
+
+impl Lease {
+    /// The slot.
+    pub fn slot(&self) -> &Slot {
+        &self.meters.slots[usize::from(self.category)]
+    }
+
+    /// Its memory category (1..=254).
+    pub fn category(&self) -> u8 {
+        self.category
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.meters.free.lock().unwrap_or_else(PoisonError::into_inner).push(self.category);
+    }
+}
+
+/// Installs the callbacks on `lua` and returns its meters (kept in the VM's app data as well, so they live
+/// as long as any thread that points at them). Called once, by `create_vm`.
+pub fn install(lua: &Lua) -> mlua::Result<Arc<Meters>> {
+    let meters = Arc::new(Meters::new());
+    // SAFETY: `exec_raw` runs the closure with the VM locked and a valid state of this VM; the callbacks
+    // struct is Luau's global one for the VM. mlua uses only `userdata` and (for features we do not use)
+    // `interrupt` and `userthread`, so setting these does not displace mlua's own.
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            let callbacks = ffi::lua_callbacks(state);
+            (*callbacks).interrupt = Some(interrupt);
+            (*callbacks).userthread = Some(userthread);
+            (*callbacks).onallocate = Some(on_allocate);
+        })?;
+    }
+    lua.set_app_data(meters.clone());
+    Ok(meters)
+}
+
+/// Leases a free slot of `meters` with the given limits, or `None` when all 254 are taken. Takes no VM lock
+/// (it runs inside a spawning process's call, which holds its own VM's lock); [`bind`] sets the baseline.
+pub fn lease(meters: &Arc<Meters>, memory_limit: u64, compute_limit: u64) -> Option<Lease> {
+    let category = meters.free.lock().unwrap_or_else(PoisonError::into_inner).pop()?;
+    let lease = Lease { meters: meters.clone(), category };
+    let slot = lease.slot();
+    slot.used.store(0, Relaxed);
+    slot.compute_limit.store(compute_limit, Relaxed);
+    slot.baseline.store(0, Relaxed);
+    slot.memory_limit.store(memory_limit, Relaxed);
+    slot.peak.store(0, Relaxed);
+    slot.kill.store(KILL_NONE, Relaxed);
+    Some(lease)
+}
+
+/// Sets the slot's memory baseline to what its category still holds from an earlier process (garbage not
+/// yet collected), collecting first when that is more than a little.
+fn set_baseline(lua: &Lua, lease: &Lease) {
+    let mut leftover = category_bytes(lua, lease.category);
+    if leftover > 64 << 10 {
+        // A dead process left garbage in this category: collect it rather than let the next one start with
+        // an allowance it cannot use (or one it would never see freed).
+        let _ = lua.gc_collect();
+        leftover = category_bytes(lua, lease.category);
+    }
+    lease.slot().baseline.store(leftover, Relaxed);
+}
+
+/// Bytes held in `category` now.
+pub fn category_bytes(lua: &Lua, category: u8) -> u64 {
+    let mut bytes = 0u64;
+    // SAFETY: run with the VM locked on a valid state; `lua_totalbytes` only reads the category counter.
+    let done = unsafe {
+        lua.exec_raw::<()>((), |state| {
+            bytes = ffi::lua_totalbytes(state, c_int::from(category)) as u64;
+        })
+    };
+    if done.is_err() {
+        return 0;
+    }
+    bytes
+}
+
+/// Makes `thread` a process's main thread metered by `lease`: its allocations go to the lease's category and
+/// its safepoints count against the slot. Call before the thread first runs, from no other VM's callback.
+pub fn bind(lua: &Lua, thread: &Thread, lease: &Lease) -> mlua::Result<()> {
+    if lease.slot().used() == 0 {
+        set_baseline(lua, lease);
+    }
+    let slot = lease.slot() as *const Slot as usize;
+    // SAFETY: with the VM locked, `thread.to_pointer()` is the `lua_State` of a live thread of this VM (a
+    // `Thread` value keeps it alive). The slot pointer stays valid while the VM lives: slots sit in a `Vec`
+    // that never reallocates, inside meters kept in the VM's app data.
+    unsafe {
+        lua.exec_raw::<()>(thread.clone(), |state| {
+            let thread_state = ffi::lua_tothread(state, -1);
+            if !thread_state.is_null() {
+                ffi::lua_setmemcat(thread_state, c_int::from(lease.category));
+                ffi::lua_setthreaddata(thread_state, (slot | MAIN) as *mut c_void);
+            }
+        })
+    }
+}
+
+/// Undoes [`bind`] (the thread may be recycled by mlua for another use).
+pub fn unbind(lua: &Lua, thread: &Thread) {
+    // SAFETY: as in `bind`; clearing the thread data and category touches only this thread's fields.
+    let _ = unsafe {
+        lua.exec_raw::<()>(thread.clone(), |state| {
+            let thread_state = ffi::lua_tothread(state, -1);
+            if !thread_state.is_null() {
+                ffi::lua_setthreaddata(thread_state, std::ptr::null_mut());
+                ffi::lua_setmemcat(thread_state, 0);
+            }
+        })
+    };
+}
+
+/// The slot a thread is metered by, and whether it is the process's main thread.
+///
+/// # Safety
+/// `state` must be a live thread of a VM whose meters are alive.
+unsafe fn slot_of<'a>(state: *mut lua_State) -> Option<(&'a Slot, bool)> {
+    // SAFETY: the caller passes a live state; thread data is either null or a pointer `bind` or `userthread`
+    // stored, which points into meters that outlive the VM's threads.
+    let data = unsafe { ffi::lua_getthreaddata(state) } as usize;
+    if data == 0 {
+        return None;
+    }
+    // SAFETY: see above: a non-null thread data is a valid, aligned `Slot` pointer with the tag bit.
+    let slot = unsafe { &*((data & !MAIN) as *const Slot) };
+    Some((slot, data & MAIN != 0))
+}
+
+/// Luau's interrupt: `gc` is -1 at safepoints, the GC state during collection steps (ignored).
+unsafe extern "C-unwind" fn interrupt(state: *mut lua_State, gc: c_int) {
+    if gc >= 0 {
+        return;
+    }
+    // SAFETY: Luau calls the interrupt with the running, live thread of this VM.
+    let Some((slot, main)) = (unsafe { slot_of(state) }) else { return };
+    let used = slot.used.load(Relaxed) + 1;
+    slot.used.store(used, Relaxed);
+    if used < slot.compute_limit.load(Relaxed) && used & (CHECK_EVERY - 1) != 0 && !slot.preempt.load(Relaxed) {
+        return;
+    }
+    // SAFETY: same state, still running inside the interrupt.
+    unsafe { slow_path(state, slot, main) }
+}
+
+/// Checks memory and budget, then yields (preemption or kill) or raises (kill where no yield is possible).
+///
+/// # Safety
+/// Only from the interrupt, with `state` the running thread.
+unsafe fn slow_path(state: *mut lua_State, slot: &Slot, main: bool) {
+    // SAFETY: `state` is the running thread; reading a category counter has no side effect.
+    slot.observe_memory(unsafe { ffi::lua_totalbytes(state, c_int::from(slot.category)) } as u64);
+    if slot.used.load(Relaxed) >= slot.compute_limit.load(Relaxed) {
+        slot.kill(Kill::Compute);
+    }
+    // SAFETY: `lua_isyieldable` reads the running thread's call depth.
+    let yieldable = main && unsafe { ffi::lua_isyieldable(state) } != 0;
+    if let Some(why) = slot.kill_reason() {
+        if yieldable {
+            // SAFETY: yielding from an interrupt is supported by Luau when the thread is yieldable: the VM
+            // re-runs the interrupted instruction on resume. The runner never resumes a killed thread.
+            unsafe { ffi::lua_yield(state, 0) };
+            return;
+        }
+        // SAFETY: raising from the interrupt is supported by Luau (the VM protects the call); no Rust value
+        // with a destructor lives in this frame or its callers up to Luau.
+        unsafe {
+            ffi::lua_pushstring(state, why.message().as_ptr());
+            ffi::lua_error(state);
+        }
+    }
+    // SAFETY: `state` is the running thread (see `in_async_glue`).
+    if yieldable && slot.preempt.load(Relaxed) && !unsafe { in_async_glue(state) } {
+        slot.preempt.store(false, Relaxed);
+        // SAFETY: as above; the runner resumes the thread after other tasks had their turn.
+        unsafe { ffi::lua_yield(state, 0) };
+    }
+}
+
+/// Whether the running function is mlua's glue that polls a Rust future (`__mlua_async_poll`). A yield there
+/// without the "pending" marker loses the future's wake-up, so preemption waits for the next safepoint in
+/// script code (the glue runs for a moment between polls).
+///
+/// # Safety
+/// `state` must be the running thread.
+unsafe fn in_async_glue(state: *mut lua_State) -> bool {
+    // SAFETY: `lua_Debug` is plain data; `lua_getinfo` at level 0 of the running thread fills `source` with a
+    // pointer to the function's chunk name (valid while the function lives, i.e. during this call).
+    unsafe {
+        let mut ar: ffi::lua_Debug = std::mem::zeroed();
+        if ffi::lua_getinfo(state, 0, c"s".as_ptr(), &mut ar) == 0 || ar.source.is_null() {
+            return false;
+        }
+        CStr::from_ptr(ar.source).to_bytes().ends_with(b"__mlua_async_poll")
+    }
+}
+
+/// Luau's thread creation callback: a coroutine created by a metered thread is metered by the same slot
+/// (never as a main thread, so it is never yielded by preemption).
+unsafe extern "C-unwind" fn userthread(parent: *mut lua_State, child: *mut lua_State) {
+    if parent.is_null() {
+        return; // a thread being destroyed
+    }
+    // SAFETY: Luau passes the live parent and the new child.
+    unsafe {
+        let data = ffi::lua_getthreaddata(parent) as usize;
+        if data != 0 {
+            ffi::lua_setthreaddata(child, (data & !MAIN) as *mut c_void);
+        }
+    }
+}
+
+/// Luau's allocation callback: after each new object or array, checks the allocating category.
+unsafe extern "C-unwind" fn on_allocate(
+    state: *mut lua_State,
+    _block: *mut c_void,
+    _osize: usize,
+    _nsize: usize,
+    category: u8,
+    _tt: c_int,
+    _tag: c_int,
+) {
+    if category == 0 {
+        return;
+    }
+    // SAFETY: Luau calls this with the allocating, live thread.
+    let Some((slot, _)) = (unsafe { slot_of(state) }) else { return };
+    if slot.category != category {
+        return;
+    }
+    // SAFETY: reading a category counter of the live VM.
+    slot.observe_memory(unsafe { ffi::lua_totalbytes(state, c_int::from(category)) } as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vm() -> (Lua, Arc<Meters>) {
+        let lua = Lua::new();
+        let meters = install(&lua).unwrap();
+        (lua, meters)
+    }
+
+    fn run(lua: &Lua, meters: &Arc<Meters>, code: &str, memory: u64, compute: u64) -> (mlua::Result<()>, Lease) {
+        let lease = lease(meters, memory, compute).unwrap();
+        let f = lua.load(code).into_function().unwrap();
+        let thread = lua.create_thread(f).unwrap();
+        bind(lua, &thread, &lease).unwrap();
+        let mut result = Ok(());
+        // Resume until it finishes or is killed (a yield from the interrupt returns to us).
+        for _ in 0..10_000 {
+            match thread.resume::<()>(()) {
+                Ok(()) if thread.is_resumable() => {
+                    if lease.slot().kill_reason().is_some() {
+                        break;
+                    }
+                }
+                Ok(()) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        unbind(lua, &thread);
+        (result, lease)
+    }
+
+    #[test]
+    fn an_endless_loop_spends_its_budget_and_is_killed() {
+        let (lua, meters) = vm();
+        let (_, lease) = run(&lua, &meters, "while true do end", u64::MAX, 100_000);
+        assert_eq!(lease.slot().kill_reason(), Some(Kill::Compute));
+        assert!(lease.slot().used() >= 100_000);
+    }
+
+    #[test]
+    fn pcall_cannot_hide_a_kill() {
+        let (lua, meters) = vm();
+        let code = "while true do pcall(function() while true do end end) end";
+        let (_, lease) = run(&lua, &meters, code, u64::MAX, 50_000);
+        assert_eq!(lease.slot().kill_reason(), Some(Kill::Compute));
+    }
+
+    #[test]
+    fn a_loop_inside_a_coroutine_counts_and_is_raised_out() {
+        let (lua, meters) = vm();
+        let code =
+            "local co = coroutine.wrap(function() while true do pcall(function() while true do end end) end end) co()";
+        let (result, lease) = run(&lua, &meters, code, u64::MAX, 50_000);
+        assert_eq!(lease.slot().kill_reason(), Some(Kill::Compute));
+        let err = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("limit.compute"), "{err}");
+    }
+
+    #[test]
+    fn memory_is_attributed_to_the_category_and_limited() {
+        let (lua, meters) = vm();
+        let code = "local s = string.rep('x', 4 * 1024 * 1024) while true do end";
+        let (_, lease) = run(&lua, &meters, code, 1 << 20, u64::MAX);
+        assert_eq!(lease.slot().kill_reason(), Some(Kill::Memory));
+        assert!(lease.slot().peak() >= 4 << 20);
+    }
+
+    #[test]
+    fn a_process_within_its_limits_finishes() {
+        let (lua, meters) = vm();
+        let code = "local t = {} for i = 1, 1000 do t[i] = i end";
+        let (result, lease) = run(&lua, &meters, code, 1 << 20, 1_000_000);
+        assert!(result.is_ok());
+        assert_eq!(lease.slot().kill_reason(), None);
+        assert!(lease.slot().used() >= 1000);
+        assert!(lease.slot().peak() > 0);
+    }
+
+    #[test]
+    fn the_preemption_flag_yields_the_main_thread_once() {
+        let (lua, meters) = vm();
+        let lease = lease(&meters, u64::MAX, u64::MAX).unwrap();
+        let f = lua.load("local n = 0 for i = 1, 100 do n = n + i end return n").into_function().unwrap();
+        let thread = lua.create_thread(f).unwrap();
+        bind(&lua, &thread, &lease).unwrap();
+        meters.preempt_flag().store(true, Relaxed);
+        let first: Option<f64> = thread.resume(()).unwrap();
+        assert_eq!(first, None, "the flag made it yield before finishing");
+        assert!(thread.is_resumable());
+        let second: f64 = thread.resume(()).unwrap();
+        assert_eq!(second, 5050.0);
+        unbind(&lua, &thread);
+    }
+
+    #[test]
+    fn slots_run_out_at_254_and_come_back() {
+        let (_lua, meters) = vm();
+        let leases: Vec<Lease> = (0..SLOTS).map(|_| lease(&meters, 1, 1).unwrap()).collect();
+        assert!(lease(&meters, 1, 1).is_none());
+        drop(leases);
+        assert_eq!(meters.free_slots(), SLOTS);
+    }
+}
