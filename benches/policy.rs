@@ -9,6 +9,7 @@
 //! - cached: the same request again (a cache hit).
 //! - miss: a request the cache has not seen (a fresh caller PID each time): evaluation plus remembering it.
 //! - evaluate: `decide_uncached`, the evaluation alone.
+//! `CORRAL_BENCH_CACHED_ONLY=1` measures the cached column alone (for a profiler).
 //! - whole set: the same request against the same policies without `@scope`, all of them in play, to show
 //!   what pre-selection saves.
 
@@ -140,6 +141,11 @@ fn main() {
         let cached = median_ns(101, 20_000, |_| {
             black_box(set.decide(black_box(&request)));
         });
+        if std::env::var_os("CORRAL_BENCH_CACHED_ONLY").is_some() {
+            // For profiling the hit path alone.
+            println!("{n:>9} {applicable:>10} {cached:>8.0}");
+            continue;
+        }
         let pids: Vec<[(String, AttrValue); 2]> = (0..100_000)
             .map(|i| [("pid".to_owned(), AttrValue::from(format!("{{local@1|t0:processes|{i}}}"))), context[1].clone()])
             .collect();

@@ -6,14 +6,15 @@
 //! with an empty cache, so the policy revision and the entity generation are part of the key by construction.
 //! The rest is the key. Lookups hash the borrowed [`Request`] and allocate nothing.
 
-use std::hash::{Hash, Hasher};
-use std::sync::{PoisonError, RwLock};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Mutex, PoisonError};
 
 use hashbrown::{Equivalent, HashMap};
 
 use crate::request::{Actor, AttrValue, Decision, Request, Resource};
 
-/// Entries kept before the cache starts over. A full cache is cleared rather than evicted entry by entry:
+/// Entries kept before the cache starts over (across all shards). A full shard is cleared rather than evicted
+/// entry by entry:
 /// the working set of a node (callers x targets x actions) refills it at the cost of one evaluation each.
 pub(crate) const CAPACITY: usize = 16 * 1024;
 
@@ -53,16 +54,36 @@ impl Equivalent<Key> for Borrowed<'_, '_> {
     }
 }
 
-/// Decisions by request, for one policy set.
-#[derive(Default)]
-pub(crate) struct DecisionCache(RwLock<HashMap<Key, Decision>>);
+/// Shards of the cache; a request's hash picks one, so workers deciding at once rarely share a lock.
+const SHARDS: usize = 16;
+
+/// Decisions by request, for one policy set: [`SHARDS`] maps under their own locks, one hasher for all, so a
+/// lookup hashes the request once.
+pub(crate) struct DecisionCache {
+    hasher: hashbrown::DefaultHashBuilder,
+    shards: [Mutex<HashMap<Key, Decision>>; SHARDS],
+}
+
+impl Default for DecisionCache {
+    fn default() -> Self {
+        DecisionCache { hasher: Default::default(), shards: std::array::from_fn(|_| Mutex::new(HashMap::new())) }
+    }
+}
 
 impl DecisionCache {
+    fn shard(&self, hash: u64) -> std::sync::MutexGuard<'_, HashMap<Key, Decision>> {
+        // The high bits pick the shard; hashbrown uses the low and top-7 bits within it.
+        let index = (hash >> 32) as usize % SHARDS;
+        // Inserts and clears are single calls that leave a map whole, so a poisoned lock is safe to use.
+        self.shards[index].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The cached decision for `request`, marked [`Decision::cached`].
     pub(crate) fn get(&self, request: &Request<'_>) -> Option<Decision> {
-        // Inserts and clears are single calls that leave the map whole, so a poisoned lock is safe to use.
-        let map = self.0.read().unwrap_or_else(PoisonError::into_inner);
-        let decision = map.get(&Borrowed(request))?;
+        let borrowed = Borrowed(request);
+        let hash = self.hasher.hash_one(&borrowed);
+        let shard = self.shard(hash);
+        let (_, decision) = shard.raw_entry().from_hash(hash, |key| borrowed.equivalent(key))?;
         Some(Decision { cached: true, ..decision.clone() })
     }
 
@@ -75,23 +96,30 @@ impl DecisionCache {
             context: request.context.to_vec(),
             scopes: request.scopes.to_vec(),
         };
-        let mut map = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= CAPACITY {
-            map.clear();
+        let hash = self.hasher.hash_one(&key);
+        let mut shard = self.shard(hash);
+        if shard.len() >= CAPACITY / SHARDS {
+            shard.clear();
         }
-        map.insert(key, Decision { cached: false, ..decision.clone() });
+        let decision = Decision { cached: false, ..decision.clone() };
+        match shard.raw_entry_mut().from_key_hashed_nocheck(hash, &key) {
+            hashbrown::hash_map::RawEntryMut::Occupied(mut entry) => {
+                entry.insert(decision);
+            }
+            hashbrown::hash_map::RawEntryMut::Vacant(entry) => {
+                entry.insert_hashed_nocheck(hash, key, decision);
+            }
+        }
     }
 
     /// How many decisions are cached.
     pub(crate) fn len(&self) -> usize {
-        self.0.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.shards.iter().map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len()).sum()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::hash::BuildHasher;
-
     use super::*;
 
     #[test]
