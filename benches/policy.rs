@@ -7,11 +7,12 @@
 //! tenant, mostly `process.send` by topic with some monitor, terminate and spawn rules. The measured request
 //! is a send by a tenant's actor to one of its processes, in the tenant's scope.
 //! - cached: the same request again (a cache hit).
-//! - miss: a request the cache has not seen (a fresh caller PID each time): evaluation plus remembering it.
-//! - evaluate: `decide_uncached`, the evaluation alone.
+//! - miss: a new caller PID each time: the decision is not cached, the request's entities are.
+//! - cold: a new target process each time: nothing is reused.
+//! - unscoped: cold, against the same rules without `@scope` (only action pre-selection applies), to show
+//!   what scope pre-selection saves.
+//!
 //! `CORRAL_BENCH_CACHED_ONLY=1` measures the cached column alone (for a profiler).
-//! - whole set: the same request against the same policies without `@scope`, all of them in play, to show
-//!   what pre-selection saves.
 
 use std::hint::black_box;
 use std::time::Instant;
