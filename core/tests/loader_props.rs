@@ -109,7 +109,11 @@ fn check(dir: &Path) -> Result<(), TestCaseError> {
         prop_assert!(!err.problems.is_empty(), "an error without problems");
         for problem in &err.problems {
             prop_assert!(problem.file.starts_with(dir), "{} is outside the app", problem.file.display());
-            prop_assert!(!problem.message.trim().is_empty(), "a problem without a message at {}", problem.file.display());
+            prop_assert!(
+                !problem.message.trim().is_empty(),
+                "a problem without a message at {}",
+                problem.file.display()
+            );
         }
     }
     Ok(())

@@ -43,10 +43,7 @@ fn canonical() -> impl Strategy<Value = CoreValue> {
         proptest::collection::vec(any::<u8>(), 0..24).prop_map(|b| CoreValue::Str(b.into())),
     ];
     leaf.prop_recursive(5, 64, 6, |inner| {
-        (
-            proptest::collection::vec(inner.clone(), 0..6),
-            proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..6),
-        )
+        (proptest::collection::vec(inner.clone(), 0..6), proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..6))
             .prop_map(|(array, map)| {
                 let map = map.into_iter().map(|(k, v)| (CoreValue::str(&k), v)).collect();
                 CoreValue::Table(Arc::new(CoreTable { array, map }))
