@@ -7,8 +7,11 @@ use std::path::Path;
 use corral_policy::PolicySet;
 use proptest::prelude::*;
 
+#[path = "../core/tests/support/mangle.rs"]
+mod mangle;
+
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() }
+    mangle::bounded(96)
 }
 
 /// A policy that loads against the built-in schema, the seed of the mutations.
@@ -51,24 +54,6 @@ fn cedarish() -> impl Strategy<Value = String> {
     proptest::collection::vec(token, 0..30).prop_map(|parts| parts.join(" "))
 }
 
-/// The good policy with a few characters deleted, replaced or inserted.
-fn mangled() -> impl Strategy<Value = String> {
-    proptest::collection::vec((0..GOOD.len(), 0u8..3, any::<char>()), 1..6).prop_map(|edits| {
-        let mut text: Vec<char> = GOOD.chars().collect();
-        for (at, op, c) in edits {
-            let at = at % text.len().max(1);
-            match op {
-                0 if !text.is_empty() => {
-                    text.remove(at);
-                }
-                1 if !text.is_empty() => text[at] = c,
-                _ => text.insert(at, c),
-            }
-        }
-        text.into_iter().collect()
-    })
-}
-
 /// Loads the files; every problem must name one of them and say something.
 fn check(files: &[(String, String)]) -> Result<(), TestCaseError> {
     if let Err(err) = PolicySet::from_files(files) {
@@ -91,7 +76,7 @@ proptest! {
     }
 
     #[test]
-    fn mangled_policies_never_panic_and_problems_name_the_file(text in mangled()) {
+    fn mangled_policies_never_panic_and_problems_name_the_file(text in mangle::mangled(GOOD)) {
         check(&[("fuzz.cedar".into(), text)])?;
     }
 

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use corral_core::app::App;
 use proptest::prelude::*;
 
+#[path = "support/mangle.rs"]
+mod mangle;
+
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() }
+    mangle::bounded(96)
 }
 
 /// A good manifest, the seed of the mutations.
@@ -70,24 +73,6 @@ fn yamlish() -> impl Strategy<Value = String> {
     proptest::collection::vec(token, 0..40).prop_map(|parts| parts.concat())
 }
 
-/// The good manifest with a few characters deleted, replaced or inserted.
-fn mangled() -> impl Strategy<Value = String> {
-    proptest::collection::vec((0..GOOD.len(), 0u8..3, any::<char>()), 1..6).prop_map(|edits| {
-        let mut text: Vec<char> = GOOD.chars().collect();
-        for (at, op, c) in edits {
-            let at = at % text.len().max(1);
-            match op {
-                0 if !text.is_empty() => {
-                    text.remove(at);
-                }
-                1 if !text.is_empty() => text[at] = c,
-                _ => text.insert(at, c),
-            }
-        }
-        text.into_iter().collect()
-    })
-}
-
 /// A fresh app folder with `lib.lua`, `main.lua` and the given manifest and settings.
 fn app(name: &str, manifest: &str, settings: Option<&str>) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("loader-props-{}-{name}", std::process::id()));
@@ -128,7 +113,7 @@ proptest! {
     }
 
     #[test]
-    fn mangled_manifests_never_panic_and_problems_name_the_file(text in mangled()) {
+    fn mangled_manifests_never_panic_and_problems_name_the_file(text in mangle::mangled(GOOD)) {
         check(&app("mangled", &text, None))?;
     }
 

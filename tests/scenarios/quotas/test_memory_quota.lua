@@ -18,8 +18,7 @@ local function main()
     t.contains(err:message(), "over its quota of 67108864", "the quota in bytes")
     t.empty(process.events(), "the refused spawn started nothing")
 
-    process.terminate(pids[4])
-    t.event(pids[4], "EXIT of the stopped one")
+    t.stop(pids[4])
     pids[4] = as_c:with_limits({ memory = "8MiB" }):spawn_monitored("app:idle", "app:h1", me)
     pids[5] = as_c:with_limits({ memory = "8MiB" }):spawn_monitored("app:idle", "app:h2", me)
     ok, err = pcall(function()
@@ -27,10 +26,7 @@ local function main()
     end)
     t.raised(ok, err, errors.LIMIT_EXCEEDED, "tenant:c", "exactly full: one byte more is refused")
 
-    for _, pid in pids do
-        process.terminate(pid)
-        t.event(pid, "EXIT")
-    end
+    for _, pid in pids do t.stop(pid) end
     return true
 end
 

@@ -21,17 +21,13 @@ local function main()
     t.eq(t.event(b, "tenant:b's neighbour").result.value, 5050, "another actor is unaffected")
 
     -- an exit releases its share of the quota
-    process.terminate(pids[1])
-    t.event(pids[1], "EXIT of the stopped one")
+    t.stop(pids[1])
     table.remove(pids, 1)
     table.insert(pids, as_a:spawn_monitored("app:idle", "app:h1", me))
     ok, err = pcall(function() return as_a:spawn("app:idle", "app:h2", me) end)
     t.raised(ok, err, errors.LIMIT_EXCEEDED, "quota of 20 processes", "full again")
 
-    for _, pid in pids do
-        process.terminate(pid)
-        t.event(pid, "EXIT")
-    end
+    for _, pid in pids do t.stop(pid) end
     return true
 end
 
