@@ -184,6 +184,7 @@ scenarios!(
     errors_args,
     wippy_app,
     hostile,
+    quotas,
 );
 
 #[test]

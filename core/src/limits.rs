@@ -2,7 +2,12 @@
 //!
 //! A host entry sets the maxima (`memory_limit`, `compute_limit`, `mailbox_size`); a spawn may narrow them
 //! (`SpawnBuilder:with_limits`, the AO seed's `Memory-Limit` / `Compute-Limit`), never widen them.
+//!
+//! Above the processes, [`Quotas`] bound what one actor holds across every host of the node (`corral.toml`
+//! `[quotas]`), so that one tenant cannot fill the node.
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::app::HostSpec;
@@ -62,6 +67,101 @@ fn narrow(what: &str, asked: Option<u64>, max: u64, host: &str) -> Result<u64> {
     }
 }
 
+/// What one actor may hold at once across all hosts: live processes, and the sum of their memory limits (each
+/// process counts its own `memory` limit, the bytes it may hold, whatever it holds now). `None` is unbounded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quota {
+    /// Live processes.
+    pub processes: Option<usize>,
+    /// Bytes: the sum of the memory limits of its live processes.
+    pub memory: Option<u64>,
+}
+
+/// Per-actor quotas (`corral.toml` `[quotas]`): a default for every actor and overrides by actor id. An
+/// override's missing field falls back to the default's. No `[quotas]` means no quota (the hosts' own limits
+/// still hold).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Quotas {
+    /// `[quotas] default`: every actor without an override.
+    pub default: Quota,
+    /// `[quotas.actors]`: actor id (`user:alice`) -> its quota.
+    pub actors: BTreeMap<String, Quota>,
+}
+
+impl Quotas {
+    /// The quota of `actor`: its override over the default.
+    pub fn of(&self, actor: &str) -> Quota {
+        match self.actors.get(actor) {
+            Some(own) => Quota {
+                processes: own.processes.or(self.default.processes),
+                memory: own.memory.or(self.default.memory),
+            },
+            None => self.default,
+        }
+    }
+
+    /// Whether any quota is set (otherwise nothing is counted).
+    pub fn is_empty(&self) -> bool {
+        self == &Quotas::default()
+    }
+}
+
+/// What each actor holds now: live processes and the sum of their memory limits. Kept by the runtime; a
+/// spawn reserves before its child is installed and the exit releases.
+#[derive(Debug, Default)]
+pub(crate) struct ActorUsage(Mutex<HashMap<String, Held>>);
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Held {
+    processes: usize,
+    memory: u64,
+}
+
+impl ActorUsage {
+    /// Counts one more process of `actor` with a memory limit of `memory` bytes. Errors: `LimitExceeded`
+    /// naming the actor, the quota and `corral.toml`, when the process would take the actor over its quota;
+    /// then nothing is counted.
+    pub(crate) fn reserve(&self, quotas: &Quotas, actor: &str, memory: u64) -> Result<()> {
+        let quota = quotas.of(actor);
+        let mut all = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held = all.entry(actor.to_string()).or_default();
+        if let Some(max) = quota.processes
+            && held.processes >= max
+        {
+            return Err(Error::Limit {
+                what: format!("actor `{actor}` runs its quota of {max} processes (corral.toml [quotas])"),
+            });
+        }
+        let memory_after = held.memory.saturating_add(memory);
+        if let Some(max) = quota.memory
+            && memory_after > max
+        {
+            return Err(Error::Limit {
+                what: format!(
+                    "actor `{actor}` would hold {memory_after} bytes of memory limits, over its quota of {max} \
+                     (corral.toml [quotas]); it holds {} in {} processes",
+                    held.memory, held.processes
+                ),
+            });
+        }
+        held.processes += 1;
+        held.memory = memory_after;
+        Ok(())
+    }
+
+    /// Undoes one [`ActorUsage::reserve`] of `actor` with `memory` bytes.
+    pub(crate) fn release(&self, actor: &str, memory: u64) {
+        let mut all = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(held) = all.get_mut(actor) {
+            held.processes = held.processes.saturating_sub(1);
+            held.memory = held.memory.saturating_sub(memory);
+            if held.processes == 0 {
+                all.remove(actor);
+            }
+        }
+    }
+}
+
 /// What a process used, filled by the sandbox when its code stops (for the `proc.exit` record).
 #[derive(Debug, Default)]
 pub struct Usage {
@@ -102,5 +202,38 @@ mod tests {
         assert!(err.is_some_and(|e| e.1.contains("compute") && e.1.contains("app:h")));
         let zero = LimitRequest { mailbox: Some(0), ..LimitRequest::default() }.resolve(&host);
         assert_eq!(zero.err().map(|e| e.kind()), Some(crate::ErrorKind::Invalid));
+    }
+
+    fn quotas() -> Quotas {
+        let mut actors = BTreeMap::new();
+        actors.insert("user:big".to_string(), Quota { processes: Some(3), memory: None });
+        Quotas { default: Quota { processes: Some(2), memory: Some(100) }, actors }
+    }
+
+    #[test]
+    fn an_override_falls_back_to_the_default_per_field() {
+        let q = quotas();
+        assert_eq!(q.of("user:big"), Quota { processes: Some(3), memory: Some(100) });
+        assert_eq!(q.of("user:other"), Quota { processes: Some(2), memory: Some(100) });
+        assert!(Quotas::default().is_empty() && !q.is_empty());
+    }
+
+    #[test]
+    fn an_actor_over_its_quota_is_refused_and_a_release_makes_room() {
+        let (q, usage) = (quotas(), ActorUsage::default());
+        assert!(usage.reserve(&q, "user:a", 40).is_ok());
+        assert!(usage.reserve(&q, "user:a", 40).is_ok());
+        let third = usage.reserve(&q, "user:a", 1).err().map(|e| (e.kind(), e.to_string()));
+        assert_eq!(third.as_ref().map(|e| e.0), Some(crate::ErrorKind::LimitExceeded));
+        assert!(third.is_some_and(|e| e.1.contains("user:a") && e.1.contains("quota of 2 processes")));
+        // another actor is not affected
+        assert!(usage.reserve(&q, "user:b", 100).is_ok());
+        usage.release("user:nobody", 0); // releasing what was never reserved changes nothing
+        usage.release("user:a", 40);
+        // memory: 40 held + 61 > 100, refused whole; 60 fits
+        let over = usage.reserve(&q, "user:a", 61).err().map(|e| e.to_string());
+        assert!(over.is_some_and(|e| e.contains("101 bytes") && e.contains("quota of 100")));
+        assert!(usage.reserve(&q, "user:a", 60).is_ok());
+        assert!(usage.reserve(&q, "user:a", 0).is_err());
     }
 }

@@ -108,12 +108,18 @@ fn corral_toml_settings() {
     assert_eq!(config.root_host.as_deref(), Some("app:processes"));
     assert!(config.wippy);
     assert_eq!(config.audit, Some(root.join("audit.jsonl")));
+    let quota = |processes, memory| corral_core::limits::Quota { processes, memory };
+    assert_eq!(config.quotas.default, quota(Some(1000), Some(1 << 30)));
+    assert_eq!(config.quotas.of("user:alice"), quota(Some(5000), Some(1 << 30)), "memory falls back");
+    assert_eq!(config.quotas.of("user:bob"), quota(Some(1000), Some(1 << 20)), "processes fall back");
+    assert_eq!(config.quotas.of("user:carol"), config.quotas.default);
 
     // No corral.toml: every setting at its default.
     let config = load_ok("sizes").config;
     assert_eq!(config.root_actor, None);
     assert!(config.root_scopes.is_empty() && !config.wippy);
     assert_eq!((config.root_host, config.audit), (None, None));
+    assert!(config.quotas.is_empty(), "no quota unless configured");
 }
 
 #[test]
@@ -124,6 +130,10 @@ fn corral_toml_problems_name_their_line() {
 
     let err = load_err("problems");
     find(&err, "problems", "corral.toml", Some(3), "`[root] host` names `bad:nope`");
+
+    let err = load_err("bad_quotas");
+    assert_eq!(err.problems.len(), 1, "{err}");
+    find(&err, "bad_quotas", "corral.toml", Some(5), "bad `[quotas.actors] \"user:a\"` memory `\"lots\"`");
 }
 
 #[test]

@@ -19,6 +19,9 @@
 //!   `string.rep` bomb is caught at the very next safepoint.
 //!
 //! The preemption flag is set by one ticker thread per sandbox (see `ticker.rs`), never a thread per process.
+//!
+//! Also here, because it is one more raw call: [`hide_addresses`] keys Luau's pointer encoding per VM, so that
+//! `tostring({})` shows an identity rather than a heap address.
 
 #![expect(unsafe_code, reason = "raw Luau callbacks for metering; the one fenced exception in the workspace")]
 
@@ -213,6 +216,24 @@ pub fn install(lua: &Lua) -> mlua::Result<Arc<Meters>> {
     Ok(meters)
 }
 
+/// Keys the VM's pointer encoding with fresh random bits, so `tostring` of a table, function, thread, userdata or
+/// buffer (and `print`, which uses it) shows `table: 0x<16 hex digits>` that identifies the object for the VM's
+/// life but is not its heap address (`docs/security.md`, "Addresses"). Luau's encoding is the identity until
+/// a key is set; its keyed form is a four-round Feistel permutation over SipHash (flag `LuauNewPointerEncode`,
+/// switched on once per OS process before the first key is set). The key comes from std's `RandomState`
+/// (OS randomness, SipHash-mixed), different for every VM. Called once, by `create_vm`.
+pub fn hide_addresses(lua: &Lua) -> mlua::Result<()> {
+    static NEW_ENCODING: std::sync::Once = std::sync::Once::new();
+    NEW_ENCODING.call_once(|| {
+        // If a later Luau drops the flag, its older keyed encoding (a keyed linear mix) still hides addresses.
+        let _ = Lua::set_fflag("LuauNewPointerEncode", true);
+    });
+    let random = |i: u64| std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), i);
+    let (a, b, c, d) = (random(0), random(1), random(2), random(3));
+    // SAFETY: run with the VM locked on a valid state; the call writes only the VM's own key fields.
+    unsafe { lua.exec_raw::<()>((), |state| ffi::lua_setpointerencodekey(state, a, b, c, d)) }
+}
+
 /// Leases a free slot of `meters` with the given limits, or `None` when all 254 are taken. Takes no VM lock
 /// (it runs inside a spawning process's call, which holds its own VM's lock); [`bind`] sets the baseline.
 pub fn lease(meters: &Arc<Meters>, memory_limit: u64, compute_limit: u64) -> Option<Lease> {
@@ -254,6 +275,28 @@ pub fn category_bytes(lua: &Lua, category: u8) -> u64 {
         return 0;
     }
     bytes
+}
+
+/// Bytes the process running `thread` (its main thread or one of its coroutines) holds now, net of what its
+/// slot held when leased; `None` for a thread no process owns. What `collectgarbage("count")` reports, so
+/// that a script learns its own memory, not its neighbours' on the same VM.
+pub fn held_by(lua: &Lua, thread: &Thread) -> Option<u64> {
+    let mut held = None;
+    // SAFETY: as in `bind`: with the VM locked, the pushed thread is a live `lua_State` of this VM, and its
+    // thread data is null or a slot pointer set by `bind` or `userthread`; `lua_totalbytes` only reads.
+    let done = unsafe {
+        lua.exec_raw::<()>(thread.clone(), |state| {
+            let thread_state = ffi::lua_tothread(state, -1);
+            if thread_state.is_null() {
+                return;
+            }
+            if let Some((slot, _)) = slot_of(thread_state) {
+                let bytes = ffi::lua_totalbytes(state, c_int::from(slot.category)) as u64;
+                held = Some(bytes.saturating_sub(slot.baseline.load(Relaxed)));
+            }
+        })
+    };
+    done.ok().and(held)
 }
 
 /// Makes `thread` a process's main thread metered by `lease`: its allocations go to the lease's category and

@@ -76,6 +76,7 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     let lua = Lua::new_with(libs, LuaOptions::new())?;
     lua.set_app_data(Procs::default());
     let meters = interrupt::install(&lua)?;
+    interrupt::hide_addresses(&lua)?;
     let globals = lua.globals();
     for name in REMOVED {
         globals.raw_set(name, mlua::Value::Nil)?;

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::app::error::Problems;
 use crate::app::units::parse_memory_size;
 use crate::audit::{AuditOptions, Levels, Rule};
+use crate::limits::{Quota, Quotas};
 
 /// The file name of an app's settings, at the app's root.
 pub const CONFIG_FILE: &str = "corral.toml";
@@ -28,6 +29,10 @@ pub const CONFIG_FILE: &str = "corral.toml";
 /// [[audit.rules]]           # audit_levels, first match wins
 /// actions = ["process.send"]
 /// level = "none"            # none | metadata | request
+/// [quotas]                  # quotas: per actor, across every host
+/// default = { processes = 1000, memory = "1GiB" }
+/// [quotas.actors]
+/// "user:alice" = { processes = 5000 }   # memory falls back to the default's
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct AppConfig {
@@ -49,6 +54,9 @@ pub struct AppConfig {
     pub audit_options: AuditOptions,
     /// `[[audit.rules]]`: the level of decision records per action pattern.
     pub audit_levels: Levels,
+    /// `[quotas]`: what one actor may hold across all hosts (live processes, the sum of their memory
+    /// limits); a spawn over it is `LIMIT_EXCEEDED`. Empty (no quota) when the section is absent.
+    pub quotas: Quotas,
 }
 
 #[derive(Deserialize, Default)]
@@ -60,6 +68,23 @@ struct RawConfig {
     compat: RawCompat,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    quotas: RawQuotas,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawQuotas {
+    default: Option<RawQuota>,
+    #[serde(default)]
+    actors: std::collections::BTreeMap<String, RawQuota>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawQuota {
+    processes: Option<toml::Spanned<i64>>,
+    memory: Option<toml::Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -116,6 +141,8 @@ pub(crate) fn load(root: &Path, problems: &mut Problems) -> Option<LoadedConfig>
     let host_line = raw.root.host.as_ref().map(|h| line_at(&text, h.span().start));
     let audit_options =
         audit_options(&raw.audit, &text).map_err(|(line, message)| problems.push(&file, Some(line), message)).ok()?;
+    let quotas =
+        quotas(&raw.quotas, &text).map_err(|(line, message)| problems.push(&file, Some(line), message)).ok()?;
     let config = AppConfig {
         root_actor: raw.root.actor,
         root_scopes: raw.root.scopes,
@@ -124,6 +151,7 @@ pub(crate) fn load(root: &Path, problems: &mut Problems) -> Option<LoadedConfig>
         audit: raw.audit.file.map(|f| root.join(f)),
         audit_options,
         audit_levels: Levels::new(raw.audit.rules),
+        quotas,
     };
     Some(LoadedConfig { config, host_line })
 }
@@ -148,9 +176,89 @@ fn audit_options(raw: &RawAudit, text: &str) -> Result<AuditOptions, (u32, Strin
     Ok(options)
 }
 
+/// `[quotas]`: `processes` a count of at least 1, `memory` a size (`"1GiB"`, or bytes as an integer) of at
+/// least 1 byte. Errors: the line and the message, naming the key (`[quotas.actors] "user:a"`).
+fn quotas(raw: &RawQuotas, text: &str) -> Result<Quotas, (u32, String)> {
+    let mut quotas = Quotas::default();
+    if let Some(default) = &raw.default {
+        quotas.default = quota(default, "[quotas] default", text)?;
+    }
+    for (actor, own) in &raw.actors {
+        quotas.actors.insert(actor.clone(), quota(own, &format!("[quotas.actors] \"{actor}\""), text)?);
+    }
+    Ok(quotas)
+}
+
+fn quota(raw: &RawQuota, what: &str, text: &str) -> Result<Quota, (u32, String)> {
+    let processes = match &raw.processes {
+        None => None,
+        Some(n) => Some(usize::try_from(*n.get_ref()).ok().filter(|n| *n > 0).ok_or_else(|| {
+            (
+                line_at(text, n.span().start),
+                format!("bad `{what}` processes `{}`: use a count of at least 1", n.get_ref()),
+            )
+        })?),
+    };
+    let memory = match &raw.memory {
+        None => None,
+        Some(size) => {
+            let bytes = match size.get_ref() {
+                toml::Value::String(s) => parse_memory_size(s),
+                toml::Value::Integer(n) => u64::try_from(*n).ok(),
+                _ => None,
+            };
+            Some(bytes.filter(|n| *n > 0).ok_or_else(|| {
+                (
+                    line_at(text, size.span().start),
+                    format!("bad `{what}` memory `{}`: use e.g. `\"1GiB\"`", size.get_ref()),
+                )
+            })?)
+        }
+    };
+    Ok(Quota { processes, memory })
+}
+
 /// The 1-based line of byte `offset` in `text`.
 pub(crate) fn line_at(text: &str, offset: usize) -> u32 {
     let before = text.get(..offset).unwrap_or(text);
     let newlines = before.bytes().filter(|b| *b == b'\n').count();
     u32::try_from(newlines + 1).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[quotas]` of `text`, or the line and message of its problem.
+    fn parse(text: &str) -> Result<Quotas, (u32, String)> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| (0, e.message().to_string()))?;
+        quotas(&raw.quotas, text)
+    }
+
+    #[test]
+    fn bad_quota_values_name_their_line_and_key() {
+        let cases = [
+            ("[quotas]\ndefault = { processes = 0 }", 2, "`[quotas] default` processes `0`"),
+            ("[quotas]\n\ndefault = { processes = -5 }", 3, "processes `-5`"),
+            ("[quotas]\ndefault = { memory = \"0MiB\" }", 2, "memory `\"0MiB\"`"),
+            ("[quotas.actors]\n\"user:x\" = { memory = 1.5 }", 2, "`[quotas.actors] \"user:x\"` memory `1.5`"),
+            ("[quotas.actors]\n\"user:x\" = { memory = -1 }", 2, "memory `-1`"),
+        ];
+        for (text, line, part) in cases {
+            let err = parse(text).err();
+            assert_eq!(err.as_ref().map(|e| e.0), Some(line), "{text}: {err:?}");
+            assert!(err.as_ref().is_some_and(|e| e.1.contains(part)), "{text}: {err:?}");
+        }
+        // a key the section does not know is the toml parser's error, with its span
+        assert!(parse("[quotas]\ndefault = { cpu = 1 }").err().is_some_and(|e| e.1.contains("cpu")));
+    }
+
+    #[test]
+    fn good_quota_values_are_read() {
+        let q =
+            parse("[quotas]\ndefault = { processes = 2, memory = \"3KiB\" }\n[quotas.actors]\n\"u\" = { memory = 7 }");
+        let q = q.ok();
+        assert_eq!(q.as_ref().map(|q| q.default), Some(Quota { processes: Some(2), memory: Some(3 << 10) }));
+        assert_eq!(q.map(|q| q.of("u")), Some(Quota { processes: Some(2), memory: Some(7) }));
+    }
 }

@@ -51,6 +51,7 @@ impl Runtime {
         };
         process.mailbox().close();
         process.host().live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.release_quota(process);
         self.audit_exit(process, &exit);
         let at = unix_now();
         for watcher in watchers {

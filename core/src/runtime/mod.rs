@@ -73,6 +73,8 @@ struct Inner {
     idle: Notify,
     /// Rate-limits `mailbox.overflow` records.
     overflow: Mutex<OverflowSummary>,
+    /// What each actor holds, against `corral.toml` `[quotas]`.
+    usage: crate::limits::ActorUsage,
 }
 
 /// Everything that must change together: the table of live processes, the registry, monitors and links.
@@ -117,6 +119,7 @@ impl Runtime {
                 state: Mutex::new(State::default()),
                 idle: Notify::new(),
                 overflow: Mutex::new(OverflowSummary::default()),
+                usage: crate::limits::ActorUsage::default(),
             }),
         };
         runtime.inner.gate.set_origin(runtime.inner.node.clone(), incarnation);

@@ -64,7 +64,8 @@ impl Runtime {
     /// Spawns a child of `parent`. Every permission the request needs (seed 003: spawn, the variant's,
     /// host; the builder's context, security, name and messages) is checked before anything happens.
     /// Errors: `NotFound` for an unknown entry or host, `Invalid` for an entry that is not a process or a bad
-    /// topic, `LimitExceeded` when the host is full, `PermissionDenied`, `AlreadyExists` for a taken name.
+    /// topic, `LimitExceeded` when the host is full or the child's actor is at its quota (`corral.toml`
+    /// `[quotas]`), `PermissionDenied`, `AlreadyExists` for a taken name.
     pub fn spawn(&self, parent: &Process, spec: SpawnSpec) -> Result<Pid> {
         self.spawn_with(parent.caller(), Some(parent), spec, None)
     }
@@ -149,8 +150,13 @@ impl Runtime {
                 what: format!("host `{}` runs its maximum of {} processes", spec.host, host.spec.max_processes),
             });
         }
+        if let Err(e) = self.reserve_quota(&child) {
+            host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            return Err(e);
+        }
         if let Err(e) = self.install(permits, parent, &spec, &child, waiter.map(|(_, tx)| tx)) {
             host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            self.release_quota(&child);
             return Err(e);
         }
         if let Some(parent) = parent {
@@ -159,6 +165,26 @@ impl Runtime {
         self.audit_spawn(&caller, &child, &spec);
         self.run(child, spec.args);
         Ok(pid)
+    }
+
+    /// Counts `child` against its actor's quota (`corral.toml` `[quotas]`): one process and its memory limit.
+    /// Errors: `LimitExceeded` naming the actor and the quota; nothing is counted then. A process without an
+    /// actor, or a node without quotas, counts nothing.
+    fn reserve_quota(&self, child: &Process) -> Result<()> {
+        let quotas = &self.inner.app.config.quotas;
+        match child.actor() {
+            Some(actor) if !quotas.is_empty() => self.inner.usage.reserve(quotas, &actor.id, child.limits().memory),
+            _ => Ok(()),
+        }
+    }
+
+    /// Undoes [`Runtime::reserve_quota`] (the spawn failed after it, or the process ended).
+    pub(super) fn release_quota(&self, child: &Process) {
+        if let Some(actor) = child.actor()
+            && !self.inner.app.config.quotas.is_empty()
+        {
+            self.inner.usage.release(&actor.id, child.limits().memory);
+        }
     }
 
     /// Every permission of the spawn, decided before any effect.

@@ -241,7 +241,7 @@ fn register_mailbox(lua: &Lua, process: &Table) -> mlua::Result<()> {
     )?;
     process.set(
         "listen",
-        lua.create_function(|lua, (topic, options): (Value, Option<Table>)| {
+        lua.create_function(|lua, (topic, options): (Value, Value)| {
             let ctx = match current(lua) {
                 Ok(ctx) => ctx,
                 Err(e) => return fail(lua, e),
@@ -253,8 +253,21 @@ fn register_mailbox(lua: &Lua, process: &Table) -> mlua::Result<()> {
                 Err(e) => return fail(lua, e),
             };
             let message_mode = match options {
-                Some(o) => o.get::<Option<bool>>("message")?.unwrap_or(false),
-                None => false,
+                Value::Nil => false,
+                Value::Table(o) => match o.raw_get::<Value>("message")? {
+                    Value::Nil => false,
+                    Value::Boolean(b) => b,
+                    other => {
+                        let why = format!("listen option `message` must be a boolean, got a {}", other.type_name());
+                        return fail(lua, LuaError::invalid(why));
+                    }
+                },
+                other => {
+                    return fail(
+                        lua,
+                        LuaError::invalid(format!("listen options must be a table, got a {}", other.type_name())),
+                    );
+                }
             };
             let chan = ctx.process.mailbox().listen(&topic, message_mode);
             Ok(MultiValue::from_iter([chan_value(lua, chan)?]))
@@ -262,9 +275,12 @@ fn register_mailbox(lua: &Lua, process: &Table) -> mlua::Result<()> {
     )?;
     process.set(
         "unlisten",
-        lua.create_function(|lua, ch: mlua::AnyUserData| {
+        lua.create_function(|lua, ch: Value| {
             with_ctx(lua, |ctx| {
-                let chan = ch.borrow::<LuaChan>().map_err(|_| LuaError::invalid("unlisten takes a channel"))?;
+                let not_a_channel =
+                    || LuaError::invalid(format!("unlisten takes a channel from listen(), got a {}", ch.type_name()));
+                let ud = ch.as_userdata().ok_or_else(not_a_channel)?;
+                let chan = ud.borrow::<LuaChan>().map_err(|_| not_a_channel())?;
                 if ctx.process.mailbox().unlisten(&chan.0) {
                     Ok(true)
                 } else {

@@ -71,7 +71,8 @@ fn print(lua: &Lua, args: mlua::Variadic<Value>) -> mlua::Result<()> {
     Ok(())
 }
 
-/// Installs `require`, `print`, `os` (time and clock only), `collectgarbage("count")`, and in `wippy` mode
+/// Installs `require`, `print`, `os` (time and clock only), `collectgarbage("count")` (the KiB the calling
+/// process holds, `interrupt::held_by`: never the VM's total, which would show its neighbours'), and in `wippy` mode
 /// the reference system's `string(x)` cast.
 pub fn register(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     let globals = lua.globals();
@@ -90,7 +91,10 @@ pub fn register(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     globals.set(
         "collectgarbage",
         lua.create_function(|lua, option: Option<String>| match option.as_deref() {
-            Some("count") => Ok(lua.used_memory() as f64 / 1024.0),
+            Some("count") => {
+                let own = crate::interrupt::held_by(lua, &lua.current_thread());
+                Ok(own.unwrap_or(0) as f64 / 1024.0)
+            }
             other => Err(mlua::Error::runtime(format!(
                 "collectgarbage(\"{}\") is not allowed: only \"count\"",
                 other.unwrap_or("collect")

@@ -1,5 +1,13 @@
--- The attacks of the hostile suite (compute, control flow, memory); `kind` picks one.
+-- The attacks of the hostile suite (compute, control flow, memory, escapes, bounds); `kind` picks one.
 local attacks = {}
+-- Work an attack does before it reports `started`, so that it is done before the neighbour starts.
+local before = {}
+
+-- `value, err` of a process call: the value, or the error raised as `KIND: message` (the exit's error text).
+local function must(value, err)
+    if err ~= nil then error(err:kind() .. ": " .. err:message(), 0) end
+    return value
+end
 
 function attacks.loop()
     while true do end
@@ -97,9 +105,101 @@ function attacks.buffer()
     return buffer.len(b)
 end
 
+-- Loading code: every chunk loader is absent (Luau has no `string.dump`), so no script hands the VM bytes.
+function attacks.load() return load("return 1")() end
+function attacks.loadstring() return loadstring("\27Lua")() end
+function attacks.string_dump() return string.dump(print) end
+function attacks.getfenv() return getfenv(1) end
+function attacks.setfenv() return setfenv(1, {}) end
+
+-- Writing shared tables: the libraries, the VM's globals and the string metatable are read-only.
+function attacks.write_string() string.rep = function() return "" end end
+function attacks.write_table() table.insert = nil end
+function attacks.write_G() _G.print = nil end
+function attacks.rawset_G() rawset(_G, "process", nil) end
+function attacks.setmetatable_G() setmetatable(_G, { __index = function() return "pwned" end }) end
+function attacks.string_meta() getmetatable("").__index = { upper = function() return "pwned" end } end
+function attacks.string_meta_index() getmetatable("").__index.upper = function() return "pwned" end end
+
+-- Another process's globals: the attacker shadows library names and sets its own globals (allowed: they
+-- are its own table) before the neighbour starts; the neighbour checks its own view is untouched.
+function before.other_globals()
+    tostring = function() return "pwned" end
+    string = { rep = function() return "" end }
+    pwned = true
+end
+function attacks.other_globals()
+    -- its own writes hold for itself, and reach no one else
+    assert(tostring(1) == "pwned" and pwned == true, "own globals")
+    _G.pwned = true
+end
+
+-- Modules: `require` resolves only what the entry grants; no paths, no files.
+function attacks.require_path() return require("../x") end
+function attacks.require_ungranted() return require("time") end
+
+function attacks.gc_stop() collectgarbage("stop") end
+-- What `collectgarbage("count")` tells: its own KiB before and after holding a 1 MiB string.
+function attacks.gc_count()
+    local before = collectgarbage("count")
+    local s = string.rep("m", 1024 * 1024)
+    return { before, collectgarbage("count"), #s }
+end
+
+-- Values that cannot be copied between processes.
+function attacks.send_function(parent: string) must(process.send(parent, "x", { f = print })) end
+function attacks.send_userdata(parent: string) must(process.send(parent, "x", { channel.new() })) end
+function attacks.send_error_object(parent: string) must(process.send(parent, "x", errors.new(errors.INVALID, "e"))) end
+function attacks.send_thread(parent: string) must(process.send(parent, "x", coroutine.create(print))) end
+function attacks.send_cycle(parent: string)
+    local t = { a = { b = {} } }
+    t.a.b.c = t
+    must(process.send(parent, "x", t))
+end
+function attacks.send_deep(parent: string)
+    local t = {}
+    for _ = 1, 1000 do t = { t } end
+    must(process.send(parent, "x", t))
+end
+function attacks.spawn_function_argument()
+    must(process.spawn("app:neighbour", "app:bounded", function() end))
+end
+
+-- Without end: each loop runs until the runtime refuses, and the refusal ends the attacker.
+function attacks.flood(parent: string)
+    local sink = must(process.spawn("app:idle", "app:bounded", process.pid()))
+    local i = 0
+    while true do
+        i += 1
+        must(process.send(sink, "flood", i))
+    end
+end
+function attacks.spawn_forever()
+    while true do must(process.spawn("app:idle", "app:bounded", process.pid())) end
+end
+function attacks.register_forever()
+    local i = 0
+    while true do
+        i += 1
+        must(process.registry.register("hostile.name." .. i))
+    end
+end
+
+-- Identities: what `tostring` shows of tables, functions, threads and userdata.
+function attacks.tostring_address()
+    local shown = {}
+    for _ = 1, 16 do table.insert(shown, tostring({})) end
+    table.insert(shown, tostring(print))
+    table.insert(shown, tostring(function() end))
+    table.insert(shown, tostring(coroutine.create(print)))
+    table.insert(shown, tostring(buffer.create(1)))
+    return shown
+end
+
 local function main(kind: string, parent: string)
+    if before[kind] then before[kind]() end
     process.send(parent, "started", kind)
-    return attacks[kind]()
+    return attacks[kind](parent)
 end
 
 return { main = main }

@@ -1,0 +1,223 @@
+//! Property tests of every `process` function called from Lua with arguments of wrong types and sizes: nil,
+//! booleans, odd numbers (NaN, infinities, negatives, huge), strings that are not PIDs, entries, hosts,
+//! durations or topics, 2 MiB strings, functions, channels, coroutines, error objects, cyclic and 300-deep
+//! tables. Each call returns a value, returns `nil, err` with an error object of a known kind and a message,
+//! or raises one; the calling process never dies of it, and the node keeps serving. Bounded case counts: a
+//! few seconds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use corral_core::app::App;
+use corral_core::audit::NullAudit;
+use corral_core::gate::Gate;
+use corral_core::runtime::{Config, RootSpec};
+use corral_core::value::{Table, Value};
+use corral_core::{Exit, Runtime};
+use corral_policy::{Actor, PolicySet};
+use corral_sandbox::Sandbox;
+use proptest::prelude::*;
+
+/// Decodes the fuzzer's markers into values no message can carry, calls the named function under `pcall`
+/// and says how it went: `{ok}`, `{failed = "KIND: message"}` (returned `nil, err`), or `{raised = text}`.
+const PROBE: &str = r#"
+local function decode(v, fn)
+    -- itself, as a live destination (not to terminate: that ends the probe, as it should)
+    if v == "@self" then return if fn == "terminate" then "nope" else process.pid() end
+    if v == "@fn" then return print end
+    if v == "@chan" then return channel.new() end
+    if v == "@co" then return coroutine.create(print) end
+    if v == "@err" then return errors.new(errors.INVALID, "an error object") end
+    if v == "@cycle" then local t = {}; t.t = t; return t end
+    if v == "@deep" then local t = {}; for _ = 1, 300 do t = { t } end; return t end
+    if v == "@big" then return string.rep("x", 2 * 1024 * 1024) end
+    return v
+end
+
+-- An error object as `KIND: message` (its kind must be one of `errors`); any other raised value as its text.
+local function describe(e)
+    local ok, kind = pcall(function() return e:kind() end)
+    if ok then
+        assert(type(kind) == "string" and errors[kind] == kind, "an error object of a known kind")
+        return kind .. ": " .. e:message()
+    end
+    return tostring(e)
+end
+
+local function main(spec)
+    if type(spec) ~= "table" or type(spec.fn) ~= "string" then return { restarted = true } end
+    local f = process[spec.fn] or process.registry[spec.fn]
+    local args = {}
+    for i = 1, spec.n do args[i] = decode(spec.args[i], spec.fn) end
+    local r = table.pack(pcall(f, table.unpack(args, 1, spec.n)))
+    if not r[1] then return { raised = describe(r[2]) } end
+    if (r[2] == nil or r[2] == false) and r[3] ~= nil then return { failed = describe(r[3]) } end
+    return { ok = true }
+end
+
+return { main = main }
+"#;
+
+const MANIFEST: &str = r#"version: "1.0"
+namespace: app
+entries:
+  - name: procs
+    kind: process.host
+    max_message_depth: 8
+  - name: probe
+    kind: process.lua
+    source: file://probe.lua
+"#;
+
+/// Every function of `process` and `process.registry` (`lua-api.md`).
+const FUNCTIONS: [&str; 25] = [
+    "pid",
+    "id",
+    "send",
+    "spawn",
+    "spawn_monitored",
+    "spawn_linked",
+    "spawn_linked_monitored",
+    "exec",
+    "terminate",
+    "cancel",
+    "monitor",
+    "unmonitor",
+    "link",
+    "unlink",
+    "get_options",
+    "set_options",
+    "inbox",
+    "events",
+    "listen",
+    "unlisten",
+    "upgrade",
+    "with_context",
+    "register",
+    "lookup",
+    "unregister",
+];
+
+fn argument() -> impl Strategy<Value = Value> {
+    let scalar = prop_oneof![
+        1 => Just(Value::Nil),
+        1 => any::<bool>().prop_map(Value::Bool),
+        1 => prop_oneof![
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(-1.0),
+            Just(0.0),
+            Just(3.5),
+            Just(1e300),
+            any::<f64>()
+        ]
+        .prop_map(Value::Num),
+        6 => prop_oneof![
+            Just("app:probe"),
+            Just("app:procs"),
+            Just(""),
+            Just("@reserved"),
+            Just("topic"),
+            Just("{local@1|app:procs|1}"),
+            Just("nope:nope"),
+            Just("1ms"),
+            Just("-5s"),
+            Just("trap_links"),
+            Just("@fn"),
+            Just("@chan"),
+            Just("@co"),
+            Just("@err"),
+            Just("@cycle"),
+            Just("@deep"),
+            Just("@big"),
+            Just("@self"),
+            Just("@self"),
+            Just("topic"),
+        ]
+        .prop_map(Value::str),
+        1 => "[ -~]{0,300}".prop_map(|s| Value::str(&s)),
+    ];
+    let table = (
+        proptest::collection::vec(scalar.clone(), 0..4),
+        proptest::collection::vec((prop_oneof![Just("trap_links"), Just("x"), Just("message")], scalar.clone()), 0..3),
+    )
+        .prop_map(|(array, map)| {
+            let map = map.into_iter().map(|(k, v)| (Value::str(k), v)).collect();
+            Value::Table(Arc::new(Table { array, map }))
+        });
+    prop_oneof![4 => scalar, 1 => table]
+}
+
+/// The probe's spawn argument: `{fn = name, n = #args, args = {...}}`.
+fn spec(function: &str, args: Vec<Value>) -> Value {
+    let map = vec![
+        (Value::str("fn"), Value::str(function)),
+        (Value::str("n"), Value::Num(args.len() as f64)),
+        (Value::str("args"), Value::Table(Arc::new(Table { array: args, map: Vec::new() }))),
+    ];
+    Value::Table(Arc::new(Table { array: Vec::new(), map }))
+}
+
+fn node() -> Runtime {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("process-props-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("_index.yaml"), MANIFEST).unwrap();
+    std::fs::write(dir.join("probe.lua"), PROBE).unwrap();
+    let app = Arc::new(App::load(&dir).unwrap());
+    let policies = PolicySet::from_files(&[("all.cedar".into(), "permit (principal, action, resource);".into())]);
+    Runtime::new(Config {
+        node: "props".into(),
+        app,
+        gate: Gate::new(policies.unwrap(), Arc::new(NullAudit)),
+        launcher: Arc::new(Sandbox::new(false)),
+    })
+}
+
+/// Runs the probe as a root process and returns its exit (or `None` after 10 s).
+async fn probe(runtime: &Runtime, args: Value) -> Option<Exit> {
+    let root = RootSpec {
+        entry: "app:probe".into(),
+        host: "app:procs".into(),
+        args: vec![args],
+        actor: Some(Arc::new(Actor::new("user:fuzz"))),
+        scopes: Vec::new(),
+    };
+    let (_, exit) = runtime.start_root(root).ok()?;
+    tokio::time::timeout(Duration::from_secs(10), exit).await.ok()?.ok()
+}
+
+fn field(value: &Value, key: &str) -> Option<Value> {
+    let Value::Table(t) = value else { return None };
+    t.map.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v.clone())
+}
+
+#[test]
+fn every_process_function_survives_wrong_arguments() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = rt.block_on(async { node() });
+    let config = ProptestConfig { cases: 600, failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let cases = (proptest::sample::select(&FUNCTIONS[..]), proptest::collection::vec(argument(), 0..4));
+    let outcome = runner.run(&cases, |(function, args)| {
+        let exit = rt.block_on(probe(&runtime, spec(function, args)));
+        let Some(exit) = exit else { return Err(TestCaseError::fail("the probe did not finish in 10 s")) };
+        let value = exit.result.map_err(|e| TestCaseError::fail(format!("the probe died: {e}")))?;
+        if let Some(Value::Str(text)) = field(&value, "failed").or_else(|| field(&value, "raised")) {
+            let text = String::from_utf8_lossy(&text);
+            prop_assert!(text.len() > 8, "a clear error, not `{text}`");
+        } else {
+            let ok = field(&value, "ok").or_else(|| field(&value, "restarted"));
+            prop_assert_eq!(ok, Some(Value::Bool(true)), "{:?}", value);
+        }
+        Ok(())
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+    // and the node still serves a well-formed call
+    let exit = rt.block_on(probe(&runtime, spec("pid", Vec::new()))).expect("a last probe");
+    assert_eq!(exit.result.ok().and_then(|v| field(&v, "ok")), Some(Value::Bool(true)));
+}
