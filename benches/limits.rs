@@ -21,6 +21,7 @@ fn time_thread(lua: &Lua, f: Function, bind: Option<&interrupt::Lease>) -> Durat
     let started = Instant::now();
     // Preemption yields return here; resume until the loop is done, like the runner does.
     while thread.is_resumable() {
+        let _metering = bind.map(|lease| interrupt::Metering::start(lease.slot()));
         let _: Option<f64> = thread.resume(()).expect("resume");
     }
     let took = started.elapsed();

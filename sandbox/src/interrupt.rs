@@ -8,10 +8,11 @@
 //!   to every coroutine it creates. So a process's bytes are `lua_totalbytes(category)`, even on a shared VM.
 //! - The thread's `lua_setthreaddata` pointer is the slot, tagged as "main thread"; coroutines inherit the
 //!   untagged pointer through the `userthread` callback, so their work counts against the same slot.
-//! - The raw `interrupt` callback runs at every Luau safepoint (loop back edges, calls): it adds one to the
-//!   slot's compute count (the compute unit is one safepoint, see `docs/security.md`) and reads the VM's
-//!   preemption flag. Only when the budget is spent, the flag is up, or every [`CHECK_EVERY`] safepoints
-//!   does it take the slow path: check memory, then yield the main thread (preemption, or a kill the runner
+//! - The raw `interrupt` callback runs at every Luau safepoint (loop back edges, calls). While the runner
+//!   resumes a process ([`Metering`]) its fast path only spends one unit of a thread-local fuel grant (the
+//!   compute unit is one safepoint, see `docs/security.md`). When a grant is spent (at most every
+//!   [`CHECK_EVERY`] safepoints, and exactly at the budget) it takes the slow path: charge the slot, check
+//!   memory and the VM's preemption flag, then yield the main thread (preemption, or a kill the runner
 //!   turns into the exit) or, where a yield is impossible (inside a coroutine, a metamethod called from C, an
 //!   `xpcall` handler), raise an error again at every safepoint until the code unwinds to a yieldable point.
 //!   `pcall` can catch that error but cannot get past the next safepoint: the kill is sticky.
@@ -25,6 +26,7 @@
 
 #![expect(unsafe_code, reason = "raw Luau callbacks for metering; the one fenced exception in the workspace")]
 
+use std::cell::Cell;
 use std::ffi::{CStr, c_int, c_void};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -355,15 +357,95 @@ unsafe extern "C-unwind" fn interrupt(state: *mut lua_State, gc: c_int) {
     if gc >= 0 {
         return;
     }
-    // SAFETY: Luau calls the interrupt with the running, live thread of this VM.
-    let Some((slot, main)) = (unsafe { slot_of(state) }) else { return };
-    let used = slot.used.load(Relaxed) + 1;
-    slot.used.store(used, Relaxed);
-    if used < slot.compute_limit.load(Relaxed) && used & (CHECK_EVERY - 1) != 0 && !slot.preempt.load(Relaxed) {
+    // The fast path: one unit of the running process's fuel (see [`Metering`]).
+    let fuel = FUEL.get();
+    if fuel > 1 {
+        FUEL.set(fuel - 1);
         return;
     }
+    // SAFETY: passed on from Luau's call.
+    unsafe { spent_grant(state, fuel) }
+}
+
+/// The interrupt when a grant is spent (or there is none): kept out of line so the fast path above needs no
+/// stack frame.
+///
+/// # Safety
+/// Only from the interrupt, with `state` the running thread.
+#[cold]
+#[inline(never)]
+unsafe fn spent_grant(state: *mut lua_State, fuel: u64) {
+    // SAFETY: Luau calls the interrupt with the running, live thread of this VM.
+    let Some((slot, main)) = (unsafe { slot_of(state) }) else { return };
+    // Charge the grant spent up to and including this safepoint (one unit when there was no grant).
+    let grant = GRANT.replace(0);
+    FUEL.set(0);
+    let spent = if grant > 0 { grant.saturating_sub(fuel.saturating_sub(1)) } else { 1 };
+    slot.used.store(slot.used.load(Relaxed).saturating_add(spent), Relaxed);
     // SAFETY: same state, still running inside the interrupt.
-    unsafe { slow_path(state, slot, main) }
+    unsafe { slow_path(state, slot, main) };
+    // Not stopping: the next grant (a raise never gets here; after a preemption yield the grant is simply
+    // unspent when the runner's `Metering` ends).
+    if METERING.get() && slot.kill_reason().is_none() {
+        refuel(slot);
+    }
+}
+
+thread_local! {
+    /// Safepoints the running process may pass before the interrupt takes its slow path; 0 outside a
+    /// [`Metering`], so that code running unmetered by the runner (e.g. a dropped thread unwinding) takes the
+    /// slow path at every safepoint.
+    static FUEL: Cell<u64> = const { Cell::new(0) };
+    /// The size of the current grant of fuel (0: none).
+    static GRANT: Cell<u64> = const { Cell::new(0) };
+    /// Whether a [`Metering`] is active on this OS thread.
+    static METERING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Grants `slot`'s process fuel: at most [`CHECK_EVERY`] safepoints, and never past its compute limit.
+fn refuel(slot: &Slot) {
+    let left = slot.compute_limit.load(Relaxed).saturating_sub(slot.used.load(Relaxed));
+    let grant = left.min(CHECK_EVERY);
+    GRANT.set(grant);
+    FUEL.set(grant);
+}
+
+/// Makes the next safepoint take the slow path, charging only the fuel already spent.
+fn check_soon() {
+    let fuel = FUEL.get();
+    if fuel > 1 {
+        GRANT.set(GRANT.get() - (fuel - 1));
+        FUEL.set(1);
+    }
+}
+
+/// While alive, the calling OS thread runs `slot`'s process: its safepoints spend fuel from a grant of at
+/// most [`CHECK_EVERY`] (a thread-local counter, the interrupt's whole fast path), and the slow path (charge
+/// the slot, check memory, budget, kill and preemption) runs when a grant is spent. Create it around each
+/// resume of the process's thread; dropping it charges the slot what was spent. So the compute count is exact
+/// and the budget is never overrun, while preemption and a kill from another thread are seen within
+/// [`CHECK_EVERY`] safepoints.
+#[must_use = "metering lasts while the value lives"]
+pub struct Metering<'a> {
+    slot: &'a Slot,
+}
+
+impl Metering<'_> {
+    /// Starts metering `slot`'s process on this OS thread.
+    pub fn start(slot: &Slot) -> Metering<'_> {
+        METERING.set(true);
+        refuel(slot);
+        Metering { slot }
+    }
+}
+
+impl Drop for Metering<'_> {
+    fn drop(&mut self) {
+        METERING.set(false);
+        let (grant, fuel) = (GRANT.replace(0), FUEL.replace(0));
+        let spent = grant.saturating_sub(fuel);
+        self.slot.used.store(self.slot.used.load(Relaxed).saturating_add(spent), Relaxed);
+    }
 }
 
 /// Checks memory and budget, then yields (preemption or kill) or raises (kill where no yield is possible).
@@ -453,6 +535,9 @@ unsafe extern "C-unwind" fn on_allocate(
     }
     // SAFETY: reading a category counter of the live VM.
     slot.observe_memory(unsafe { ffi::lua_totalbytes(state, c_int::from(category)) } as u64);
+    if slot.kill_reason().is_some() {
+        check_soon();
+    }
 }
 
 #[cfg(test)]
@@ -466,6 +551,18 @@ mod tests {
     }
 
     fn run(lua: &Lua, meters: &Arc<Meters>, code: &str, memory: u64, compute: u64) -> (mlua::Result<()>, Lease) {
+        run_with(lua, meters, code, memory, compute, true)
+    }
+
+    /// As the runner does: each resume under a [`Metering`] (or, `metered` false, every safepoint slow).
+    fn run_with(
+        lua: &Lua,
+        meters: &Arc<Meters>,
+        code: &str,
+        memory: u64,
+        compute: u64,
+        metered: bool,
+    ) -> (mlua::Result<()>, Lease) {
         let lease = lease(meters, memory, compute).unwrap();
         let f = lua.load(code).into_function().unwrap();
         let thread = lua.create_thread(f).unwrap();
@@ -473,7 +570,10 @@ mod tests {
         let mut result = Ok(());
         // Resume until it finishes or is killed (a yield from the interrupt returns to us).
         for _ in 0..10_000 {
-            match thread.resume::<()>(()) {
+            let metering = metered.then(|| Metering::start(lease.slot()));
+            let resumed = thread.resume::<()>(());
+            drop(metering);
+            match resumed {
                 Ok(()) if thread.is_resumable() => {
                     if lease.slot().kill_reason().is_some() {
                         break;
@@ -496,6 +596,27 @@ mod tests {
         let (_, lease) = run(&lua, &meters, "while true do end", u64::MAX, 100_000);
         assert_eq!(lease.slot().kill_reason(), Some(Kill::Compute));
         assert!(lease.slot().used() >= 100_000);
+    }
+
+    #[test]
+    fn fuel_grants_count_exactly_what_every_safepoint_counts() {
+        let (lua, meters) = vm();
+        let code = "local n = 0 for i = 1, 50000 do n = n + i end";
+        let (metered, a) = run_with(&lua, &meters, code, u64::MAX, u64::MAX, true);
+        let (unmetered, b) = run_with(&lua, &meters, code, u64::MAX, u64::MAX, false);
+        assert!(metered.is_ok() && unmetered.is_ok());
+        assert!(a.slot().used() > 50_000, "{}", a.slot().used());
+        assert_eq!(a.slot().used(), b.slot().used());
+    }
+
+    #[test]
+    fn a_budget_is_spent_exactly_never_overrun() {
+        let (lua, meters) = vm();
+        for compute in [1, 4095, 4096, 4097, 100_003] {
+            let (_, lease) = run(&lua, &meters, "while true do end", u64::MAX, compute);
+            assert_eq!(lease.slot().kill_reason(), Some(Kill::Compute));
+            assert_eq!(lease.slot().used(), compute, "budget {compute}");
+        }
     }
 
     #[test]

@@ -115,7 +115,10 @@ impl Metered<'_> {
         let mut running = std::pin::Pin::new(running);
         let result = std::future::poll_fn(|cx| {
             // A preempted thread yielded: mlua already asked tokio to poll it again, after the others.
-            match running.as_mut().poll(cx) {
+            let metering = interrupt::Metering::start(slot);
+            let polled = running.as_mut().poll(cx);
+            drop(metering);
+            match polled {
                 Poll::Ready(result) => Poll::Ready(Some(result)),
                 Poll::Pending if slot.kill_reason().is_some() => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
