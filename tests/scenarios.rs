@@ -3,8 +3,8 @@
 //!
 //! Each folder runs as `corral test --app <folder> --audit <tmp>`; it must exit 0, print `N passed, 0 failed`
 //! with N the number of test entries the folder declares, and leave an audit log that `corral audit verify`
-//! accepts. The shared test library `tests/scenario_lib/t.lua` is staged into a temporary copy of each folder
-//! before it runs. One `#[test]` per folder (listed in [`scenarios!`]); [`every_folder_is_listed`] makes sure a new
+//! accepts. The shared sources of `tests/scenario_lib/` (`t.lua`, `idle.lua`) are staged into a temporary copy
+//! of each folder before it runs. One `#[test]` per folder (listed in [`scenarios!`]); [`every_folder_is_listed`] makes sure a new
 //! folder is not silently skipped.
 
 use std::io::Read;
@@ -54,18 +54,19 @@ fn declared_tests(dir: &Path) -> usize {
         .sum()
 }
 
-/// The scenarios' shared test library (`t.lua`, asserts and helpers), kept once in `tests/scenario_lib/`.
+/// The scenarios' shared sources (`t.lua`, asserts and helpers; `idle.lua`, a process that waits to be
+/// stopped), kept once in `tests/scenario_lib/`.
 fn shared_library() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("scenario_lib").join("t.lua")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("scenario_lib")
 }
 
-/// A copy of the scenario folder with the shared `t.lua` beside its manifests, in the test temp dir (the app
-/// loader keeps every source inside the app folder, so the library is placed there rather than referenced).
+/// A copy of the scenario folder with the shared sources beside its manifests, in the test temp dir (the app
+/// loader keeps every source inside the app folder, so they are placed there rather than referenced).
 fn staged(case: &str, dir: &Path) -> PathBuf {
     let to = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scenario-{case}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&to);
     copy_dir(dir, &to);
-    std::fs::copy(shared_library(), to.join("t.lua")).unwrap_or_else(|e| panic!("cannot stage t.lua: {e}"));
+    copy_dir(&shared_library(), &to);
     to
 }
 
