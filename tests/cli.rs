@@ -130,3 +130,50 @@ fn no_actor_means_the_root_is_denied() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not allowed: process.spawn on Entry::\"app:main\""), "{}", text(&out.stderr));
 }
+
+#[test]
+fn sigterm_stops_every_process_and_the_log_ends_with_a_synced_runtime_stop() {
+    let app = temp("sigterm");
+    std::fs::write(
+        app.join("_index.yaml"),
+        "version: \"1.0\"\nnamespace: app\nentries:\n  - name: procs\n    kind: process.host\n  \
+         - name: main\n    kind: process.lua\n    source: file://main.lua\n    modules: [time]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("main.lua"),
+        "local time = require(\"time\")\nlocal function main()\n    while true do time.sleep(\"5ms\") end\nend\n\
+         return { main = main }\n",
+    )
+    .unwrap();
+    std::fs::write(app.join("corral.toml"), "[root]\nactor = \"user:alice\"\n").unwrap();
+    std::fs::create_dir_all(app.join("policies")).unwrap();
+    std::fs::write(
+        app.join("policies/p.cedar"),
+        "permit (principal, action in [Action::\"process.spawn\", Action::\"process.host\"], resource);\n",
+    )
+    .unwrap();
+    let audit = app.join("audit.jsonl");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["run", "--no-watch", "--app", app.to_str().unwrap(), "app:main"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The root has started once its spawn is in the log (bounded wait: the node writes within milliseconds).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&audit).unwrap_or_default().contains("\"kind\":\"proc.spawn\"") {
+        assert!(std::time::Instant::now() < deadline, "the root never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("interrupted"), "{}", text(&out.stderr));
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let last = log.lines().last().unwrap();
+    assert!(last.contains("\"kind\":\"runtime.stop\""), "{last}");
+    assert!(log.contains("\"reason\":\"shutdown\""), "the root's exit is recorded");
+    let verify = corral(&["audit", "verify", audit.to_str().unwrap()]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+}

@@ -41,7 +41,49 @@ pub fn json_args(args: &[String]) -> Result<Vec<Value>, String> {
         .collect()
 }
 
-/// 0 normal exit, 1 abnormal exit, 2 bad input.
+/// The exit status after SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// SIGINT and SIGTERM, listened for from before the root starts (so neither can kill the node unrecorded).
+struct Stops {
+    #[cfg(unix)]
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Stops {
+    fn listen() -> Stops {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+                (Ok(int), Ok(term)) => Some((int, term)),
+                _ => {
+                    tracing::warn!("cannot listen for SIGINT and SIGTERM");
+                    None
+                }
+            };
+            Stops { signals }
+        }
+        #[cfg(not(unix))]
+        Stops {}
+    }
+
+    /// The root's exit, or `None` when SIGINT or SIGTERM came first: the caller then shuts the node down, so
+    /// every process is stopped and `runtime.stop` is written and synced before the command exits.
+    async fn or<T>(self, exit: impl std::future::Future<Output = T>) -> Option<T> {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.signals {
+            return tokio::select! {
+                result = exit => Some(result),
+                _ = int.recv() => None,
+                _ = term.recv() => None,
+            };
+        }
+        Some(exit.await)
+    }
+}
+
+/// 0 normal exit, 1 abnormal exit, 2 bad input, 130 interrupted (SIGINT, SIGTERM).
 pub fn run(args: RunArgs) -> u8 {
     let Some(loaded) = boot::load(&args.app) else { return BAD_INPUT };
     let prepared = (|| {
@@ -72,6 +114,7 @@ pub fn run(args: RunArgs) -> u8 {
         let node = boot::node(loaded, audit);
         let _watcher = if args.no_watch { None } else { watch(&node, &policy_dir) };
         reload_on_hangup(&node, &policy_dir);
+        let stops = Stops::listen();
         let spec =
             RootSpec { entry: args.entry, host: root.host, args: values, actor: root.actor, scopes: root.scopes };
         let code = match node.start_root(spec) {
@@ -79,8 +122,12 @@ pub fn run(args: RunArgs) -> u8 {
                 eprintln!("error: {e}");
                 1
             }
-            Ok((_, exit)) => match exit.await {
-                Ok(exit) => match exit.result {
+            Ok((_, exit)) => match stops.or(exit).await {
+                None => {
+                    eprintln!("error: interrupted; stopping every process");
+                    INTERRUPTED
+                }
+                Some(Ok(exit)) => match exit.result {
                     Ok(value) => {
                         println!("{}", value.to_json());
                         0
@@ -90,7 +137,7 @@ pub fn run(args: RunArgs) -> u8 {
                         1
                     }
                 },
-                Err(_) => {
+                Some(Err(_)) => {
                     eprintln!("error: the root process vanished");
                     1
                 }
