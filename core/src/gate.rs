@@ -431,8 +431,11 @@ impl Gate {
         let mut record = self.decision_record(caller, &request, &decision, op.0, micros);
         record.insert("level".into(), level.as_str().into());
         if level == Level::Request {
-            let mut context: Map<String, Json> =
-                request.context.iter().map(|(k, v)| (k.clone(), attr_json(v))).collect();
+            let mut context: Map<String, Json> = request
+                .context
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Json::Null)))
+                .collect();
             if let Some(bytes) = op.1 {
                 context.insert("payload_bytes".into(), bytes.into());
             }
@@ -488,16 +491,5 @@ fn basis(decision: &Decision) -> &'static str {
         "forbid"
     } else {
         "default_deny"
-    }
-}
-
-/// A context attribute as JSON.
-fn attr_json(value: &AttrValue) -> Json {
-    match value {
-        AttrValue::Bool(b) => Json::from(*b),
-        AttrValue::Long(n) => Json::from(*n),
-        AttrValue::Str(s) => Json::from(s.as_str()),
-        AttrValue::Set(items) => Json::Array(items.iter().map(attr_json).collect()),
-        AttrValue::Record(fields) => Json::Object(fields.iter().map(|(k, v)| (k.clone(), attr_json(v))).collect()),
     }
 }

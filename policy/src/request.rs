@@ -43,8 +43,10 @@ impl Actor {
     }
 }
 
-/// A Cedar value, as attributes and context hold them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A Cedar value, as attributes and context hold them. Serialized untagged, as the plain JSON (or YAML) value:
+/// `true`, `42`, `"text"`, `[...]` for a set, `{...}` for a record.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
 pub enum AttrValue {
     /// A boolean.
     Bool(bool),

@@ -175,7 +175,7 @@ struct RawTest {
     action: String,
     resource: RawResource,
     #[serde(default)]
-    context: BTreeMap<String, RawValue>,
+    context: BTreeMap<String, AttrValue>,
     #[serde(default)]
     scopes: Vec<String>,
     expect: String,
@@ -189,7 +189,7 @@ enum RawPrincipal {
     Actor {
         id: String,
         #[serde(default)]
-        meta: BTreeMap<String, RawValue>,
+        meta: BTreeMap<String, AttrValue>,
     },
 }
 
@@ -202,28 +202,6 @@ struct RawResource {
     actor: Option<String>,
     name: Option<String>,
     capability: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawValue {
-    Bool(bool),
-    Long(i64),
-    Str(String),
-    Set(Vec<RawValue>),
-    Record(BTreeMap<String, RawValue>),
-}
-
-impl RawValue {
-    fn into_attr(self) -> AttrValue {
-        match self {
-            RawValue::Bool(b) => AttrValue::Bool(b),
-            RawValue::Long(n) => AttrValue::Long(n),
-            RawValue::Str(s) => AttrValue::Str(s),
-            RawValue::Set(items) => AttrValue::Set(items.into_iter().map(RawValue::into_attr).collect()),
-            RawValue::Record(map) => AttrValue::Record(map.into_iter().map(|(k, v)| (k, v.into_attr())).collect()),
-        }
-    }
 }
 
 impl RawTest {
@@ -240,16 +218,11 @@ impl RawTest {
         let resource = self.resource.into_resource().map_err(|e| format!("test `{name}`: {e}"))?;
         let principal = self.principal.map(|p| match p {
             RawPrincipal::Id(id) => Actor::new(id),
-            RawPrincipal::Actor { id, meta } => {
-                Actor { id, meta: meta.into_iter().map(|(k, v)| (k, v.into_attr())).collect() }
-            }
+            RawPrincipal::Actor { id, meta } => Actor { id, meta },
         });
-        let mut context: Vec<(String, AttrValue)> = Vec::new();
-        let mut given: BTreeMap<String, AttrValue> =
-            self.context.into_iter().map(|(k, v)| (k, v.into_attr())).collect();
+        let mut given = self.context;
         let pid = given.remove("pid").unwrap_or_else(|| AttrValue::from(DEFAULT_PID));
-        context.push(("pid".to_owned(), pid));
-        context.extend(given);
+        let context: Vec<(String, AttrValue)> = std::iter::once(("pid".to_owned(), pid)).chain(given).collect();
         Ok(PolicyTest {
             name,
             file: file.to_path_buf(),
