@@ -306,7 +306,6 @@ pub type CedarRequest = (Action, Resource, Vec<(String, AttrValue)>);
 /// Decides operations and writes their audit records.
 pub struct Gate {
     policies: ArcSwap<PolicySet>,
-    reloading: std::sync::Mutex<()>,
     audit: Arc<dyn AuditSink>,
     next_op: AtomicU64,
     levels: Levels,
@@ -319,7 +318,6 @@ impl Gate {
     pub fn new(policies: PolicySet, audit: Arc<dyn AuditSink>) -> Gate {
         Gate {
             policies: ArcSwap::from_pointee(policies),
-            reloading: std::sync::Mutex::new(()),
             audit,
             next_op: AtomicU64::new(1),
             levels: Levels::default(),
@@ -347,11 +345,6 @@ impl Gate {
     /// Replaces the policy set atomically; decisions already under way finish on the old one.
     pub(crate) fn replace_policies(&self, policies: PolicySet) {
         self.policies.store(Arc::new(policies));
-    }
-
-    /// Held while a reload reads, validates and swaps a set, so reloads do not interleave.
-    pub(crate) fn reload_lock(&self) -> &std::sync::Mutex<()> {
-        &self.reloading
     }
 
     /// The audit sink.
@@ -407,8 +400,9 @@ impl Gate {
         extra: Vec<(String, AttrValue)>,
         op: (u64, Option<usize>),
     ) -> std::result::Result<Decision, String> {
-        let pid = caller.pid.as_ref().map(Pid::to_string).unwrap_or_else(|| "runtime".into());
-        let mut context = vec![("pid".to_string(), AttrValue::Str(pid))];
+        let pid = caller.pid.as_ref().map(Pid::to_string);
+        let context_pid = pid.clone().unwrap_or_else(|| "runtime".into());
+        let mut context = vec![("pid".to_string(), AttrValue::Str(context_pid))];
         context.extend(extra);
         let request =
             Request { principal: caller.actor.as_deref(), action, resource, context: &context, scopes: &caller.scopes };
@@ -428,7 +422,7 @@ impl Gate {
         if level == Level::None {
             return Ok(decision);
         }
-        let mut record = self.decision_record(caller, &request, &decision, op.0, micros);
+        let mut record = self.decision_record(caller, pid, &request, &decision, op.0, micros);
         record.insert("level".into(), level.as_str().into());
         if level == Level::Request {
             let mut context: Map<String, Json> = request
@@ -449,6 +443,7 @@ impl Gate {
     fn decision_record(
         &self,
         caller: &Caller,
+        pid: Option<String>,
         request: &Request<'_>,
         decision: &Decision,
         op_id: u64,
@@ -470,8 +465,7 @@ impl Gate {
         record.insert("errors".into(), decision.errors.to_vec().into());
         record.insert("revision".into(), decision.revision.to_string().into());
         record.insert("cached".into(), decision.cached.into());
-        let pid = caller.pid.as_ref().map(|p| Json::from(p.to_string())).unwrap_or(Json::Null);
-        record.insert("pid".into(), pid);
+        record.insert("pid".into(), pid.map(Json::from).unwrap_or(Json::Null));
         record.insert("entry".into(), caller.entry.as_deref().map(Json::from).unwrap_or(Json::Null));
         record.insert("scopes".into(), caller.scopes.to_vec().into());
         record.insert("eval_us".into(), ((micros * 10.0).round() / 10.0).into());

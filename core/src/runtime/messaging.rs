@@ -27,9 +27,8 @@ impl Runtime {
     /// [`Error::MailboxFull`]); `NotFound`; `PermissionDenied`. On error nothing was delivered.
     pub fn send(&self, from: &Process, dest: &str, topic: &str, payload: Vec<Value>) -> Result<()> {
         check_topic(topic)?;
-        check_payload(from, &payload)?;
+        let bytes = check_payload(from, &payload)?;
         let target = self.resolve(dest)?;
-        let bytes = payload.iter().map(Value::size).sum();
         let permit = self.gate().check(&from.caller(), Operation::Send { target: &target.target(), topic, bytes })?;
         self.deliver(permit, from, &target, topic, payload)
     }
@@ -114,21 +113,22 @@ impl Runtime {
                 ("topic", count.topic.into()),
                 ("count", count.count.into()),
                 ("window_ms", u64::try_from(OVERFLOW_WINDOW.as_millis()).unwrap_or(u64::MAX).into()),
-                ("capacity", spec.mailbox_size.into()),
+                ("capacity", target.limits().mailbox.into()),
                 ("fallback", spec.fallback.clone().map(Json::from).unwrap_or(Json::Null)),
             ],
         );
     }
 }
 
-/// A payload within the sender's host bounds on size and nesting depth. Errors: `LimitExceeded`.
-pub fn check_payload(from: &Process, payload: &[Value]) -> Result<()> {
+/// A payload within the sender's host bounds on size and nesting depth; its size in bytes
+/// ([`Value::size`]). Errors: `LimitExceeded`.
+pub fn check_payload(from: &Process, payload: &[Value]) -> Result<usize> {
     check_values(&from.host().spec, payload)
 }
 
-/// Values (a payload, spawn arguments) within `spec`'s bounds on size and nesting depth.
-/// Errors: `LimitExceeded`.
-pub(crate) fn check_values(spec: &crate::app::HostSpec, payload: &[Value]) -> Result<()> {
+/// Values (a payload, spawn arguments) within `spec`'s bounds on size and nesting depth; their size in
+/// bytes. Errors: `LimitExceeded`.
+pub(crate) fn check_values(spec: &crate::app::HostSpec, payload: &[Value]) -> Result<usize> {
     let size: usize = payload.iter().map(Value::size).sum();
     if size > spec.max_message_bytes {
         return Err(Error::Limit {
@@ -141,5 +141,5 @@ pub(crate) fn check_values(spec: &crate::app::HostSpec, payload: &[Value]) -> Re
             what: format!("message nested {depth} deep is over the bound of {}", spec.max_message_depth),
         });
     }
-    Ok(())
+    Ok(size)
 }

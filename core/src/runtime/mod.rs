@@ -73,6 +73,8 @@ struct Inner {
     idle: Notify,
     /// Rate-limits `mailbox.overflow` records.
     overflow: Mutex<OverflowSummary>,
+    /// Held while a reload reads, validates and swaps a policy set, so reloads do not interleave.
+    reloading: Mutex<()>,
     /// What each actor holds, against `corral.toml` `[quotas]`.
     usage: crate::limits::ActorUsage,
 }
@@ -119,6 +121,7 @@ impl Runtime {
                 state: Mutex::new(State::default()),
                 idle: Notify::new(),
                 overflow: Mutex::new(OverflowSummary::default()),
+                reloading: Mutex::new(()),
                 usage: crate::limits::ActorUsage::default(),
             }),
         };

@@ -54,7 +54,7 @@ impl Runtime {
     /// rejection is written to stderr and the audit log (`policy.reject`, with the kept revision).
     pub fn reload_policies(&self, dir: &Path) -> std::result::Result<Reload, LoadError> {
         let gate = self.gate();
-        let _serialised = lock(gate.reload_lock());
+        let _serialised = lock(&self.inner.reloading);
         let running = gate.policies().revision().to_string();
         match PolicySet::load_dir(dir) {
             Ok(set) if set.revision() == running => Ok(Reload::Unchanged { revision: running }),

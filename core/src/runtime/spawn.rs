@@ -112,10 +112,11 @@ impl Runtime {
         // Arguments and builder messages are bounded like any message (`lua-api.md`, "Conventions"): by the
         // caller's host, or for the root by the host it starts on.
         let bounds = parent.map_or(&host.spec, |p| &p.host().spec);
-        super::messaging::check_values(bounds, &spec.args)?;
+        let args_bytes = super::messaging::check_values(bounds, &spec.args)?;
+        let mut message_bytes = Vec::with_capacity(spec.messages.len());
         for (topic, payload) in &spec.messages {
             check_topic(topic)?;
-            super::messaging::check_values(bounds, payload)?;
+            message_bytes.push(super::messaging::check_values(bounds, payload)?);
         }
         let limits = spec.limits.resolve(&host.spec)?;
         if let Some(parent) = parent
@@ -142,7 +143,7 @@ impl Runtime {
             limits,
         }));
         let exec = matches!(waiter, Some((OpKind::Exec, _)));
-        let permits = self.check_spawn(&caller, &spec, &child, exec)?;
+        let permits = self.check_spawn(&caller, &spec, &message_bytes, &child, exec)?;
         let count = host.live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         if count >= host.spec.max_processes {
             host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
@@ -162,7 +163,7 @@ impl Runtime {
         if let Some(parent) = parent {
             parent.children.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
-        self.audit_spawn(&caller, &child, &spec);
+        self.audit_spawn(&caller, &child, &spec, args_bytes);
         self.run(child, spec.args);
         Ok(pid)
     }
@@ -187,8 +188,16 @@ impl Runtime {
         }
     }
 
-    /// Every permission of the spawn, decided before any effect.
-    fn check_spawn(&self, caller: &Caller, spec: &SpawnSpec, child: &Process, exec: bool) -> Result<Vec<Permit>> {
+    /// Every permission of the spawn, decided before any effect. `message_bytes` are the sizes of the
+    /// builder's messages, in order.
+    fn check_spawn(
+        &self,
+        caller: &Caller,
+        spec: &SpawnSpec,
+        message_bytes: &[usize],
+        child: &Process,
+        exec: bool,
+    ) -> Result<Vec<Permit>> {
         let gate = self.gate();
         let mut permits = Vec::new();
         if !spec.context.is_empty() {
@@ -214,8 +223,7 @@ impl Runtime {
             permits.push(gate.check(caller, Operation::Register(name))?);
         }
         let target = child.target();
-        for (topic, payload) in &spec.messages {
-            let bytes = payload.iter().map(Value::size).sum();
+        for ((topic, _), &bytes) in spec.messages.iter().zip(message_bytes) {
             permits.push(gate.check(caller, Operation::Send { target: &target, topic, bytes })?);
         }
         Ok(permits)
@@ -273,7 +281,7 @@ impl Runtime {
         Ok(())
     }
 
-    fn audit_spawn(&self, caller: &Caller, child: &Process, spec: &SpawnSpec) {
+    fn audit_spawn(&self, caller: &Caller, child: &Process, spec: &SpawnSpec, args_bytes: usize) {
         let actor = child.actor().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
         let limits = child.limits();
         self.audit_event(
@@ -287,7 +295,7 @@ impl Runtime {
                 ("scopes", child.scopes().to_vec().into()),
                 ("monitored", spec.monitored.into()),
                 ("linked", spec.linked.into()),
-                ("args_bytes", spec.args.iter().map(Value::size).sum::<usize>().into()),
+                ("args_bytes", args_bytes.into()),
                 (
                     "limits",
                     serde_json::json!({
