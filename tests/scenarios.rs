@@ -3,9 +3,9 @@
 //!
 //! Each folder runs as `corral test --app <folder> --audit <tmp>`; it must exit 0, print `N passed, 0 failed`
 //! with N the number of test entries the folder declares, and leave an audit log that `corral audit verify`
-//! accepts. The shared sources of `tests/scenario_lib/` (`t.lua`, `idle.lua`) are staged into a temporary copy
-//! of each folder before it runs. One `#[test]` per folder (listed in [`scenarios!`]); [`every_folder_is_listed`] makes sure a new
-//! folder is not silently skipped.
+//! accepts. The shared sources of `tests/scenario_lib/` (`t.lua` and a few small processes) are staged into a
+//! temporary copy of each folder before it runs. One `#[test]` per folder (listed in [`scenarios!`]);
+//! [`every_folder_is_listed`] makes sure a new folder is not silently skipped.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -54,8 +54,8 @@ fn declared_tests(dir: &Path) -> usize {
         .sum()
 }
 
-/// The scenarios' shared sources (`t.lua`, asserts and helpers; `idle.lua`, a process that waits to be
-/// stopped), kept once in `tests/scenario_lib/`.
+/// The scenarios' shared sources, kept once in `tests/scenario_lib/`: `t.lua` (asserts and helpers) and the
+/// small processes several folders spawn (`idle.lua`, `worker.lua`, `ender.lua`).
 fn shared_library() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("scenario_lib")
 }
@@ -65,8 +65,9 @@ fn shared_library() -> PathBuf {
 fn staged(case: &str, dir: &Path) -> PathBuf {
     let to = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scenario-{case}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&to);
-    copy_dir(dir, &to);
+    // The folder's own files win over shared ones of the same name.
     copy_dir(&shared_library(), &to);
+    copy_dir(dir, &to);
     to
 }
 
