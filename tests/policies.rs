@@ -1,11 +1,14 @@
 //! The example policy sets in `policies/`: each loads, its decision table passes, and the tables cover every
 //! action of the policy model, with an allow and a deny for each across the sets.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use corral_policy::PolicySet;
 use corral_policy::testing::load_tests;
+use support::{copy_app, corral, temp};
 
 /// The actions of `policy-model.md`.
 const ACTIONS: [&str; 17] = [
@@ -69,8 +72,7 @@ fn every_example_set_passes_its_decision_table() {
 
 #[test]
 fn a_wrong_expectation_fails_with_the_file_line_and_decision() {
-    let dir = std::env::temp_dir().join(format!("corral-policy-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = temp("policy-test");
     std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
     std::fs::write(
         dir.join("p.cedar"),
@@ -84,10 +86,7 @@ fn a_wrong_expectation_fails_with_the_file_line_and_decision() {
          - {name: wrong ids, principal: a, action: process.context, resource: {capability: context}, expect: allow, policies: [x]}\n",
     )
     .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["policy", "test", "--policies", dir.to_str().expect("utf-8")])
-        .output()
-        .expect("corral runs");
+    let out = corral(&["policy", "test", "--policies", dir.to_str().expect("utf-8")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let lines: Vec<&str> = stdout.lines().collect();
@@ -103,38 +102,16 @@ fn a_wrong_expectation_fails_with_the_file_line_and_decision() {
         "- {name: bad, principal: a, action: process.context, resource: {}, expect: allow}\n",
     )
     .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["policy", "test", "--policies", dir.to_str().expect("utf-8")])
-        .output()
-        .expect("corral runs");
+    let out = corral(&["policy", "test", "--policies", dir.to_str().expect("utf-8")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("t.yaml:1") && stderr.contains("a resource is"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A copy of an example app in a temp folder, so a test can edit it.
-fn copy_example(example: &str, name: &str) -> PathBuf {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("mkdir");
-        for entry in std::fs::read_dir(from).expect("read dir").flatten() {
-            let target = to.join(entry.file_name());
-            if entry.path().is_dir() {
-                copy(&entry.path(), &target);
-            } else if entry.file_name() != "audit.jsonl" {
-                std::fs::copy(entry.path(), target).expect("copy");
-            }
-        }
-    }
-    let to = std::env::temp_dir().join(format!("corral-policies-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&to);
-    copy(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(example), &to);
-    to
-}
-
 #[test]
 fn check_reports_scopes_no_process_selects_and_failing_policy_tests_together() {
-    let app = copy_example("echo", "check");
+    let app = copy_app("examples/echo", "policies-check");
     std::fs::write(
         app.join("policies/typo.cedar"),
         "@id(\"typo\")\n@scope(\"tenant_acm\")\npermit (principal, action == Action::\"process.context\", resource);\n",
@@ -146,10 +123,7 @@ fn check_reports_scopes_no_process_selects_and_failing_policy_tests_together() {
         "- {name: operator reads context, principal: user:operator, action: process.context, resource: {capability: context}, expect: allow}\n",
     )
     .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["check", "--app", app.to_str().expect("utf-8")])
-        .output()
-        .expect("corral runs");
+    let out = corral(&["check", "--app", app.to_str().expect("utf-8")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("typo.cedar:1: policy `typo`: no process can select @scope(\"tenant_acm\")"), "{stdout}");

@@ -2,12 +2,15 @@
 //! once gets a bad edit). Every send is decided by exactly one revision, allows and denies follow the
 //! revision that was running, and the bad edit keeps the node serving on the old set.
 
+mod support;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
+use support::temp;
 
 const ALLOW: &str = "@id(\"send-allowed\")\npermit (principal, action == Action::\"process.send\", resource);\n";
 const DENY: &str = "@id(\"send-denied\")\nforbid (principal, action == Action::\"process.send\", resource);\n";
@@ -101,8 +104,7 @@ fn revision_of(set: &str) -> String {
 
 #[test]
 fn sends_under_a_flipping_policy_are_each_decided_by_one_revision() {
-    let app = std::env::temp_dir().join(format!("corral-reload-under-load-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&app);
+    let app = temp("reload-under-load");
     let policies = app.join("policies");
     std::fs::create_dir_all(&policies).expect("mkdir");
     std::fs::write(app.join("_index.yaml"), INDEX).expect("index");
