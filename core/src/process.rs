@@ -35,6 +35,9 @@ pub enum ExitReason {
     LimitCompute,
     /// The runtime stopped.
     Shutdown,
+    /// The host failed while running the process (a panic in its task, caught at the task boundary): the
+    /// process ends, its monitors and links are told, and the node keeps serving (issue 9, class 2).
+    Internal,
 }
 
 impl ExitReason {
@@ -49,6 +52,7 @@ impl ExitReason {
             ExitReason::LimitMemory => "limit.memory",
             ExitReason::LimitCompute => "limit.compute",
             ExitReason::Shutdown => "shutdown",
+            ExitReason::Internal => "internal",
         }
     }
 }

@@ -308,19 +308,49 @@ impl Runtime {
         );
     }
 
-    /// Runs the child's code on the launcher until it returns or is killed, then ends it.
+    /// Runs the child's code on the launcher until it returns or is killed, then ends it. A panic anywhere in
+    /// the launcher or the process's future is caught at this boundary: the process ends with reason
+    /// `internal` (monitors, links, names and quotas as for any exit, and `proc.exit` records it) and the node
+    /// keeps serving (issue 9, class 2).
     fn run(&self, child: Arc<Process>, args: Vec<Value>) {
+        use futures_util::FutureExt;
+        use std::panic::AssertUnwindSafe;
         let runtime = self.clone();
-        let code = self.inner.launcher.launch(self, child.clone(), args);
+        let launched =
+            std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.launcher.launch(self, child.clone(), args)));
+        #[allow(clippy::disallowed_methods, reason = "the runtime's own spawner: the process task itself")]
         tokio::spawn(async move {
-            let exit = tokio::select! {
-                biased;
-                exit = child.killed() => exit,
-                exit = code => exit,
+            let exit = match launched {
+                Ok(code) => {
+                    let guarded = AssertUnwindSafe(async {
+                        tokio::select! {
+                            biased;
+                            exit = child.killed() => exit,
+                            exit = code => exit,
+                        }
+                    })
+                    .catch_unwind();
+                    match guarded.await {
+                        Ok(exit) => exit,
+                        Err(panic) => panicked(&child, panic.as_ref()),
+                    }
+                }
+                Err(panic) => panicked(&child, panic.as_ref()),
             };
             runtime.finish(&child, exit);
         });
     }
+}
+
+/// The exit of a process whose task panicked: reason `internal`, with the panic's message (logged too).
+fn panicked(child: &Process, panic: &(dyn std::any::Any + Send)) -> Exit {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    tracing::error!(pid = %child.pid(), "the host failed while running the process: {what}");
+    Exit::abnormal(crate::process::ExitReason::Internal, format!("internal: the host failed: {what}"))
 }
 
 fn merged_context(parent: Option<&Process>, extra: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
