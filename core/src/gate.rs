@@ -195,11 +195,43 @@ pub enum OpKind {
     Upgrade,
 }
 
-/// Proof that an operation was allowed and recorded. Only [`Gate::check`] makes one.
+/// Exactly what a permit allows: its operation's target. An effect redeems the permit with the target it is
+/// about to act on, and a permit for another target is refused, so a permit cannot be stretched to a
+/// different process, name, entry or topic than the one decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// A spawn or exec of `entry` on `host`.
+    Start {
+        /// Entry id.
+        entry: String,
+        /// Host id.
+        host: String,
+    },
+    /// A message to a process on a topic.
+    Message {
+        /// The receiver.
+        to: Pid,
+        /// The topic.
+        topic: String,
+    },
+    /// A signal or relation on a process (terminate, cancel, monitor, link and their undoing).
+    Process(Pid),
+    /// A SpawnBuilder capability (`context`, `security`).
+    Capability(&'static str),
+    /// A registry name.
+    Name(String),
+    /// An upgrade to an entry.
+    Entry(String),
+}
+
+/// Proof that an operation on one target was allowed and recorded. Only [`Gate::check`] makes one; it is
+/// neither `Clone` nor `Copy`, and only core's effects can redeem it (`Permit::redeem` is crate-private), so
+/// no code outside core can build, reuse or redirect one (`core/tests/compile_fail/`).
 #[must_use = "a permit exists to be handed to the effect it allows"]
 #[derive(Debug)]
 pub struct Permit {
     kind: OpKind,
+    subject: Subject,
     op_id: u64,
 }
 
@@ -214,12 +246,16 @@ impl Permit {
         self.kind
     }
 
-    /// Consumes the permit for an effect of `kind`. Errors: `Internal` when the permit is for another kind.
-    pub fn redeem(self, kind: OpKind) -> Result<()> {
-        if self.kind == kind {
+    /// Consumes the permit for an effect of `kind` on `subject`. Errors: `Internal` when the permit is for
+    /// another kind or another target (a bug in core: the effect is not made).
+    pub(crate) fn redeem(self, kind: OpKind, subject: &Subject) -> Result<()> {
+        if self.kind == kind && &self.subject == subject {
             Ok(())
         } else {
-            Err(Error::Internal(format!("a {:?} permit was used for {kind:?}", self.kind)))
+            Err(Error::Internal(format!(
+                "a {:?} permit for {:?} was used for {kind:?} on {subject:?}",
+                self.kind, self.subject
+            )))
         }
     }
 }
@@ -242,6 +278,26 @@ impl Operation<'_> {
             Operation::Register(_) => OpKind::Register,
             Operation::Unregister(_) => OpKind::Unregister,
             Operation::Upgrade(_) => OpKind::Upgrade,
+        }
+    }
+
+    /// The target a permit for this operation names.
+    pub(crate) fn subject(&self) -> Subject {
+        match *self {
+            Operation::Spawn { entry, host, .. } | Operation::Exec { entry, host } => {
+                Subject::Start { entry: entry.into(), host: host.into() }
+            }
+            Operation::Send { target, topic, .. } => Subject::Message { to: target.pid.clone(), topic: topic.into() },
+            Operation::Terminate(t)
+            | Operation::Cancel(t)
+            | Operation::Monitor(t)
+            | Operation::Unmonitor(t)
+            | Operation::Link(t)
+            | Operation::Unlink(t) => Subject::Process(t.pid.clone()),
+            Operation::Context => Subject::Capability("context"),
+            Operation::Security => Subject::Capability("security"),
+            Operation::Register(n) | Operation::Unregister(n) => Subject::Name(n.into()),
+            Operation::Upgrade(e) => Subject::Entry(e.into()),
         }
     }
 
@@ -347,8 +403,8 @@ impl Gate {
         self.policies.store(Arc::new(policies));
     }
 
-    /// The audit sink.
-    pub fn audit(&self) -> &Arc<dyn AuditSink> {
+    /// The audit sink: only core writes records, each through a decision or a lifecycle event.
+    pub(crate) fn audit(&self) -> &Arc<dyn AuditSink> {
         &self.audit
     }
 
@@ -376,7 +432,7 @@ impl Gate {
                 return Err(Error::Denied { action: action.as_str().into(), resource: resource.to_string(), reason });
             }
         }
-        Ok(Permit { kind: operation.kind(), op_id })
+        Ok(Permit { kind: operation.kind(), subject: operation.subject(), op_id })
     }
 
     /// `security.can(action, resource)`: decides one request for `caller` and records it, with no effect.
@@ -459,6 +515,10 @@ impl Gate {
         record.insert("principal".into(), principal);
         record.insert("action".into(), request.action.into());
         record.insert("resource".into(), request.resource.to_string().into());
+        if let Resource::Process { entry, actor, .. } = request.resource {
+            record.insert("target_entry".into(), entry.as_str().into());
+            record.insert("target_actor".into(), actor.as_str().into());
+        }
         record.insert("decision".into(), if decision.allowed { "allow" } else { "deny" }.into());
         record.insert("basis".into(), basis(decision).into());
         record.insert("policies".into(), decision.policies.to_vec().into());

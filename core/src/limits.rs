@@ -7,7 +7,7 @@
 //! `[quotas]`), so that one tenant cannot fill the node.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::app::HostSpec;
@@ -162,6 +162,127 @@ impl ActorUsage {
     }
 }
 
+/// The longest name, topic, actor id, scope name, policy action or destination a script may pass, in bytes.
+/// Longer is `INVALID`, so one call's audit records and error texts stay small whatever the script sends
+/// (issue 9, class 8: audit amplification).
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// The most scope names one scope value may hold (`security.new_scope`); more is `INVALID`.
+pub const MAX_SCOPE_NAMES: usize = 64;
+
+/// Bytes charged for one queued message or event beyond its payload: the record the host keeps for it.
+pub const QUEUED_OVERHEAD: u64 = 128;
+
+/// Bytes charged for one `listen` topic: the route and its channel.
+pub const LISTENER_BYTES: u64 = 256;
+
+/// `text` (what a script passed as `what`) within [`MAX_NAME_BYTES`]. Errors: `Invalid` naming `what` and the
+/// bound; the text itself is not repeated.
+pub fn check_bounded(what: &str, text: &str) -> Result<()> {
+    if text.len() > MAX_NAME_BYTES {
+        return Err(Error::Invalid(format!(
+            "{what} of {} bytes is over the bound of {MAX_NAME_BYTES} bytes",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The memory account of one process: the bytes of its Lua heap (as the sandbox last measured them) plus the
+/// bytes the host keeps on its behalf outside that heap (messages and events queued for it, its listeners,
+/// and what its Lua objects hold in Rust: error texts, scopes, builders, channel items). Both count against
+/// its `memory` limit (issue 9, class 3: "every byte the host keeps for a process is charged to it").
+///
+/// The host side is charged through [`Charge`]s, released when what they pay for is dropped. A refusable
+/// charge ([`Account::try_charge`]: a message delivery, a new listener) is refused when it would take the
+/// total over the limit; a forced one ([`Account::charge`]: an event, which is never refused) may go over,
+/// and the sandbox then ends the process with `limit.memory` at its next check.
+#[derive(Debug)]
+pub struct Account {
+    limit: u64,
+    host: AtomicU64,
+    lua: AtomicU64,
+}
+
+impl Account {
+    /// An empty account with a limit of `limit` bytes.
+    pub fn new(limit: u64) -> Account {
+        Account { limit, host: AtomicU64::new(0), lua: AtomicU64::new(0) }
+    }
+
+    /// The limit in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Bytes the host holds for the process now.
+    pub fn host_bytes(&self) -> u64 {
+        self.host.load(Ordering::Relaxed)
+    }
+
+    /// Records the bytes of the process's Lua heap (the sandbox calls it at each metering check).
+    pub fn set_lua_bytes(&self, bytes: u64) {
+        self.lua.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Lua heap plus host bytes.
+    pub fn held(&self) -> u64 {
+        self.lua.load(Ordering::Relaxed).saturating_add(self.host_bytes())
+    }
+
+    /// Charges `bytes` unless that takes the total over the limit. Errors: `LimitExceeded` naming the bytes,
+    /// what is held and the limit; nothing is charged then.
+    pub fn try_charge(self: &Arc<Self>, bytes: u64) -> Result<Charge> {
+        let mut host = self.host.load(Ordering::Relaxed);
+        loop {
+            let total = self.lua.load(Ordering::Relaxed).saturating_add(host).saturating_add(bytes);
+            if total > self.limit {
+                return Err(Error::Limit {
+                    what: format!(
+                        "{bytes} more bytes would take the process to {total} bytes, over its memory limit of {}",
+                        self.limit
+                    ),
+                });
+            }
+            match self.host.compare_exchange_weak(host, host.saturating_add(bytes), Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(Charge { account: Some(self.clone()), bytes }),
+                Err(now) => host = now,
+            }
+        }
+    }
+
+    /// Charges `bytes` whatever the total (for what cannot be refused, such as an event); over the limit the
+    /// sandbox ends the process with `limit.memory`.
+    pub fn charge(self: &Arc<Self>, bytes: u64) -> Charge {
+        let _ = self.host.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |h| Some(h.saturating_add(bytes)));
+        Charge { account: Some(self.clone()), bytes }
+    }
+}
+
+/// Bytes charged to an [`Account`], released when dropped.
+#[derive(Debug, Default)]
+pub struct Charge {
+    account: Option<Arc<Account>>,
+    bytes: u64,
+}
+
+impl Charge {
+    /// The bytes it holds.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        if let Some(account) = self.account.take() {
+            let bytes = self.bytes;
+            let _ = account.host.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |h| Some(h.saturating_sub(bytes)));
+        }
+    }
+}
+
 /// What a process used, filled by the sandbox when its code stops (for the `proc.exit` record).
 #[derive(Debug, Default)]
 pub struct Usage {
@@ -190,6 +311,25 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_refuses_what_would_take_it_over_and_releases_on_drop() {
+        let account = Arc::new(Account::new(1000));
+        account.set_lua_bytes(600);
+        let a = account.try_charge(300).ok();
+        assert_eq!(account.host_bytes(), 300);
+        let refused = account.try_charge(101).err().map(|e| (e.kind(), e.to_string()));
+        assert_eq!(refused.as_ref().map(|e| e.0), Some(crate::ErrorKind::LimitExceeded));
+        assert!(refused.is_some_and(|e| e.1.contains("1001 bytes") && e.1.contains("limit of 1000")));
+        assert_eq!(account.host_bytes(), 300, "a refused charge holds nothing");
+        let forced = account.charge(500);
+        assert_eq!(account.held(), 1400, "a forced charge may go over");
+        drop((a, forced));
+        assert_eq!(account.host_bytes(), 0);
+        assert!(check_bounded("topic", &"x".repeat(MAX_NAME_BYTES)).is_ok());
+        let long = check_bounded("topic", &"x".repeat(MAX_NAME_BYTES + 1)).err().map(|e| e.to_string());
+        assert!(long.is_some_and(|e| e.contains("topic of 257 bytes") && !e.contains("xxx")));
+    }
 
     #[test]
     fn a_spawn_narrows_but_never_widens() {

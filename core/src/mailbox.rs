@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::chan::{Chan, Item};
+use crate::limits::{Account, Charge, LISTENER_BYTES, QUEUED_OVERHEAD};
 use crate::lock;
 use crate::pid::Pid;
 use crate::value::Value;
@@ -24,6 +25,23 @@ pub struct Message {
     pub topic: Arc<str>,
     /// The values the sender passed.
     pub payload: Arc<[Value]>,
+    /// The sender's actor id (`msg:from_actor()`), or `None` when the sender has no actor or is the runtime.
+    pub from_actor: Option<Arc<str>>,
+    /// What the receiver's account pays while the host holds the message (set on delivery).
+    charge: Charge,
+}
+
+impl Message {
+    /// A message not yet delivered (only the runtime builds them, after the gate's decision).
+    pub(crate) fn new(from: Option<Pid>, topic: Arc<str>, payload: Arc<[Value]>) -> Message {
+        Message { from, topic, payload, from_actor: None, charge: Charge::default() }
+    }
+
+    /// The message with the sender's actor id.
+    pub(crate) fn with_actor(mut self, actor: Option<Arc<str>>) -> Message {
+        self.from_actor = actor;
+        self
+    }
 }
 
 /// The kinds of lifecycle events (`lua-api.md`, "Events and exits").
@@ -61,6 +79,21 @@ pub struct Event {
     pub result: Option<Result<Value, String>>,
     /// CANCEL: the deadline as an RFC 3339 timestamp.
     pub deadline: Option<String>,
+    /// What the receiver's account pays while the host holds the event (set when it is queued).
+    charge: Charge,
+}
+
+impl Event {
+    /// An event about `from` (only the runtime builds them).
+    pub(crate) fn new(
+        kind: EventKind,
+        from: Pid,
+        at: f64,
+        result: Option<Result<Value, String>>,
+        deadline: Option<String>,
+    ) -> Event {
+        Event { kind, from, at, result, deadline, charge: Charge::default() }
+    }
 }
 
 /// Where a delivery went.
@@ -75,6 +108,8 @@ pub enum Delivered {
 struct Listener {
     chan: Chan,
     message_mode: bool,
+    /// The host memory the route holds, charged to the process.
+    _charge: Charge,
 }
 
 #[derive(Default)]
@@ -84,19 +119,23 @@ struct Routes {
     kept: VecDeque<Arc<Message>>,
 }
 
-/// A bounded mailbox plus the unbounded events channel.
+/// A bounded mailbox plus the unbounded events channel. What it holds is charged to its process's
+/// [`Account`]: each queued message and event (its payload's size plus [`QUEUED_OVERHEAD`]) and each listener
+/// ([`LISTENER_BYTES`]), until the script takes or drops it.
 pub struct Mailbox {
     capacity: usize,
+    account: Arc<Account>,
     held: Arc<AtomicUsize>,
     routes: Mutex<Routes>,
     events: Chan,
 }
 
 impl Mailbox {
-    /// A mailbox that holds at most `capacity` messages (the host's `mailbox_size`).
-    pub fn new(capacity: usize) -> Mailbox {
+    /// A mailbox that holds at most `capacity` messages (the host's `mailbox_size`), charging `account`.
+    pub fn new(capacity: usize, account: Arc<Account>) -> Mailbox {
         Mailbox {
             capacity,
+            account,
             held: Arc::new(AtomicUsize::new(0)),
             routes: Mutex::new(Routes::default()),
             events: Chan::new(usize::MAX),
@@ -113,11 +152,18 @@ impl Mailbox {
         self.capacity
     }
 
-    /// Delivers a message. Errors: the mailbox is full; the message is handed back.
-    pub fn deliver(&self, message: Message) -> Result<Delivered, Message> {
+    /// Delivers a message whose payload is `bytes` long ([`Value::size`]), charging it to the receiver.
+    /// Errors: the mailbox is full, or holding the message would take the receiver over its memory limit
+    /// ([`Account::try_charge`]); the message is handed back. Only the runtime delivers, with a permit.
+    pub(crate) fn deliver(&self, mut message: Message, bytes: usize) -> Result<Delivered, Message> {
         let mut routes = lock(&self.routes);
         if self.held.load(Ordering::Acquire) >= self.capacity {
             return Err(message);
+        }
+        let cost = u64::try_from(bytes).unwrap_or(u64::MAX).saturating_add(QUEUED_OVERHEAD);
+        match self.account.try_charge(cost) {
+            Ok(charge) => message.charge = charge,
+            Err(_) => return Err(message),
         }
         self.held.fetch_add(1, Ordering::AcqRel);
         Ok(route(&mut routes, Arc::new(message)))
@@ -125,18 +171,22 @@ impl Mailbox {
 
     /// The channel for `topic` (`process.listen`); the same channel on every call for a topic. Kept messages
     /// for the topic move into it, in order.
-    pub fn listen(&self, topic: &str, message_mode: bool) -> Chan {
+    /// Errors: `LimitExceeded` when the new listener ([`LISTENER_BYTES`] and the topic) would take the process
+    /// over its memory limit.
+    pub fn listen(&self, topic: &str, message_mode: bool) -> crate::Result<Chan> {
         let mut routes = lock(&self.routes);
         if let Some(listener) = routes.listeners.get(topic) {
-            return listener.chan.clone();
+            return Ok(listener.chan.clone());
         }
+        let cost = LISTENER_BYTES.saturating_add(u64::try_from(topic.len()).unwrap_or(u64::MAX));
+        let charge = self.account.try_charge(cost)?;
         let chan = Chan::counted(self.held.clone());
-        routes.listeners.insert(topic.into(), Listener { chan: chan.clone(), message_mode });
+        routes.listeners.insert(topic.into(), Listener { chan: chan.clone(), message_mode, _charge: charge });
         let kept = std::mem::take(&mut routes.kept);
         for message in kept {
             route(&mut routes, message);
         }
-        chan
+        Ok(chan)
     }
 
     /// The inbox channel (`process.inbox`), the same on every call; kept messages move into it.
@@ -166,7 +216,7 @@ impl Mailbox {
         for item in listener.chan.close_and_drain() {
             let message = match item {
                 Item::Message(message) | Item::Raw(message) => message,
-                Item::Payload(payload) => Arc::new(Message { from: None, topic: topic.clone(), payload }),
+                Item::Payload(payload) => Arc::new(Message::new(None, topic.clone(), payload)),
                 // Listen channels only ever hold messages (whole, or raw for payload-only listeners).
                 Item::Event(_) | Item::Local(_) => continue,
             };
@@ -180,8 +230,11 @@ impl Mailbox {
         self.events.clone()
     }
 
-    /// Queues a lifecycle event; it is never refused while the process lives.
-    pub fn push_event(&self, event: Event) {
+    /// Queues a lifecycle event whose result is `bytes` long; it is never refused while the process lives, and
+    /// is charged to the process (over its memory limit, the sandbox ends it with `limit.memory`). Only the
+    /// runtime pushes events.
+    pub(crate) fn push_event(&self, mut event: Event, bytes: usize) {
+        event.charge = self.account.charge(u64::try_from(bytes).unwrap_or(u64::MAX).saturating_add(QUEUED_OVERHEAD));
         // A closed events channel belongs to an exited process; the event has nobody to reach.
         let _ = self.events.push(Item::Event(Arc::new(event)));
     }
@@ -220,7 +273,11 @@ mod tests {
     use super::*;
 
     fn msg(topic: &str, n: f64) -> Message {
-        Message { from: None, topic: topic.into(), payload: vec![Value::Num(n)].into() }
+        Message::new(None, topic.into(), vec![Value::Num(n)].into())
+    }
+
+    fn mailbox(capacity: usize) -> Mailbox {
+        Mailbox::new(capacity, Arc::new(Account::new(1 << 20)))
     }
 
     fn first_num(item: Option<Option<Item>>) -> f64 {
@@ -239,10 +296,10 @@ mod tests {
 
     #[test]
     fn kept_messages_reach_a_late_listener_in_order() {
-        let mb = Mailbox::new(10);
-        assert_eq!(mb.deliver(msg("a", 1.0)).ok(), Some(Delivered::Kept));
-        assert_eq!(mb.deliver(msg("a", 2.0)).ok(), Some(Delivered::Kept));
-        let ch = mb.listen("a", false);
+        let mb = mailbox(10);
+        assert_eq!(mb.deliver(msg("a", 1.0), 8).ok(), Some(Delivered::Kept));
+        assert_eq!(mb.deliver(msg("a", 2.0), 8).ok(), Some(Delivered::Kept));
+        let ch = mb.listen("a", false).unwrap_or_else(|_| Chan::new(0));
         assert_eq!(first_num(ch.try_recv()), 1.0);
         assert_eq!(first_num(ch.try_recv()), 2.0);
         assert_eq!(mb.held(), 0);
@@ -250,30 +307,46 @@ mod tests {
 
     #[test]
     fn the_bound_counts_kept_and_queued_messages() {
-        let mb = Mailbox::new(2);
-        let ch = mb.listen("a", false);
-        assert!(mb.deliver(msg("a", 1.0)).is_ok());
-        assert!(mb.deliver(msg("b", 2.0)).is_ok());
-        let refused = mb.deliver(msg("a", 3.0));
+        let mb = mailbox(2);
+        let ch = mb.listen("a", false).unwrap_or_else(|_| Chan::new(0));
+        assert!(mb.deliver(msg("a", 1.0), 8).is_ok());
+        assert!(mb.deliver(msg("b", 2.0), 8).is_ok());
+        let refused = mb.deliver(msg("a", 3.0), 8);
         assert!(matches!(refused, Err(ref m) if m.topic.as_ref() == "a"));
         assert_eq!(first_num(ch.try_recv()), 1.0);
-        assert!(mb.deliver(msg("a", 3.0)).is_ok());
-        mb.push_event(Event { kind: EventKind::Exit, from: pid(), at: 0.0, result: None, deadline: None });
+        assert!(mb.deliver(msg("a", 3.0), 8).is_ok());
+        mb.push_event(Event::new(EventKind::Exit, pid(), 0.0, None, None), 0);
         assert_eq!(mb.events().len(), 1);
     }
 
     #[test]
     fn unlisten_moves_what_is_left_to_the_inbox() {
-        let mb = Mailbox::new(10);
-        let ch = mb.listen("a", false);
+        let mb = mailbox(10);
+        let ch = mb.listen("a", false).unwrap_or_else(|_| Chan::new(0));
         let inbox = mb.inbox();
-        assert!(mb.deliver(msg("a", 1.0)).is_ok());
+        assert!(mb.deliver(msg("a", 1.0), 8).is_ok());
         assert!(mb.unlisten(&ch));
         assert!(ch.is_closed());
         assert_eq!(first_num(inbox.try_recv()), 1.0);
-        assert!(mb.deliver(msg("a", 2.0)).is_ok());
+        assert!(mb.deliver(msg("a", 2.0), 8).is_ok());
         assert_eq!(first_num(inbox.try_recv()), 2.0);
         assert!(!mb.unlisten(&ch));
+    }
+
+    #[test]
+    fn what_a_mailbox_holds_is_charged_to_its_process_and_released_when_taken() {
+        let account = Arc::new(Account::new(1000));
+        let mb = Mailbox::new(10, account.clone());
+        let ch = mb.listen("a", false).unwrap_or_else(|_| Chan::new(0));
+        let listener = account.host_bytes();
+        assert_eq!(listener, LISTENER_BYTES + 1);
+        assert!(mb.deliver(msg("a", 1.0), 300).is_ok());
+        assert_eq!(account.host_bytes(), listener + 300 + QUEUED_OVERHEAD);
+        // 1000 bytes in all: a second message of 300 does not fit, and is handed back.
+        assert!(mb.deliver(msg("a", 2.0), 300).is_err());
+        assert!(mb.listen("b".repeat(1000).as_str(), false).is_err(), "a listener is charged too");
+        drop(ch.try_recv());
+        assert_eq!(account.host_bytes(), listener, "taking the message releases it");
     }
 
     fn pid() -> Pid {

@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use crate::app::{Entry, HostSpec};
 use crate::gate::{Caller, Target};
-use crate::limits::{Limits, Usage};
+use crate::limits::{Account, Limits, Usage};
 use crate::lock;
 use crate::mailbox::Mailbox;
 use crate::pid::Pid;
@@ -122,6 +122,10 @@ pub struct Process {
     pub(crate) messages_out: AtomicU64,
     limits: Limits,
     usage: Usage,
+    account: Arc<Account>,
+    /// Dead PIDs this process was already told `noproc` about (a repeated `monitor` is idempotent), each
+    /// charged to its account.
+    noproc: Mutex<std::collections::HashMap<Pid, crate::limits::Charge>>,
     pub(crate) children: std::sync::atomic::AtomicUsize,
 }
 
@@ -140,6 +144,7 @@ pub(crate) struct Identity {
 impl Process {
     pub(crate) fn new(id: Identity) -> Process {
         let capacity = id.limits.mailbox;
+        let account = Arc::new(Account::new(id.limits.memory));
         Process {
             pid: id.pid,
             entry: id.entry,
@@ -148,7 +153,7 @@ impl Process {
             scopes: id.scopes,
             context: id.context,
             parent: id.parent,
-            mailbox: Mailbox::new(capacity),
+            mailbox: Mailbox::new(capacity, account.clone()),
             trap_links: AtomicBool::new(false),
             alive: AtomicBool::new(true),
             kill: Notify::new(),
@@ -158,6 +163,8 @@ impl Process {
             messages_out: AtomicU64::new(0),
             limits: id.limits,
             usage: Usage::default(),
+            account,
+            noproc: Mutex::new(std::collections::HashMap::new()),
             children: std::sync::atomic::AtomicUsize::new(0),
         }
     }
@@ -207,6 +214,22 @@ impl Process {
         &self.usage
     }
 
+    /// Its memory account: Lua heap plus what the host holds for it, against its memory limit.
+    pub fn account(&self) -> &Arc<Account> {
+        &self.account
+    }
+
+    /// Whether it was already told `noproc` about `pid`.
+    pub(crate) fn told_noproc(&self, pid: &Pid) -> bool {
+        lock(&self.noproc).contains_key(pid)
+    }
+
+    /// Remembers that it was told `noproc` about `pid`, charging its account for the entry.
+    pub(crate) fn remember_noproc(&self, pid: &Pid) {
+        let charge = self.account.charge(crate::limits::QUEUED_OVERHEAD);
+        lock(&self.noproc).insert(pid.clone(), charge);
+    }
+
     /// Its live children (bounded by the host's `max_children`).
     pub fn children(&self) -> usize {
         self.children.load(Ordering::Acquire)
@@ -222,7 +245,7 @@ impl Process {
         self.trap_links.load(Ordering::Acquire)
     }
 
-    /// Sets `trap_links` (`process.set_options`).
+    /// Sets `trap_links` (`process.set_options`, on the calling process itself).
     pub fn set_trap_links(&self, on: bool) {
         self.trap_links.store(on, Ordering::Release);
     }

@@ -32,6 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mlua::ffi::{self, lua_State};
+use corral_core::limits::Account;
 use mlua::{Lua, Thread};
 
 /// Memory categories a VM can give to processes (Luau has 256; 0 is the VM's, 255 kept free).
@@ -96,6 +97,11 @@ pub struct Slot {
     peak: AtomicU64,
     kill: AtomicU8,
     preempt: Arc<AtomicBool>,
+    /// The process's memory account (`corral_core::limits::Account`): the host bytes it holds count against
+    /// the same limit as its Lua heap, and the slow path tells it the heap's size.
+    account: Mutex<Option<Arc<Account>>>,
+    /// The account's host bytes as the last slow path saw them (the allocation callback adds these).
+    host_seen: AtomicU64,
 }
 
 impl Slot {
@@ -125,9 +131,20 @@ impl Slot {
         let _ = self.kill.compare_exchange(Kill::Stopped.code(), KILL_NONE, Relaxed, Relaxed);
     }
 
-    /// Records `bytes` of the category as held now; over the limit kills with [`Kill::Memory`].
+    /// Refreshes what the host holds for the process and tells its account the Lua heap's size (`bytes` of
+    /// the category); called from the slow path, once per fuel grant.
+    fn settle_account(&self, bytes: u64) {
+        let account = self.account.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(account) = account.as_ref() {
+            account.set_lua_bytes(bytes.saturating_sub(self.baseline.load(Relaxed)));
+            self.host_seen.store(account.host_bytes(), Relaxed);
+        }
+    }
+
+    /// Records `bytes` of the category as held now, plus the host bytes of its account; over the limit kills
+    /// with [`Kill::Memory`].
     fn observe_memory(&self, bytes: u64) {
-        let held = bytes.saturating_sub(self.baseline.load(Relaxed));
+        let held = bytes.saturating_sub(self.baseline.load(Relaxed)).saturating_add(self.host_seen.load(Relaxed));
         if held > self.peak.load(Relaxed) {
             self.peak.store(held, Relaxed);
         }
@@ -157,6 +174,8 @@ impl Meters {
                 peak: AtomicU64::new(0),
                 kill: AtomicU8::new(KILL_NONE),
                 preempt: preempt.clone(),
+                account: Mutex::new(None),
+                host_seen: AtomicU64::new(0),
             })
             .collect();
         // Popped from the end: category 1 first.
@@ -191,10 +210,20 @@ impl Lease {
     pub fn category(&self) -> u8 {
         self.category
     }
+
+    /// Charges the slot's process's host memory against its limit too (`corral_core::limits::Account`).
+    pub fn set_account(&self, account: Arc<Account>) {
+        let slot = self.slot();
+        slot.host_seen.store(account.host_bytes(), Relaxed);
+        *slot.account.lock().unwrap_or_else(PoisonError::into_inner) = Some(account);
+    }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        let slot = self.slot();
+        *slot.account.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        slot.host_seen.store(0, Relaxed);
         self.meters.free.lock().unwrap_or_else(PoisonError::into_inner).push(self.category);
     }
 }
@@ -454,7 +483,9 @@ impl Drop for Metering<'_> {
 /// Only from the interrupt, with `state` the running thread.
 unsafe fn slow_path(state: *mut lua_State, slot: &Slot, main: bool) {
     // SAFETY: `state` is the running thread; reading a category counter has no side effect.
-    slot.observe_memory(unsafe { ffi::lua_totalbytes(state, c_int::from(slot.category)) } as u64);
+    let bytes = unsafe { ffi::lua_totalbytes(state, c_int::from(slot.category)) } as u64;
+    slot.settle_account(bytes);
+    slot.observe_memory(bytes);
     if slot.used.load(Relaxed) >= slot.compute_limit.load(Relaxed) {
         slot.kill(Kill::Compute);
     }

@@ -128,7 +128,10 @@ impl Launcher for Sandbox {
         let wippy = self.wippy;
         Box::pin(async move {
             match vm {
-                Ok((vm, lease)) => runner::run(vm, lease, runtime, process, args, wippy).await,
+                Ok((vm, lease)) => {
+                    lease.set_account(process.account().clone());
+                    runner::run(vm, lease, runtime, process, args, wippy).await
+                }
                 Err(e) => Exit::abnormal(ExitReason::Error, format!("cannot create a vm: {e}")),
             }
         })

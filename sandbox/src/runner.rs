@@ -91,7 +91,7 @@ async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue
     let mut metered = Metered { vm, lease, process: &ctx.process, thread, running: Some(running) };
     tokio::select! {
         exit = metered.finish() => Step::Done(exit),
-        (upgrade, state) = ctx.upgraded() => Step::Upgrade(upgrade.entry, state),
+        (upgrade, state) = ctx.upgraded() => Step::Upgrade(upgrade.entry().clone(), state),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The fields of the `policy.*` records, built in one place so that loading at startup and reloading write
-//! the same shape (`docs/audit-log.md`). Write them with [`crate::Runtime::audit_record`], which adds `node`
+//! the same shape (`docs/audit-log.md`). The runtime writes them (it adds `node`
 //! and `incarnation`; the sink adds `v`, `seq`, `ts`, `kind` and `prev`.
 
 use std::collections::BTreeSet;

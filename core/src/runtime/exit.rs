@@ -54,14 +54,10 @@ impl Runtime {
         self.release_quota(process);
         self.audit_exit(process, &exit);
         let at = unix_now();
+        let bytes = result_bytes(&exit);
         for watcher in watchers {
-            watcher.mailbox().push_event(Event {
-                kind: EventKind::Exit,
-                from: pid.clone(),
-                at,
-                result: Some(exit.result.clone()),
-                deadline: None,
-            });
+            let event = Event::new(EventKind::Exit, pid.clone(), at, Some(exit.result.clone()), None);
+            watcher.mailbox().push_event(event, bytes);
         }
         if exit.is_abnormal() {
             for other in linked {
@@ -79,13 +75,8 @@ impl Runtime {
 
     fn link_down(&self, receiver: &Process, dead: &Process, exit: &Exit, at: f64) {
         if receiver.trap_links() {
-            receiver.mailbox().push_event(Event {
-                kind: EventKind::LinkDown,
-                from: dead.pid().clone(),
-                at,
-                result: Some(exit.result.clone()),
-                deadline: None,
-            });
+            let event = Event::new(EventKind::LinkDown, dead.pid().clone(), at, Some(exit.result.clone()), None);
+            receiver.mailbox().push_event(event, result_bytes(exit));
         } else {
             let why = exit.result.as_ref().err().map(String::as_str).unwrap_or("");
             receiver.kill(Exit::abnormal(ExitReason::LinkDown, format!("link down: {} exited: {why}", dead.pid())));
@@ -120,6 +111,14 @@ impl Runtime {
                 ("counters", counters),
             ],
         );
+    }
+}
+
+/// The bytes an exit's result occupies in an event (charged to each receiver).
+fn result_bytes(exit: &Exit) -> usize {
+    match &exit.result {
+        Ok(value) => value.size(),
+        Err(message) => message.len(),
     }
 }
 

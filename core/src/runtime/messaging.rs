@@ -10,7 +10,7 @@ use super::Runtime;
 use super::spawn::check_topic;
 use crate::audit::{OVERFLOW_WINDOW, OverflowCount};
 use crate::error::{Error, Result};
-use crate::gate::{OpKind, Operation, Permit};
+use crate::gate::{OpKind, Operation, Permit, Subject};
 use crate::lock;
 use crate::mailbox::Message;
 use crate::process::Process;
@@ -30,7 +30,7 @@ impl Runtime {
         let bytes = check_payload(from, &payload)?;
         let target = self.resolve(dest)?;
         let permit = self.gate().check(&from.caller(), Operation::Send { target: &target.target(), topic, bytes })?;
-        self.deliver(permit, from, &target, topic, payload)
+        self.deliver(permit, from, &target, topic, payload, bytes)
     }
 
     fn deliver(
@@ -40,22 +40,24 @@ impl Runtime {
         target: &Arc<Process>,
         topic: &str,
         payload: Vec<Value>,
+        bytes: usize,
     ) -> Result<()> {
-        permit.redeem(OpKind::Send)?;
-        let message = Message { from: Some(from.pid().clone()), topic: topic.into(), payload: payload.into() };
-        match target.mailbox().deliver(message) {
+        permit.redeem(OpKind::Send, &Subject::Message { to: target.pid().clone(), topic: topic.into() })?;
+        let message = Message::new(Some(from.pid().clone()), topic.into(), payload.into())
+            .with_actor(from.actor().map(|a| a.id.as_str().into()));
+        match target.mailbox().deliver(message, bytes) {
             Ok(_) => {
                 from.messages_out.fetch_add(1, Ordering::Relaxed);
                 target.messages_in.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(refused) => self.overflow(from, target, refused),
+            Err(refused) => self.overflow(from, target, refused, bytes),
         }
     }
 
     /// A full mailbox: the host's fallback process gets the message wrapped with its target and topic, or the
     /// sender gets `LimitExceeded` with the payload back (`lua-api.md`: nothing is dropped silently).
-    fn overflow(&self, from: &Process, target: &Arc<Process>, refused: Message) -> Result<()> {
+    fn overflow(&self, from: &Process, target: &Arc<Process>, refused: Message, bytes: usize) -> Result<()> {
         let host = target.host();
         self.audit_overflow(target, from.pid().to_string(), &refused.topic);
         let fallback = host.spec.fallback.as_deref().and_then(|name| self.resolve(name).ok());
@@ -74,9 +76,10 @@ impl Runtime {
                 (Value::str("payload"), Value::Table(Arc::new(Table { array: refused.payload.to_vec(), map: vec![] }))),
             ],
         }));
-        let message =
-            Message { from: Some(from.pid().clone()), topic: FALLBACK_TOPIC.into(), payload: vec![wrapped].into() };
-        fallback.mailbox().deliver(message).map(|_| ()).map_err(|m| Error::MailboxFull {
+        let message = Message::new(Some(from.pid().clone()), FALLBACK_TOPIC.into(), vec![wrapped].into())
+            .with_actor(from.actor().map(|a| a.id.as_str().into()));
+        let wrapped_bytes = bytes.saturating_add(target.pid().to_string().len()).saturating_add(64);
+        fallback.mailbox().deliver(message, wrapped_bytes).map(|_| ()).map_err(|m| Error::MailboxFull {
             pid: target.pid().to_string(),
             capacity: target.limits().mailbox,
             payload: m.payload.to_vec(),

@@ -189,13 +189,21 @@ impl Runtime {
     }
 
     /// The live process `pid`, if any.
-    pub fn process(&self, pid: &Pid) -> Option<Arc<Process>> {
+    pub(crate) fn process(&self, pid: &Pid) -> Option<Arc<Process>> {
         lock(&self.inner.state).procs.get(pid).cloned()
+    }
+
+    /// The target `dest` names (a PID or a registered name) as a policy resource, for `security.can`; the live
+    /// process itself stays inside core, so nothing outside it can act on another process without the gate.
+    /// Errors: those of resolving.
+    pub fn target_of(&self, dest: &str) -> Result<crate::gate::Target> {
+        self.resolve(dest).map(|p| p.target())
     }
 
     /// Resolves a destination: a PID or a registered name. Errors: `NotFound` for an unknown name, a PID that
     /// is not alive, or a stale PID of an earlier incarnation (the message says so); `Invalid` for an empty one.
-    pub fn resolve(&self, dest: &str) -> Result<Arc<Process>> {
+    pub(crate) fn resolve(&self, dest: &str) -> Result<Arc<Process>> {
+        crate::limits::check_bounded("destination", dest)?;
         if dest.is_empty() {
             return Err(Error::Invalid("destination must be a pid or a registered name".into()));
         }
@@ -223,7 +231,7 @@ impl Runtime {
     /// (the sink adds `v`, `seq`, `ts` and `prev`). Use it for records the runtime does not write itself,
     /// e.g. `policy.reload` with the fields of [`crate::audit::records::policy_reload`]. Errors: the sink did
     /// not accept the record.
-    pub fn audit_record(&self, kind: &str, mut fields: Map<String, Json>) -> std::result::Result<(), AuditError> {
+    pub(crate) fn audit_record(&self, kind: &str, mut fields: Map<String, Json>) -> std::result::Result<(), AuditError> {
         fields.insert("node".into(), self.node().into());
         fields.insert("incarnation".into(), self.incarnation().into());
         self.inner.gate.audit().record(kind, fields)

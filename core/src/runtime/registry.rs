@@ -8,7 +8,7 @@ use corral_policy::Resource;
 use super::Runtime;
 use crate::app::{Entry, EntryKind};
 use crate::error::{Error, Result};
-use crate::gate::{OpKind, Operation, Permit};
+use crate::gate::{OpKind, Operation, Permit, Subject};
 use crate::lock;
 use crate::pid::Pid;
 use crate::process::Process;
@@ -22,11 +22,18 @@ pub enum Capability {
     Security,
 }
 
-/// Permission to replace a process's code with `entry` while it keeps its PID (`process.upgrade`).
+/// Permission to replace a process's code with `entry` while it keeps its PID (`process.upgrade`). Only
+/// [`Runtime::upgrade`] makes one, after the gate's decision.
 #[must_use]
 pub struct Upgrade {
+    entry: Arc<Entry>,
+}
+
+impl Upgrade {
     /// The entry to run.
-    pub entry: Arc<Entry>,
+    pub fn entry(&self) -> &Arc<Entry> {
+        &self.entry
+    }
 }
 
 impl Runtime {
@@ -44,7 +51,7 @@ impl Runtime {
     }
 
     fn bind(&self, permit: Permit, name: &str, owner: &Pid) -> Result<()> {
-        permit.redeem(OpKind::Register)?;
+        permit.redeem(OpKind::Register, &Subject::Name(name.into()))?;
         let mut state = lock(&self.inner.state);
         if let Some(holder) = state.names.get(name) {
             return Err(Error::NameTaken { name: name.into(), holder: holder.to_string() });
@@ -63,13 +70,15 @@ impl Runtime {
 
     /// `process.registry.lookup`. Errors: `NotFound` naming the name.
     pub fn lookup(&self, name: &str) -> Result<Pid> {
+        check_name(name)?;
         lock(&self.inner.state).names.get(name).cloned().ok_or_else(|| Error::NameNotFound { name: name.into() })
     }
 
     /// `process.registry.unregister`: true when the name was registered. Errors: `PermissionDenied`.
     pub fn unregister(&self, from: &Process, name: &str) -> Result<bool> {
+        check_name(name)?;
         let permit = self.gate().check(&from.caller(), Operation::Unregister(name))?;
-        permit.redeem(OpKind::Unregister)?;
+        permit.redeem(OpKind::Unregister, &Subject::Name(name.into()))?;
         let mut state = lock(&self.inner.state);
         let Some(owner) = state.names.remove(name) else { return Ok(false) };
         if let Some(names) = state.names_of.get_mut(&owner) {
@@ -84,8 +93,8 @@ impl Runtime {
             Capability::Context => Operation::Context,
             Capability::Security => Operation::Security,
         };
-        let kind = operation.kind();
-        self.gate().check(&from.caller(), operation)?.redeem(kind)
+        let (kind, subject) = (operation.kind(), operation.subject());
+        self.gate().check(&from.caller(), operation)?.redeem(kind, &subject)
     }
 
     /// `process.upgrade`: permission for `from` to run `entry` (default: its own) in place.
@@ -96,7 +105,7 @@ impl Runtime {
         if entry.kind == EntryKind::Library {
             return Err(Error::NotAProcess { id: id.into() });
         }
-        self.gate().check(&from.caller(), Operation::Upgrade(id))?.redeem(OpKind::Upgrade)?;
+        self.gate().check(&from.caller(), Operation::Upgrade(id))?.redeem(OpKind::Upgrade, &Subject::Entry(id.into()))?;
         self.audit_event("proc.upgrade", [("pid", from.pid().to_string().into()), ("entry", id.into())]);
         Ok(Upgrade { entry: Arc::new(entry.clone()) })
     }
@@ -104,11 +113,13 @@ impl Runtime {
     /// `security.can(action, resource)`: the decision for `from`'s actor and scopes, recorded like any other.
     /// Errors: the audit log could not record it.
     pub fn can(&self, from: &Process, action: &str, resource: &Resource) -> Result<bool> {
+        crate::limits::check_bounded("action", action)?;
         self.gate().ask(&from.caller(), action, resource)
     }
 }
 
 fn check_name(name: &str) -> Result<()> {
+    crate::limits::check_bounded("name", name)?;
     if name.is_empty() {
         return Err(Error::Invalid("name must not be empty".into()));
     }

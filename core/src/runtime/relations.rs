@@ -8,7 +8,7 @@ use super::exit::unix_now;
 use super::spawn::{add_link, add_monitor};
 use crate::audit::rfc3339;
 use crate::error::{Error, Result};
-use crate::gate::{OpKind, Operation, Target};
+use crate::gate::{OpKind, Operation, Subject, Target};
 use crate::lock;
 use crate::mailbox::{Event, EventKind};
 use crate::pid::Pid;
@@ -18,6 +18,9 @@ impl Runtime {
     /// `process.monitor`: `from` gets EXIT when `dest` exits. Idempotent. A PID that already exited is
     /// allowed and gets an EXIT with error `noproc` at once. Errors: `NotFound` for an unknown name or a stale
     /// PID, `PermissionDenied`.
+    ///
+    /// Repeating a monitor changes nothing and is neither decided again nor recorded again (issue 9, class 8):
+    /// a process already monitoring `dest`, or already told `noproc` about it, gets `Ok` at once.
     pub fn monitor(&self, from: &Process, dest: &str) -> Result<()> {
         let target = match self.resolve(dest) {
             Ok(target) => target.target(),
@@ -26,8 +29,15 @@ impl Runtime {
             }
             Err(e) => return Err(e),
         };
+        {
+            let state = lock(&self.inner.state);
+            let watching = state.watching.get(from.pid()).is_some_and(|set| set.contains(&target.pid));
+            if watching || from.told_noproc(&target.pid) {
+                return Ok(());
+            }
+        }
         let permit = self.gate().check(&from.caller(), Operation::Monitor(&target))?;
-        permit.redeem(OpKind::Monitor)?;
+        permit.redeem(OpKind::Monitor, &Subject::Process(target.pid.clone()))?;
         let alive = {
             let mut state = lock(&self.inner.state);
             let alive = state.procs.contains_key(&target.pid);
@@ -37,13 +47,9 @@ impl Runtime {
             alive
         };
         if !alive {
-            from.mailbox().push_event(Event {
-                kind: EventKind::Exit,
-                from: target.pid.clone(),
-                at: unix_now(),
-                result: Some(Err("noproc".into())),
-                deadline: None,
-            });
+            from.remember_noproc(&target.pid);
+            let event = Event::new(EventKind::Exit, target.pid.clone(), unix_now(), Some(Err("noproc".into())), None);
+            from.mailbox().push_event(event, 16);
         }
         self.audit_relation("proc.monitor", from, &target.pid, true);
         Ok(())
@@ -53,7 +59,7 @@ impl Runtime {
     pub fn unmonitor(&self, from: &Process, dest: &str) -> Result<()> {
         let target = self.resolve(dest)?.target();
         let permit = self.gate().check(&from.caller(), Operation::Unmonitor(&target))?;
-        permit.redeem(OpKind::Unmonitor)?;
+        permit.redeem(OpKind::Unmonitor, &Subject::Process(target.pid.clone()))?;
         let mut state = lock(&self.inner.state);
         if let Some(set) = state.watchers.get_mut(&target.pid) {
             set.remove(from.pid());
@@ -73,8 +79,12 @@ impl Runtime {
         if &target.pid == from.pid() {
             return Err(Error::Invalid("a process cannot link to itself".into()));
         }
+        // Repeating a link changes nothing: it is neither decided nor recorded again (issue 9, class 8).
+        if lock(&self.inner.state).links.get(from.pid()).is_some_and(|set| set.contains(&target.pid)) {
+            return Ok(());
+        }
         let permit = self.gate().check(&from.caller(), Operation::Link(&target))?;
-        permit.redeem(OpKind::Link)?;
+        permit.redeem(OpKind::Link, &Subject::Process(target.pid.clone()))?;
         {
             let mut state = lock(&self.inner.state);
             if !state.procs.contains_key(&target.pid) {
@@ -90,7 +100,7 @@ impl Runtime {
     pub fn unlink(&self, from: &Process, dest: &str) -> Result<()> {
         let target = self.resolve(dest)?.target();
         let permit = self.gate().check(&from.caller(), Operation::Unlink(&target))?;
-        permit.redeem(OpKind::Unlink)?;
+        permit.redeem(OpKind::Unlink, &Subject::Process(target.pid.clone()))?;
         let mut state = lock(&self.inner.state);
         if let Some(set) = state.links.get_mut(from.pid()) {
             set.remove(&target.pid);
@@ -108,7 +118,7 @@ impl Runtime {
     pub fn terminate(&self, from: &Process, dest: &str) -> Result<()> {
         let target = self.resolve(dest)?;
         let permit = self.gate().check(&from.caller(), Operation::Terminate(&target.target()))?;
-        permit.redeem(OpKind::Terminate)?;
+        permit.redeem(OpKind::Terminate, &Subject::Process(target.pid().clone()))?;
         self.audit_signal("terminate", from, &target, None);
         target.kill(Exit::abnormal(ExitReason::Terminated, "terminated"));
         Ok(())
@@ -120,17 +130,12 @@ impl Runtime {
     pub fn cancel(&self, from: &Process, dest: &str, deadline: Option<Duration>) -> Result<()> {
         let target = self.resolve(dest)?;
         let permit = self.gate().check(&from.caller(), Operation::Cancel(&target.target()))?;
-        permit.redeem(OpKind::Cancel)?;
+        permit.redeem(OpKind::Cancel, &Subject::Process(target.pid().clone()))?;
         let wait = deadline.unwrap_or(target.host().spec.cancel_deadline);
         let at = rfc3339(SystemTime::now() + wait);
         self.audit_signal("cancel", from, &target, Some(&at));
-        target.mailbox().push_event(Event {
-            kind: EventKind::Cancel,
-            from: from.pid().clone(),
-            at: unix_now(),
-            result: None,
-            deadline: Some(at),
-        });
+        let bytes = at.len();
+        target.mailbox().push_event(Event::new(EventKind::Cancel, from.pid().clone(), unix_now(), None, Some(at)), bytes);
         let weak = Arc::downgrade(&target);
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;

@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use super::{Runtime, State};
 use crate::app::EntryKind;
 use crate::error::{Error, Result};
-use crate::gate::{Caller, OpKind, Operation, Permit};
+use crate::gate::{Caller, OpKind, Operation, Permit, Subject};
 use crate::limits::LimitRequest;
 use crate::lock;
 use crate::mailbox::Message;
@@ -119,6 +119,16 @@ impl Runtime {
             message_bytes.push(super::messaging::check_values(bounds, payload)?);
         }
         let limits = spec.limits.resolve(&host.spec)?;
+        // Builder messages must all fit the child's mailbox: one that did not would be lost (issue 9, class 6).
+        if spec.messages.len() > limits.mailbox {
+            return Err(Error::Limit {
+                what: format!(
+                    "{} builder messages do not fit the child's mailbox of {} messages",
+                    spec.messages.len(),
+                    limits.mailbox
+                ),
+            });
+        }
         if let Some(parent) = parent
             && parent.children() >= parent.host().spec.max_children
         {
@@ -155,7 +165,7 @@ impl Runtime {
             host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             return Err(e);
         }
-        if let Err(e) = self.install(permits, parent, &spec, &child, waiter.map(|(_, tx)| tx)) {
+        if let Err(e) = self.install(permits, parent, &spec, &message_bytes, &child, waiter.map(|(_, tx)| tx)) {
             host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             self.release_quota(&child);
             return Err(e);
@@ -197,44 +207,36 @@ impl Runtime {
         message_bytes: &[usize],
         child: &Process,
         exec: bool,
-    ) -> Result<Vec<Permit>> {
+    ) -> Result<SpawnPermits> {
         let gate = self.gate();
-        let mut permits = Vec::new();
-        if !spec.context.is_empty() {
-            permits.push(gate.check(caller, Operation::Context)?);
-        }
-        if spec.actor.is_some() || spec.scopes.is_some() {
-            permits.push(gate.check(caller, Operation::Security)?);
-        }
-        permits.push(if exec {
+        let context = (!spec.context.is_empty()).then(|| gate.check(caller, Operation::Context)).transpose()?;
+        let security = (spec.actor.is_some() || spec.scopes.is_some())
+            .then(|| gate.check(caller, Operation::Security))
+            .transpose()?;
+        let start = if exec {
             gate.check(caller, Operation::Exec { entry: &spec.entry, host: &spec.host })?
         } else {
             gate.check(
                 caller,
-                Operation::Spawn {
-                    entry: &spec.entry,
-                    host: &spec.host,
-                    monitored: spec.monitored,
-                    linked: spec.linked,
-                },
+                Operation::Spawn { entry: &spec.entry, host: &spec.host, monitored: spec.monitored, linked: spec.linked },
             )?
-        });
-        if let Some(name) = &spec.name {
-            permits.push(gate.check(caller, Operation::Register(name))?);
-        }
+        };
+        let name = spec.name.as_deref().map(|name| gate.check(caller, Operation::Register(name))).transpose()?;
         let target = child.target();
+        let mut messages = Vec::with_capacity(spec.messages.len());
         for ((topic, _), &bytes) in spec.messages.iter().zip(message_bytes) {
-            permits.push(gate.check(caller, Operation::Send { target: &target, topic, bytes })?);
+            messages.push(gate.check(caller, Operation::Send { target: &target, topic, bytes })?);
         }
-        Ok(permits)
+        Ok(SpawnPermits { exec, context, security, start, name, messages })
     }
 
     /// Puts the child in the table with its monitor, link, name, messages and waiter, all before it runs.
     fn install(
         &self,
-        permits: Vec<Permit>,
+        permits: SpawnPermits,
         parent: Option<&Process>,
         spec: &SpawnSpec,
+        message_bytes: &[usize],
         child: &Arc<Process>,
         waiter: Option<oneshot::Sender<Exit>>,
     ) -> Result<()> {
@@ -245,12 +247,7 @@ impl Runtime {
         {
             return Err(Error::NameTaken { name: name.clone(), holder: holder.to_string() });
         }
-        // INVARIANT: a spawn's permits hold exactly one spawn or exec permit; the rest are the builder's.
-        let main = if permits.iter().any(|p| p.kind() == OpKind::Exec) { OpKind::Exec } else { OpKind::Spawn };
-        for permit in permits {
-            let kind = permit.kind();
-            permit.redeem(if matches!(kind, OpKind::Spawn | OpKind::Exec) { main } else { kind })?;
-        }
+        permits.redeem(spec, child.pid())?;
         state.procs.insert(pid.clone(), child.clone());
         if let Some(name) = &spec.name {
             state.names.insert(name.clone(), pid.clone());
@@ -268,14 +265,14 @@ impl Runtime {
             state.waiters.entry(pid.clone()).or_default().push(tx);
         }
         drop(state);
-        for (topic, payload) in &spec.messages {
-            let message = Message {
-                from: parent.map(|p| p.pid().clone()),
-                topic: topic.as_str().into(),
-                payload: payload.clone().into(),
-            };
-            if child.mailbox().deliver(message).is_err() {
-                tracing::warn!(%pid, topic, "a builder message did not fit the new mailbox");
+        let from_actor = parent.and_then(|p| p.actor()).map(|a| Arc::<str>::from(a.id.as_str()));
+        for ((topic, payload), &bytes) in spec.messages.iter().zip(message_bytes) {
+            let message = Message::new(parent.map(|p| p.pid().clone()), topic.as_str().into(), payload.clone().into())
+                .with_actor(from_actor.clone());
+            // INVARIANT: the count was checked against the child's mailbox before the child existed, and nothing
+            // else can reach its mailbox before it runs.
+            if child.mailbox().deliver(message, bytes).is_err() {
+                tracing::error!(%pid, topic, "a builder message did not fit the new mailbox");
             }
         }
         Ok(())
@@ -353,6 +350,38 @@ fn panicked(child: &Process, panic: &(dyn std::any::Any + Send)) -> Exit {
     Exit::abnormal(crate::process::ExitReason::Internal, format!("internal: the host failed: {what}"))
 }
 
+/// The permits of one spawn, each for its own part of it.
+struct SpawnPermits {
+    exec: bool,
+    context: Option<Permit>,
+    security: Option<Permit>,
+    start: Permit,
+    name: Option<Permit>,
+    messages: Vec<Permit>,
+}
+
+impl SpawnPermits {
+    /// Redeems every permit for what `spec` does to the child `pid`. Errors: `Internal` when one names
+    /// something else.
+    fn redeem(self, spec: &SpawnSpec, pid: &Pid) -> Result<()> {
+        if let Some(permit) = self.context {
+            permit.redeem(OpKind::Context, &Subject::Capability("context"))?;
+        }
+        if let Some(permit) = self.security {
+            permit.redeem(OpKind::Security, &Subject::Capability("security"))?;
+        }
+        let kind = if self.exec { OpKind::Exec } else { OpKind::Spawn };
+        self.start.redeem(kind, &Subject::Start { entry: spec.entry.clone(), host: spec.host.clone() })?;
+        if let (Some(permit), Some(name)) = (self.name, &spec.name) {
+            permit.redeem(OpKind::Register, &Subject::Name(name.clone()))?;
+        }
+        for (permit, (topic, _)) in self.messages.into_iter().zip(&spec.messages) {
+            permit.redeem(OpKind::Send, &Subject::Message { to: pid.clone(), topic: topic.clone() })?;
+        }
+        Ok(())
+    }
+}
+
 fn merged_context(parent: Option<&Process>, extra: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
     let mut context = parent.map(|p| (**p.context()).clone()).unwrap_or_default();
     context.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -369,8 +398,10 @@ pub(super) fn add_link(state: &mut State, a: &Pid, b: &Pid) {
     state.links.entry(b.clone()).or_default().insert(a.clone());
 }
 
-/// Topics are non-empty and do not start with `@` (reserved for the runtime). Errors: `Invalid`.
+/// Topics are non-empty, at most [`crate::limits::MAX_NAME_BYTES`] long, and do not start with `@` (reserved
+/// for the runtime). Errors: `Invalid`.
 pub fn check_topic(topic: &str) -> Result<()> {
+    crate::limits::check_bounded("topic", topic)?;
     if topic.is_empty() {
         return Err(Error::Invalid("topic must not be empty".into()));
     }

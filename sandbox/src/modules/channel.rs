@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use corral_core::chan::{self, Case, Chan, Item, Selected};
+use corral_core::limits::Charge;
 use corral_core::mailbox::{Event, Message};
 use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
 
@@ -16,8 +17,18 @@ use crate::modules::errors::LuaError;
 #[derive(Clone)]
 pub struct LuaChan(pub Chan);
 
-/// A Lua value in a script's own channel (it never leaves the VM).
-struct Local(Value);
+/// A Lua value in a script's own channel (it never leaves the VM), and what holding it costs the sender.
+struct Local {
+    value: Value,
+    _charge: Charge,
+}
+
+/// The host bytes one item of a script's own channel holds outside the Lua heap (its box and queue slot).
+const LOCAL_ITEM_BYTES: usize = 64;
+
+fn local(lua: &Lua, value: Value) -> Item {
+    Item::Local(Box::new(Local { value, _charge: crate::modules::errors::charge(lua, LOCAL_ITEM_BYTES) }))
+}
 
 /// One case of `channel.select`: the channel's userdata, and for a send case the value.
 pub struct LuaCase {
@@ -45,6 +56,8 @@ impl UserData for WippyPayload {
 impl UserData for LuaMessage {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("topic", |_, this, ()| Ok(this.message.topic.to_string()));
+        // The sender's actor id, so a receiver can tell who a message acts for (issue 9).
+        methods.add_method("from_actor", |_, this, ()| Ok(this.message.from_actor.as_deref().map(str::to_string)));
         methods.add_method("from", |_, this, ()| {
             Ok(match &this.message.from {
                 Some(pid) => Some(pid.to_string()),
@@ -61,8 +74,8 @@ impl UserData for LuaMessage {
 
 impl UserData for LuaChan {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_async_method("send", |_, this, value: Value| async move {
-            match this.0.send(Item::Local(Box::new(Local(value)))).await {
+        methods.add_async_method("send", |lua, this, value: Value| async move {
+            match this.0.send(local(&lua, value)).await {
                 Ok(()) => Ok(true),
                 Err(_) => Err(mlua::Error::runtime("send on a closed channel")),
             }
@@ -102,7 +115,7 @@ pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<Value> {
         Item::Message(message) => lua.create_userdata(LuaMessage { message, wippy }).map(Value::UserData),
         Item::Event(event) => event_to_lua(lua, &event).map(Value::Table),
         Item::Local(boxed) => match boxed.downcast::<Local>() {
-            Ok(local) => Ok(local.0),
+            Ok(local) => Ok(local.value),
             Err(_) => Ok(Value::Nil),
         },
     }
@@ -151,7 +164,7 @@ async fn select(lua: Lua, spec: Table) -> mlua::Result<Table> {
         let case = case.borrow::<LuaCase>()?;
         let chan = case.chan.borrow::<LuaChan>()?.0.clone();
         cases.push(match &case.send {
-            Some(v) => Case::Send(chan, Some(Item::Local(Box::new(Local(v.clone()))))),
+            Some(v) => Case::Send(chan, Some(local(&lua, v.clone()))),
             None => Case::Recv(chan),
         });
         userdatas.push(case.chan.clone());

@@ -3,6 +3,9 @@
 //! `err:kind()` is one of the constants, `err:message()` the text, `tostring(err)` the text, and
 //! `"prefix: " .. err` works on both sides.
 
+use std::sync::Arc;
+
+use corral_core::limits::Charge;
 use corral_core::{Error, ErrorKind};
 use mlua::{Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value};
 
@@ -13,12 +16,24 @@ pub struct LuaError {
     pub kind: ErrorKind,
     /// The text.
     pub message: String,
+    /// What the text costs the process that made the error (`errors.new`), released with the last copy.
+    _charge: Option<Arc<Charge>>,
+}
+
+/// Charges `bytes` the host holds outside the Lua heap to the calling process's memory account (nothing
+/// outside a process). Over its limit, the process ends with `limit.memory` at its next metering check
+/// (issue 9, class 3).
+pub fn charge(lua: &Lua, bytes: usize) -> Charge {
+    match crate::procs::current(lua) {
+        Ok(ctx) => ctx.process.account().charge(u64::try_from(bytes).unwrap_or(u64::MAX)),
+        Err(_) => Charge::default(),
+    }
 }
 
 impl LuaError {
     /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> LuaError {
-        LuaError { kind, message: message.into() }
+        LuaError { kind, message: message.into(), _charge: None }
     }
 
     /// `INVALID` with `message`.
@@ -29,7 +44,7 @@ impl LuaError {
 
 impl From<Error> for LuaError {
     fn from(e: Error) -> LuaError {
-        LuaError { kind: e.kind(), message: e.to_string() }
+        LuaError { kind: e.kind(), message: e.to_string(), _charge: None }
     }
 }
 
@@ -81,9 +96,14 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     }
     errors.set(
         "new",
-        lua.create_function(|_, (kind, message): (String, Option<String>)| {
-            let kind = parse_kind(&kind).ok_or_else(|| mlua::Error::runtime(format!("unknown error kind `{kind}`")))?;
-            Ok(LuaError::new(kind, message.unwrap_or_default()))
+        lua.create_function(|lua, (kind, message): (mlua::LuaString, Option<mlua::LuaString>)| {
+            let kind = parse_kind(&kind.to_string_lossy()).ok_or_else(|| {
+                let shown: String = kind.to_string_lossy().chars().take(64).collect();
+                mlua::Error::runtime(format!("unknown error kind `{shown}`"))
+            })?;
+            let message = message.map(|m| m.to_string_lossy()).unwrap_or_default();
+            let charge = Arc::new(charge(lua, message.len()));
+            Ok(LuaError { kind, message, _charge: Some(charge) })
         })?,
     )?;
     errors.set(

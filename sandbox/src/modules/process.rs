@@ -269,8 +269,10 @@ fn register_mailbox(lua: &Lua, process: &Table) -> mlua::Result<()> {
                     );
                 }
             };
-            let chan = ctx.process.mailbox().listen(&topic, message_mode);
-            Ok(MultiValue::from_iter([chan_value(lua, chan)?]))
+            match ctx.process.mailbox().listen(&topic, message_mode) {
+                Ok(chan) => Ok(MultiValue::from_iter([chan_value(lua, chan)?])),
+                Err(e) => fail(lua, e),
+            }
         })?,
     )?;
     process.set(

@@ -4,21 +4,56 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use corral_core::limits::{Charge, MAX_SCOPE_NAMES, check_bounded};
 use corral_core::value::Value as CoreValue;
 use corral_policy::{Actor, AttrValue, Resource};
 use mlua::{Lua, Table, UserData, UserDataMethods, Value};
 
 use crate::convert::{from_lua, to_lua};
-use crate::modules::errors::{LuaError, fail, ret};
+use crate::modules::errors::{LuaError, charge, fail, ret};
 use crate::procs::current;
 
-/// An actor value (`security.new_actor`, `security.actor()`).
+/// An actor value (`security.new_actor`, `security.actor()`), with what its Rust copy costs its maker.
 #[derive(Clone)]
-pub struct LuaActor(pub Arc<Actor>);
+pub struct LuaActor(pub Arc<Actor>, #[allow(dead_code, reason = "held for its Drop, which releases the charge")] Arc<Charge>);
 
-/// A scope value: a set of scope names.
+/// A scope value: a set of scope names, with what its Rust copy costs its maker.
 #[derive(Clone)]
-pub struct LuaScope(pub Arc<[String]>);
+pub struct LuaScope(
+    pub Arc<[String]>,
+    #[allow(dead_code, reason = "held for its Drop, which releases the charge")] Arc<Charge>,
+);
+
+/// The most bytes an actor's meta may take ([`corral_core::Value::size`]); more is `INVALID` (issue 9,
+/// class 8: every decision record and cached entity of the actor carries it).
+pub const MAX_META_BYTES: usize = 4096;
+
+fn scope(lua: &Lua, names: Vec<String>) -> LuaScope {
+    let bytes = names.iter().map(|n| n.len() + 24).sum();
+    LuaScope(names.into(), Arc::new(charge(lua, bytes)))
+}
+
+/// Scope names from `security.new_scope({...})`: at most [`MAX_SCOPE_NAMES`] strings of at most
+/// [`corral_core::limits::MAX_NAME_BYTES`] bytes, checked before anything is copied. Errors: `INVALID` naming the bound.
+fn scope_names(names: Option<Table>) -> Result<Vec<String>, LuaError> {
+    let Some(names) = names else { return Ok(Vec::new()) };
+    let len = names.raw_len();
+    if len > MAX_SCOPE_NAMES {
+        return Err(LuaError::invalid(format!("a scope holds at most {MAX_SCOPE_NAMES} names, got {len}")));
+    }
+    let mut out = Vec::with_capacity(len);
+    for i in 1..=len {
+        match names.raw_get::<Value>(i).map_err(|e| LuaError::invalid(e.to_string()))? {
+            Value::String(s) => {
+                let name = s.to_string_lossy();
+                check_bounded("scope name", &name)?;
+                out.push(name);
+            }
+            other => return Err(LuaError::invalid(format!("scope name {i} is a {}, not a string", other.type_name()))),
+        }
+    }
+    Ok(out)
+}
 
 impl UserData for LuaActor {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
@@ -59,12 +94,17 @@ fn attr_to_lua(lua: &Lua, v: &AttrValue) -> mlua::Result<Value> {
 
 /// Actor meta as Cedar attributes: strings, booleans, integral numbers, arrays (sets) and records.
 /// Errors: `INVALID` naming the key with a value Cedar cannot hold.
-pub fn meta_from_lua(meta: Option<Table>) -> Result<BTreeMap<String, AttrValue>, LuaError> {
-    let Some(meta) = meta else { return Ok(BTreeMap::new()) };
+/// Returns the attributes and their size in bytes. Errors also: meta over [`MAX_META_BYTES`].
+pub fn meta_from_lua(meta: Option<Table>) -> Result<(BTreeMap<String, AttrValue>, usize), LuaError> {
+    let Some(meta) = meta else { return Ok((BTreeMap::new(), 0)) };
     let value = from_lua(&Value::Table(meta), "meta")?;
+    let bytes = value.size();
+    if bytes > MAX_META_BYTES {
+        return Err(LuaError::invalid(format!("meta of {bytes} bytes is over the bound of {MAX_META_BYTES} bytes")));
+    }
     match attr(&value, "meta")? {
-        AttrValue::Record(map) => Ok(map),
-        AttrValue::Set(items) if items.is_empty() => Ok(BTreeMap::new()),
+        AttrValue::Record(map) => Ok((map, bytes)),
+        AttrValue::Set(items) if items.is_empty() => Ok((BTreeMap::new(), bytes)),
         _ => Err(LuaError::invalid("meta must be a table of named values")),
     }
 }
@@ -95,7 +135,7 @@ fn attr(value: &CoreValue, path: &str) -> Result<AttrValue, LuaError> {
 fn resource_of(lua: &Lua, text: &str) -> Result<Resource, LuaError> {
     let ctx = current(lua)?;
     if text.starts_with('{') {
-        let target = ctx.runtime.resolve(text)?.target();
+        let target = ctx.runtime.target_of(text)?;
         return Ok(Resource::Process {
             pid: target.pid.to_string(),
             entry: target.entry.to_string(),
@@ -122,14 +162,14 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
         "actor",
         lua.create_function(|lua, ()| {
             let ctx = current(lua).map_err(|e| mlua::Error::runtime(e.message))?;
-            Ok(ctx.process.actor().cloned().map(LuaActor))
+            Ok(ctx.process.actor().cloned().map(|a| LuaActor(a, Arc::default())))
         })?,
     )?;
     security.set(
         "scope",
         lua.create_function(|lua, ()| {
             let ctx = current(lua).map_err(|e| mlua::Error::runtime(e.message))?;
-            Ok(LuaScope(ctx.process.scopes().clone()))
+            Ok(LuaScope(ctx.process.scopes().clone(), Arc::default()))
         })?,
     )?;
     security.set(
@@ -138,20 +178,36 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
             if id.is_empty() {
                 return fail(lua, LuaError::invalid("actor id must not be empty"));
             }
+            if let Err(e) = check_bounded("actor id", &id) {
+                return fail(lua, e);
+            }
             match meta_from_lua(meta) {
-                Ok(meta) => ret(lua, Ok::<_, LuaError>(LuaActor(Arc::new(Actor { id, meta })))),
+                Ok((meta, bytes)) => {
+                    let cost = charge(lua, bytes + id.len() + 64);
+                    ret(lua, Ok::<_, LuaError>(LuaActor(Arc::new(Actor { id, meta }), Arc::new(cost))))
+                }
                 Err(e) => fail(lua, e),
             }
         })?,
     )?;
-    security.set("named_scope", lua.create_function(|_, name: String| Ok(LuaScope(vec![name].into())))?)?;
+    security.set(
+        "named_scope",
+        lua.create_function(|lua, name: String| {
+            let result = check_bounded("scope name", &name).map(|()| scope(lua, vec![name]));
+            ret(lua, result.map_err(LuaError::from))
+        })?,
+    )?;
     security.set(
         "new_scope",
-        lua.create_function(|_, names: Option<Vec<String>>| Ok(LuaScope(names.unwrap_or_default().into())))?,
+        lua.create_function(|lua, names: Option<Table>| ret(lua, scope_names(names).map(|n| scope(lua, n))))?,
     )?;
     security.set(
         "can",
         lua.create_function(|lua, (action, resource): (String, String)| {
+            let bounded = check_bounded("action", &action).and_then(|()| check_bounded("resource", &resource));
+            if let Err(e) = bounded {
+                return fail(lua, LuaError::from(e));
+            }
             let result = current(lua).and_then(|ctx| {
                 let resource = resource_of(lua, &resource)?;
                 ctx.runtime.can(&ctx.process, &action, &resource).map_err(LuaError::from)
