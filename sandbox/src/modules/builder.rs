@@ -8,27 +8,66 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use corral_core::limits::LimitRequest;
+use corral_core::limits::{Charge, LimitRequest};
 use corral_core::runtime::{Capability, SpawnSpec, check_topic};
 use corral_core::value::Value as CoreValue;
 use corral_policy::Actor;
 use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, Value, Variadic};
 
 use crate::convert::from_lua_multi;
-use crate::modules::errors::{LuaError, ret};
+use crate::modules::errors::{LuaError, charge, ret};
 use crate::modules::process::{context_values, spawn_spec};
 use crate::modules::security::{LuaActor, LuaScope};
 use crate::procs::current;
 
-/// What a builder has gathered.
+/// What a builder has gathered. Cloning one is cheap whatever it holds: the context is shared until changed
+/// and the messages are a shared list each builder only adds to, so a chain of N calls costs O(N) (issue 9,
+/// class 3: a builder chained 8000 times used to copy its whole state at each step). What each step adds is
+/// charged to the calling process's memory account.
 #[derive(Clone, Default)]
 pub struct BuilderState {
-    context: BTreeMap<String, CoreValue>,
+    context: Arc<BTreeMap<String, CoreValue>>,
+    context_charge: Option<Arc<Charge>>,
     actor: Option<Arc<Actor>>,
     scopes: Option<Arc<[String]>>,
     name: Option<String>,
-    messages: Vec<(String, Vec<CoreValue>)>,
+    messages: Option<Arc<Queued>>,
     limits: LimitRequest,
+}
+
+/// One `:with_message`, linked to the ones before it.
+pub struct Queued {
+    topic: String,
+    payload: Vec<CoreValue>,
+    before: Option<Arc<Queued>>,
+    _charge: Charge,
+}
+
+impl Drop for Queued {
+    /// Unlinks iteratively: a recursive drop of a long chain would overflow the host's stack.
+    fn drop(&mut self) {
+        let mut next = self.before.take();
+        while let Some(node) = next {
+            next = match Arc::try_unwrap(node) {
+                Ok(mut node) => node.before.take(),
+                Err(_) => None,
+            };
+        }
+    }
+}
+
+impl BuilderState {
+    /// The messages in the order they were added.
+    fn messages(&self) -> Vec<(String, Vec<CoreValue>)> {
+        let mut out = Vec::new();
+        let mut at = self.messages.as_deref();
+        while let Some(queued) = at {
+            out.push((queued.topic.clone(), queued.payload.clone()));
+            at = queued.before.as_deref();
+        }
+        out.reverse();
+        out
+    }
 }
 
 impl UserData for BuilderState {}
@@ -72,7 +111,11 @@ fn add_context(lua: &Lua, mut s: BuilderState, values: Value) -> Result<BuilderS
     };
     let values = context_values(&values)?;
     ask(lua, Capability::Context)?;
-    s.context.extend(values);
+    let mut context = (*s.context).clone();
+    context.extend(values);
+    let bytes: usize = context.iter().map(|(k, v)| k.len() + v.size()).sum();
+    s.context = Arc::new(context);
+    s.context_charge = Some(Arc::new(charge(lua, bytes)));
     Ok(s)
 }
 
@@ -143,7 +186,9 @@ pub fn register(lua: &Lua, process: &Table) -> mlua::Result<()> {
                 };
                 check_topic(&topic)?;
                 let payload = from_lua_multi(args.iter().skip(2), "payload")?;
-                s.messages.push((topic, payload));
+                let bytes = topic.len() + payload.iter().map(CoreValue::size).sum::<usize>() + 64;
+                let before = s.messages.take();
+                s.messages = Some(Arc::new(Queued { topic, payload, before, _charge: charge(lua, bytes) }));
                 Ok(s)
             })();
             ret(lua, result)
@@ -175,12 +220,13 @@ fn builder_spawn(lua: &Lua, args: Variadic<Value>) -> mlua::Result<MultiValue> {
         let s = state(ud)?;
         let rest: Variadic<Value> = args.iter().skip(3).cloned().collect();
         let spec = spawn_spec(&rest, *monitored, *linked)?;
+        let messages = s.messages();
         let spec = SpawnSpec {
             actor: s.actor,
             scopes: s.scopes,
-            context: s.context,
+            context: (*s.context).clone(),
             name: s.name,
-            messages: s.messages,
+            messages,
             limits: s.limits,
             ..spec
         };
