@@ -439,6 +439,13 @@ fn refuel(slot: &Slot) {
     FUEL.set(grant);
 }
 
+/// Makes the running process's next safepoint take the slow path (its memory and limits are checked there):
+/// for module code that just charged its account past the limit, so the kill comes at once rather than up to
+/// a fuel grant later. Safe to call from any callback of a metered thread, and a no-op elsewhere.
+pub fn check_now() {
+    check_soon();
+}
+
 /// Makes the next safepoint take the slow path, charging only the fuel already spent.
 fn check_soon() {
     let fuel = FUEL.get();

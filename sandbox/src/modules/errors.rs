@@ -25,7 +25,14 @@ pub struct LuaError {
 /// (issue 9, class 3).
 pub fn charge(lua: &Lua, bytes: usize) -> Charge {
     match crate::procs::current(lua) {
-        Ok(ctx) => ctx.process.account().charge(u64::try_from(bytes).unwrap_or(u64::MAX)),
+        Ok(ctx) => {
+            let account = ctx.process.account();
+            let charge = account.charge(u64::try_from(bytes).unwrap_or(u64::MAX));
+            if account.held() > account.limit() {
+                crate::interrupt::check_now();
+            }
+            charge
+        }
         Err(_) => Charge::default(),
     }
 }

@@ -1,4 +1,4 @@
--- One hostile case: the attacker runs on a host with one VM (`tight` unless `host` names another) and has
+-- One hostile case: the attacker (`entry`, default `app:hostile`) runs on a host with one VM (`tight` unless `host` names another) and has
 -- started before its neighbour starts on the same VM. The neighbour must check its globals are intact and
 -- return the right sum, and the attacker must end the named way: with an error containing `want` (a string,
 -- or each string of a list), or, when `want` is a function, as that function checks (given the attacker's EXIT).
@@ -7,9 +7,9 @@
 -- or an error handler cannot be paused; it is still counted, and ended by its budget.
 local t = require("t")
 
-return function(kind, want, preemptible, host)
+return function(kind, want, preemptible, host, entry)
     host = host or "app:tight"
-    local bad = process.spawn_monitored("app:hostile", host, kind, process.pid())
+    local bad = process.spawn_monitored(entry or "app:hostile", host, kind, process.pid())
     t.eq(t.msg("started", bad, kind .. ": started", "10s"):payload(), kind, "the attacker runs")
     local good = process.spawn_monitored("app:neighbour", host, 100000)
     local first = t.event(nil, kind .. ": first exit", "15s")
