@@ -14,7 +14,7 @@ use cedar_policy as cedar;
 
 use crate::convert;
 use crate::error::message_of;
-use crate::request::{Actor, Decision, Request, Resource};
+use crate::request::{Actor, AttrValue, Decision, Request, Resource};
 use crate::set::PolicySet;
 use crate::slice;
 use crate::source::LoadedPolicy;
@@ -140,7 +140,15 @@ impl PolicySet {
     fn authorize(&self, request: &Request<'_>) -> Result<cedar::Response, String> {
         let actor = request.principal.ok_or_else(|| "no actor".to_owned())?;
         let principal = self.types.actor(&actor.id);
-        let context = convert::context(request.context)?;
+        // Only what the schema declares for the action: a folder whose schema predates an attribute decides
+        // without it (see `context.rs`).
+        let declared: Vec<(String, AttrValue)> = request
+            .context
+            .iter()
+            .filter(|(name, _)| self.context_attrs.allows(request.action, name))
+            .cloned()
+            .collect();
+        let context = convert::context(&declared)?;
         let action = self.types.action(request.action);
         let resource = self.types.resource_uid(request.resource);
         // Validating the request against the schema catches an unknown action, a resource type the action

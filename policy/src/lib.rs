@@ -67,6 +67,7 @@
 //! ```
 
 mod cache;
+mod context;
 mod convert;
 mod decide;
 mod entities;

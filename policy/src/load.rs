@@ -92,6 +92,8 @@ pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> 
             policy.actions = applicable_actions(&policy.policy, schema);
         }
     }
+    let schema_text = files.iter().find(|f| f.name == SCHEMA_FILE).map_or(DEFAULT_SCHEMA, |f| f.text.as_str());
+    let context_attrs = crate::context::ContextAttrs::of_schema_text(schema_text);
     let entities_file = files.iter().find(|f| f.name == ENTITIES_FILE);
     let entities = crate::entities::load(entities_file, schema.as_ref(), &mut problems);
     match (schema, entities, types) {
@@ -102,6 +104,7 @@ pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> 
                 scopes: policies.iter().filter_map(|p| p.scope.clone()).collect::<BTreeSet<_>>(),
                 policies,
                 schema,
+                context_attrs,
                 references: crate::slice::References::of(&entities),
                 entities,
                 types,

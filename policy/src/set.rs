@@ -23,6 +23,8 @@ pub struct PolicySet {
     pub(crate) policies: Vec<LoadedPolicy>,
     pub(crate) scopes: BTreeSet<String>,
     pub(crate) schema: cedar::Schema,
+    /// The context attributes the schema declares per action: a request passes only those.
+    pub(crate) context_attrs: crate::context::ContextAttrs,
     /// The entities of `entities.json` and the schema's actions.
     pub(crate) entities: cedar::Entities,
     /// What each stored entity refers to, for taking a request's slice of `entities`.
