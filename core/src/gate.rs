@@ -107,10 +107,33 @@ pub struct Target {
     pub actor: Arc<str>,
 }
 
+/// Who a new process will be: the actor it runs as and its scopes (the caller's, unless a SpawnBuilder's
+/// `:with_actor` / `:with_scope` set them). Spawn, exec and `process.security` requests carry it as
+/// `context.actor`, `context.tenant` (the actor's `tenant` meta, when a string) and `context.scopes`, so a
+/// policy can say "the dispatcher may start `acme:worker` only as an `acme` actor" (issue 9).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Child<'a> {
+    /// The actor it runs as; `None` when it has none (every request it makes is then denied).
+    pub actor: Option<&'a Actor>,
+    /// Its scope names; `None` where they are not being set (a `process.security` check for an actor only).
+    pub scopes: Option<&'a [String]>,
+}
+
+/// The process a registry name is (to be) bound to, for `process.registry.register` and `unregister`:
+/// passed as `context.owner`, `context.owner_entry`, `context.owner_actor`, and `context.own` when it is the
+/// caller itself.
+#[derive(Clone, Copy, Debug)]
+pub struct Owner<'a> {
+    /// The process.
+    pub target: &'a Target,
+    /// Whether it is the caller.
+    pub own: bool,
+}
+
 /// One process API call, as the gate sees it.
 #[derive(Clone, Copy, Debug)]
 pub enum Operation<'a> {
-    /// `process.spawn*`: the entry, the host, and which variant.
+    /// `process.spawn*`: the entry, the host, which variant, and who the child will be.
     Spawn {
         /// Entry id.
         entry: &'a str,
@@ -120,6 +143,8 @@ pub enum Operation<'a> {
         monitored: bool,
         /// `spawn_linked` or `spawn_linked_monitored`.
         linked: bool,
+        /// The child's actor and scopes.
+        child: Child<'a>,
     },
     /// `process.exec`.
     Exec {
@@ -127,6 +152,8 @@ pub enum Operation<'a> {
         entry: &'a str,
         /// Host id.
         host: &'a str,
+        /// The child's actor and scopes.
+        child: Child<'a>,
     },
     /// `process.send` (and SpawnBuilder `:with_message`, on the child).
     Send {
@@ -152,12 +179,13 @@ pub enum Operation<'a> {
     Unlink(&'a Target),
     /// `process.with_context` and SpawnBuilder `:with_context`.
     Context,
-    /// SpawnBuilder `:with_actor` and `:with_scope`.
-    Security,
-    /// `process.registry.register` (and SpawnBuilder `:with_name`).
-    Register(&'a str),
-    /// `process.registry.unregister`.
-    Unregister(&'a str),
+    /// SpawnBuilder `:with_actor` and `:with_scope`: the actor and scopes asked for.
+    Security(Child<'a>),
+    /// `process.registry.register` (and SpawnBuilder `:with_name`): the name and the process it binds to
+    /// (`None` for a builder's name: the child does not exist yet).
+    Register(&'a str, Option<Owner<'a>>),
+    /// `process.registry.unregister`: the name and the process holding it, if any.
+    Unregister(&'a str, Option<Owner<'a>>),
     /// `process.upgrade`.
     Upgrade(&'a str),
 }
@@ -274,9 +302,9 @@ impl Operation<'_> {
             Operation::Link(_) => OpKind::Link,
             Operation::Unlink(_) => OpKind::Unlink,
             Operation::Context => OpKind::Context,
-            Operation::Security => OpKind::Security,
-            Operation::Register(_) => OpKind::Register,
-            Operation::Unregister(_) => OpKind::Unregister,
+            Operation::Security(_) => OpKind::Security,
+            Operation::Register(..) => OpKind::Register,
+            Operation::Unregister(..) => OpKind::Unregister,
             Operation::Upgrade(_) => OpKind::Upgrade,
         }
     }
@@ -284,7 +312,7 @@ impl Operation<'_> {
     /// The target a permit for this operation names.
     pub(crate) fn subject(&self) -> Subject {
         match *self {
-            Operation::Spawn { entry, host, .. } | Operation::Exec { entry, host } => {
+            Operation::Spawn { entry, host, .. } | Operation::Exec { entry, host, .. } => {
                 Subject::Start { entry: entry.into(), host: host.into() }
             }
             Operation::Send { target, topic, .. } => Subject::Message { to: target.pid.clone(), topic: topic.into() },
@@ -295,8 +323,8 @@ impl Operation<'_> {
             | Operation::Link(t)
             | Operation::Unlink(t) => Subject::Process(t.pid.clone()),
             Operation::Context => Subject::Capability("context"),
-            Operation::Security => Subject::Capability("security"),
-            Operation::Register(n) | Operation::Unregister(n) => Subject::Name(n.into()),
+            Operation::Security(_) => Subject::Capability("security"),
+            Operation::Register(n, _) | Operation::Unregister(n, _) => Subject::Name(n.into()),
             Operation::Upgrade(e) => Subject::Entry(e.into()),
         }
     }
@@ -314,7 +342,12 @@ impl Operation<'_> {
     pub fn requests(&self) -> Vec<CedarRequest> {
         let entry = |id: &str| Resource::Entry { id: id.to_string() };
         let host = |id: &str| Resource::Host { id: id.to_string() };
-        let on = |h: &str| vec![("host".to_string(), AttrValue::Str(h.to_string()))];
+        let starting = |e: &str, h: &str, child: &Child<'_>| {
+            let mut attrs = vec![("host".to_string(), AttrValue::Str(h.to_string()))];
+            attrs.push(("entry".to_string(), AttrValue::Str(e.to_string())));
+            attrs.extend(child_attrs(child));
+            attrs
+        };
         let process = |t: &Target| Resource::Process {
             pid: t.pid.to_string(),
             entry: t.entry.to_string(),
@@ -324,19 +357,21 @@ impl Operation<'_> {
         let capability = |name: &str| Resource::Capability { name: name.to_string() };
         let name = |n: &str| Resource::Name { name: n.to_string() };
         match *self {
-            Operation::Spawn { entry: e, host: h, monitored, linked } => {
-                let mut requests = vec![(Action::Spawn, entry(e), on(h))];
+            Operation::Spawn { entry: e, host: h, monitored, linked, child } => {
+                let on = starting(e, h, &child);
+                let mut requests = vec![(Action::Spawn, entry(e), on.clone())];
                 if monitored {
-                    requests.push((Action::SpawnMonitored, entry(e), on(h)));
+                    requests.push((Action::SpawnMonitored, entry(e), on.clone()));
                 }
                 if linked {
-                    requests.push((Action::SpawnLinked, entry(e), on(h)));
+                    requests.push((Action::SpawnLinked, entry(e), on.clone()));
                 }
-                requests.push((Action::Host, host(h), on(h)));
+                requests.push((Action::Host, host(h), on));
                 requests
             }
-            Operation::Exec { entry: e, host: h } => {
-                vec![(Action::Exec, entry(e), on(h)), (Action::Host, host(h), on(h))]
+            Operation::Exec { entry: e, host: h, child } => {
+                let on = starting(e, h, &child);
+                vec![(Action::Exec, entry(e), on.clone()), (Action::Host, host(h), on)]
             }
             Operation::Send { target, topic, .. } => {
                 vec![(Action::Send, process(target), vec![("topic".into(), AttrValue::Str(topic.into()))])]
@@ -348,12 +383,38 @@ impl Operation<'_> {
             Operation::Link(t) => vec![(Action::Link, process(t), vec![])],
             Operation::Unlink(t) => vec![(Action::Unlink, process(t), vec![])],
             Operation::Context => vec![(Action::Context, capability("context"), vec![])],
-            Operation::Security => vec![(Action::Security, capability("security"), vec![])],
-            Operation::Register(n) => vec![(Action::Register, name(n), vec![])],
-            Operation::Unregister(n) => vec![(Action::Unregister, name(n), vec![])],
+            Operation::Security(child) => vec![(Action::Security, capability("security"), child_attrs(&child))],
+            Operation::Register(n, owner) => vec![(Action::Register, name(n), owner_attrs(owner))],
+            Operation::Unregister(n, owner) => vec![(Action::Unregister, name(n), owner_attrs(owner))],
             Operation::Upgrade(e) => vec![(Action::Upgrade, entry(e), vec![])],
         }
     }
+}
+
+/// `context.actor`, `context.tenant` and `context.scopes` of a child (see [`Child`]).
+fn child_attrs(child: &Child<'_>) -> Vec<(String, AttrValue)> {
+    let mut attrs = Vec::new();
+    if let Some(actor) = child.actor {
+        attrs.push(("actor".to_string(), AttrValue::Str(actor.id.clone())));
+        if let Some(AttrValue::Str(tenant)) = actor.meta.get("tenant") {
+            attrs.push(("tenant".to_string(), AttrValue::Str(tenant.clone())));
+        }
+    }
+    if let Some(scopes) = child.scopes {
+        attrs.push(("scopes".to_string(), AttrValue::Set(scopes.iter().cloned().map(AttrValue::Str).collect())));
+    }
+    attrs
+}
+
+/// `context.owner`, `owner_entry`, `owner_actor` and `own` of a registry call (see [`Owner`]).
+fn owner_attrs(owner: Option<Owner<'_>>) -> Vec<(String, AttrValue)> {
+    let Some(owner) = owner else { return Vec::new() };
+    vec![
+        ("owner".to_string(), AttrValue::Str(owner.target.pid.to_string())),
+        ("owner_entry".to_string(), AttrValue::Str(owner.target.entry.to_string())),
+        ("owner_actor".to_string(), AttrValue::Str(owner.target.actor.to_string())),
+        ("own".to_string(), AttrValue::Bool(owner.own)),
+    ]
 }
 
 /// One Cedar request of an operation: the action, the resource, and context attributes beyond `pid`.

@@ -25,9 +25,7 @@ impl Runtime {
             if let Some(parent) = process.parent().and_then(|p| state.procs.get(p)) {
                 parent.children.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             }
-            for name in state.names_of.remove(&pid).unwrap_or_default() {
-                state.names.remove(&name);
-            }
+            super::registry::release_names_of(&mut state, &pid);
             for target in state.watching.remove(&pid).unwrap_or_default() {
                 if let Some(set) = state.watchers.get_mut(&target) {
                     set.remove(&pid);

@@ -21,7 +21,7 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::{Notify, oneshot};
 
 pub use messaging::{FALLBACK_TOPIC, check_payload};
-pub use registry::{Capability, Upgrade};
+pub use registry::{Capability, Grant, Upgrade};
 pub use reload::{DEFAULT_DEBOUNCE, PolicyWatcher, Reload};
 pub use spawn::{RootSpec, SpawnSpec, check_topic};
 
@@ -84,7 +84,14 @@ struct Inner {
 struct State {
     procs: HashMap<Pid, Arc<Process>>,
     names: HashMap<String, Pid>,
+    /// holder -> the names bound to it.
     names_of: HashMap<Pid, Vec<String>>,
+    /// name -> the process that pays for it (counted against its `max_names`): its holder, or the process
+    /// that bound it there with `register(name, pid)`.
+    payer: HashMap<String, Pid>,
+    /// payer -> the names it pays for (released when it exits: a name outlives neither its holder nor its
+    /// payer).
+    paid: HashMap<Pid, Vec<String>>,
     /// target -> the processes monitoring it.
     watchers: HashMap<Pid, HashSet<Pid>>,
     /// watcher -> the processes it monitors (to clean up when the watcher exits).

@@ -7,10 +7,11 @@ use corral_policy::Actor;
 use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
+use super::registry::Grant;
 use super::{Runtime, State};
 use crate::app::EntryKind;
 use crate::error::{Error, Result};
-use crate::gate::{Caller, OpKind, Operation, Permit, Subject};
+use crate::gate::{Caller, Child, OpKind, Operation, Permit, Subject};
 use crate::limits::LimitRequest;
 use crate::lock;
 use crate::mailbox::Message;
@@ -43,6 +44,9 @@ pub struct SpawnSpec {
     pub messages: Vec<(String, Vec<Value>)>,
     /// `:with_limits`: narrows the host's per-process limits; above the host's maximum is `LimitExceeded`.
     pub limits: LimitRequest,
+    /// The builder's grants (`process.context`, `process.security` decided when its methods were called):
+    /// what they cover is not asked again.
+    pub grants: Vec<Grant>,
 }
 
 /// The root process of `corral run` and of each `corral test` case.
@@ -209,19 +213,33 @@ impl Runtime {
         exec: bool,
     ) -> Result<SpawnPermits> {
         let gate = self.gate();
-        let context = (!spec.context.is_empty()).then(|| gate.check(caller, Operation::Context)).transpose()?;
-        let security = (spec.actor.is_some() || spec.scopes.is_some())
-            .then(|| gate.check(caller, Operation::Security))
+        // What the builder's grants cover was decided when its methods were called: each permission once.
+        let granted = |allows: &dyn Fn(&Grant, &Pid) -> bool| {
+            caller.pid.as_ref().is_some_and(|pid| spec.grants.iter().any(|g| allows(g, pid)))
+        };
+        let context_needed = !spec.context.is_empty() && !granted(&|g, pid| g.allows_context(pid));
+        let context = context_needed.then(|| gate.check(caller, Operation::Context)).transpose()?;
+        let actor = spec.actor.as_deref().filter(|a| !granted(&|g, pid| g.allows_actor(pid, &a.id)));
+        let scopes = spec.scopes.as_deref().filter(|s| !granted(&|g, pid| g.allows_scopes(pid, s)));
+        let security = (actor.is_some() || scopes.is_some())
+            .then(|| gate.check(caller, Operation::Security(Child { actor, scopes })))
             .transpose()?;
+        let child_is = Child { actor: child.actor().map(|a| &**a), scopes: Some(child.scopes()) };
         let start = if exec {
-            gate.check(caller, Operation::Exec { entry: &spec.entry, host: &spec.host })?
+            gate.check(caller, Operation::Exec { entry: &spec.entry, host: &spec.host, child: child_is })?
         } else {
             gate.check(
                 caller,
-                Operation::Spawn { entry: &spec.entry, host: &spec.host, monitored: spec.monitored, linked: spec.linked },
+                Operation::Spawn {
+                    entry: &spec.entry,
+                    host: &spec.host,
+                    monitored: spec.monitored,
+                    linked: spec.linked,
+                    child: child_is,
+                },
             )?
         };
-        let name = spec.name.as_deref().map(|name| gate.check(caller, Operation::Register(name))).transpose()?;
+        let name = spec.name.as_deref().map(|name| gate.check(caller, Operation::Register(name, None))).transpose()?;
         let target = child.target();
         let mut messages = Vec::with_capacity(spec.messages.len());
         for ((topic, _), &bytes) in spec.messages.iter().zip(message_bytes) {
@@ -250,8 +268,7 @@ impl Runtime {
         permits.redeem(spec, child.pid())?;
         state.procs.insert(pid.clone(), child.clone());
         if let Some(name) = &spec.name {
-            state.names.insert(name.clone(), pid.clone());
-            state.names_of.entry(pid.clone()).or_default().push(name.clone());
+            super::registry::bind_name(&mut state, name, &pid, &pid);
         }
         if let Some(parent) = parent {
             if spec.monitored {
@@ -293,6 +310,7 @@ impl Runtime {
                 ("monitored", spec.monitored.into()),
                 ("linked", spec.linked.into()),
                 ("args_bytes", args_bytes.into()),
+                ("grants", spec.grants.iter().map(Grant::op_id).collect::<Vec<_>>().into()),
                 (
                     "limits",
                     serde_json::json!({

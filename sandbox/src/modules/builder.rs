@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use corral_core::limits::{Charge, LimitRequest};
-use corral_core::runtime::{Capability, SpawnSpec, check_topic};
+use corral_core::runtime::{Capability, Grant, SpawnSpec, check_topic};
 use corral_core::value::Value as CoreValue;
 use corral_policy::Actor;
 use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, Value, Variadic};
@@ -33,6 +33,11 @@ pub struct BuilderState {
     name: Option<String>,
     messages: Option<Arc<Queued>>,
     limits: LimitRequest,
+    /// The capabilities its methods were granted, one of each kind (a spawn does not ask them again, and a
+    /// granted context is not asked again by a later `:with_context`).
+    context_grant: Option<Grant>,
+    actor_grant: Option<Grant>,
+    scopes_grant: Option<Grant>,
 }
 
 /// One `:with_message`, linked to the ones before it.
@@ -99,7 +104,7 @@ fn state(ud: &AnyUserData) -> Result<BuilderState, LuaError> {
     ud.borrow::<BuilderState>().map(|s| s.clone()).map_err(|_| LuaError::invalid("not a SpawnBuilder"))
 }
 
-fn ask(lua: &Lua, capability: Capability) -> Result<(), LuaError> {
+fn ask(lua: &Lua, capability: Capability) -> Result<Grant, LuaError> {
     let ctx = current(lua)?;
     ctx.runtime.check_capability(&ctx.process, capability).map_err(LuaError::from)
 }
@@ -110,7 +115,9 @@ fn add_context(lua: &Lua, mut s: BuilderState, values: Value) -> Result<BuilderS
         return Err(LuaError::invalid(format!("context values must be a table, got a {}", values.type_name())));
     };
     let values = context_values(&values)?;
-    ask(lua, Capability::Context)?;
+    if s.context_grant.is_none() {
+        s.context_grant = Some(ask(lua, Capability::Context)?);
+    }
     let mut context = (*s.context).clone();
     context.extend(values);
     let bytes: usize = context.iter().map(|(k, v)| k.len() + v.size()).sum();
@@ -138,7 +145,7 @@ pub fn register(lua: &Lua, process: &Table) -> mlua::Result<()> {
             let result = state(&ud).and_then(|mut s| {
                 let Value::UserData(actor) = actor else { return Err(LuaError::invalid("with_actor takes an actor")) };
                 let actor = actor.borrow::<LuaActor>().map_err(|_| LuaError::invalid("with_actor takes an actor"))?;
-                ask(lua, Capability::Security)?;
+                s.actor_grant = Some(ask(lua, Capability::Security { actor: Some(actor.0.clone()), scopes: None })?);
                 s.actor = Some(actor.0.clone());
                 Ok(s)
             });
@@ -151,7 +158,7 @@ pub fn register(lua: &Lua, process: &Table) -> mlua::Result<()> {
             let result = state(&ud).and_then(|mut s| {
                 let Value::UserData(scope) = scope else { return Err(LuaError::invalid("with_scope takes a scope")) };
                 let scope = scope.borrow::<LuaScope>().map_err(|_| LuaError::invalid("with_scope takes a scope"))?;
-                ask(lua, Capability::Security)?;
+                s.scopes_grant = Some(ask(lua, Capability::Security { actor: None, scopes: Some(scope.0.clone()) })?);
                 s.scopes = Some(scope.0.clone());
                 Ok(s)
             });
@@ -228,6 +235,7 @@ fn builder_spawn(lua: &Lua, args: Variadic<Value>) -> mlua::Result<MultiValue> {
             name: s.name,
             messages,
             limits: s.limits,
+            grants: [s.context_grant, s.actor_grant, s.scopes_grant].into_iter().flatten().collect(),
             ..spec
         };
         let ctx = current(lua)?;
