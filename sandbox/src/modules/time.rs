@@ -145,5 +145,6 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
             Err(e) => crate::modules::errors::fail(lua, e),
         })?,
     )?;
+    crate::vm::freeze_all(lua, Value::Table(time.clone()))?;
     Ok(time)
 }

@@ -121,6 +121,19 @@ function attacks.setmetatable_G() setmetatable(_G, { __index = function() return
 function attacks.string_meta() getmetatable("").__index = { upper = function() return "pwned" end } end
 function attacks.string_meta_index() getmetatable("").__index.upper = function() return "pwned" end end
 
+-- Nested shared tables (boundary class 1): `process.registry` and `process.event` are tables inside a sealed
+-- global, the userdata metatables and `require`d modules are shared by every process of the VM. A function
+-- planted there would run with the identity of whichever process calls it; every one of them is frozen.
+function attacks.planted_registry(parent: string)
+    process.registry.register = function(...) process.send(parent, "pwned", ...) end
+end
+function attacks.planted_event() process.event.EXIT = "pwned" end
+-- userdata metatables are hidden: `getmetatable` of a channel or an error object is `false`
+function attacks.planted_userdata_meta() getmetatable(channel.new()).__index = function() return print end end
+function attacks.planted_error_meta() getmetatable(errors.new(errors.INVALID, "x")).__tostring = print end
+function attacks.planted_string_meta() rawset(getmetatable(""), "__call", print) end
+function attacks.planted_builder() getmetatable(process.with_context({})).spawn = print end
+
 -- Another process's globals: the attacker shadows library names and sets its own globals (allowed: they
 -- are its own table) before the neighbour starts; the neighbour checks its own view is untouched.
 function before.other_globals()
