@@ -122,7 +122,8 @@ impl Runtime {
         let permit = self.gate().check(&from.caller(), Operation::Cancel(&target.target()))?;
         permit.redeem(OpKind::Cancel)?;
         let wait = deadline.unwrap_or(target.host().spec.cancel_deadline);
-        let at = rfc3339(SystemTime::now() + wait);
+        // The sandbox bounds a tenant's deadline (100 years); the host's own is checked too, never added blind.
+        let at = SystemTime::now().checked_add(wait).map_or_else(|| "9999-12-31T23:59:59.999999999Z".into(), rfc3339);
         self.audit_signal("cancel", from, &target, Some(&at));
         target.mailbox().push_event(Event {
             kind: EventKind::Cancel,

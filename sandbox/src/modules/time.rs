@@ -33,7 +33,16 @@ impl UserData for LuaTime {
             let d = this.0.duration_since(other).unwrap_or(Duration::ZERO);
             Ok(LuaDuration(d))
         });
-        methods.add_method("add", |_, this, d: Value| Ok(LuaTime(this.0 + duration_arg(&d).map_err(raise)?)));
+        methods.add_method("add", |_, this, d: Value| {
+            let d = duration_arg(&d).map_err(raise)?;
+            this.0.checked_add(d).filter(|t| *t <= latest_time()).map(LuaTime).ok_or_else(|| {
+                raise(LuaError::invalid(format!(
+                    "time {} plus {} is past the latest time, 9999-12-31T23:59:59Z",
+                    corral_core::audit::rfc3339(this.0),
+                    humantime::format_duration(d)
+                )))
+            })
+        });
         methods.add_method("format_rfc3339", |_, this, ()| Ok(corral_core::audit::rfc3339(this.0)));
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(corral_core::audit::rfc3339(this.0)));
     }
@@ -67,22 +76,40 @@ fn unix(t: SystemTime) -> Duration {
     t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO)
 }
 
-/// A duration argument: a humantime string (`"100ms"`, `"1m30s"`), integer milliseconds, or a duration
-/// object. Errors: `INVALID` naming the value.
+/// The longest duration a script may give (a sleep, a timer, a ticker period, a cancel deadline, `t:add`):
+/// 100 years (of 365.25 days). Every later `Instant`, `SystemTime` or tokio-timer addition of a duration
+/// this long is in range, so nothing a tenant passes can overflow one.
+pub const MAX_DURATION: Duration = Duration::from_secs(3_155_760_000);
+
+/// The latest time a time value can hold, 9999-12-31T23:59:59Z (the RFC 3339 formatter's range).
+fn latest_time() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(253_402_300_799)
+}
+
+/// A duration argument: a humantime string (`"100ms"`, `"1m30s"`), milliseconds (a number, fractions
+/// allowed), or a duration object; from zero to [`MAX_DURATION`]. Errors: `INVALID` naming the value for
+/// anything else: negative, NaN, infinite, longer than 100 years, text humantime cannot read, another type.
 pub fn duration_arg(value: &Value) -> Result<Duration, LuaError> {
-    match value {
-        Value::Integer(ms) if *ms >= 0 => Ok(Duration::from_millis(*ms as u64)),
-        Value::Number(ms) if *ms >= 0.0 && ms.is_finite() => Ok(Duration::from_secs_f64(ms / 1000.0)),
+    let (duration, shown) = match value {
+        Value::Integer(ms) => (u64::try_from(*ms).ok().map(Duration::from_millis), format!("{ms} ms")),
+        Value::Number(ms) => (Duration::try_from_secs_f64(ms / 1000.0).ok(), format!("{ms} ms")),
         Value::String(s) => {
             let text = s.to_string_lossy();
-            humantime::parse_duration(text.trim())
-                .map_err(|e| LuaError::invalid(format!("invalid duration `{text}`: {e}")))
+            let parsed = humantime::parse_duration(text.trim())
+                .map_err(|e| LuaError::invalid(format!("invalid duration `{text}`: {e}")))?;
+            (Some(parsed), format!("`{text}`"))
         }
         Value::UserData(ud) => {
-            ud.borrow::<LuaDuration>().map(|d| d.0).map_err(|_| LuaError::invalid("invalid duration"))
+            let d = ud.borrow::<LuaDuration>().map(|d| d.0).map_err(|_| LuaError::invalid("invalid duration"))?;
+            (Some(d), humantime::format_duration(d).to_string())
         }
-        other => Err(LuaError::invalid(format!("invalid duration: a {} is not a duration", other.type_name()))),
-    }
+        other => {
+            return Err(LuaError::invalid(format!("invalid duration: a {} is not a duration", other.type_name())));
+        }
+    };
+    duration
+        .filter(|d| *d <= MAX_DURATION)
+        .ok_or_else(|| LuaError::invalid(format!("invalid duration {shown}: a duration is from 0 to 100 years")))
 }
 
 fn now_item() -> Item {

@@ -134,6 +134,41 @@ function attacks.planted_error_meta() getmetatable(errors.new(errors.INVALID, "x
 function attacks.planted_string_meta() rawset(getmetatable(""), "__call", print) end
 function attacks.planted_builder() getmetatable(process.with_context({})).spawn = print end
 
+-- Tenant numbers meeting time (boundary class 2a): out-of-range, negative, NaN and infinite durations and far
+-- future times are `INVALID` naming the value, never a panic of the runtime. Each returns what it saw:
+-- `kind: message` of every refusal, in order; then the attacker returns normally.
+local function refusal(f, ...)
+    local ok, value, err = pcall(f, ...)
+    if not ok then return "raised " .. tostring(value) end
+    if value == nil and err ~= nil then return err:kind() .. ": " .. err:message() end
+    return "accepted " .. tostring(value)
+end
+function attacks.tenant_numbers()
+    local time = require("time")
+    local target = must(process.spawn("app:idle", "app:tight", process.pid()))
+    local seen = {}
+    for _, d in { 1e300, -1, 0 / 0, math.huge, -math.huge, "300000years", 2 ^ 53 } do
+        table.insert(seen, refusal(time.sleep, d))
+        table.insert(seen, refusal(time.after, d))
+        table.insert(seen, refusal(time.ticker, d))
+        table.insert(seen, refusal(time.parse_duration, d))
+        table.insert(seen, refusal(process.cancel, target, d))
+    end
+    local now = time.now()
+    table.insert(seen, refusal(now.add, now, 1e300))
+    table.insert(seen, refusal(now.add, now, "300000years"))
+    -- the latest time that can be reached, 100 years at a time, still formats; one step past it is refused
+    local far = now
+    for _ = 1, 80 do
+        local ok, later = pcall(far.add, far, "100years")
+        if not ok then table.insert(seen, "far: " .. tostring(later)); break end
+        far = later
+    end
+    table.insert(seen, "formatted " .. far:format_rfc3339() .. " " .. tostring(far))
+    table.insert(seen, "nanos " .. tostring(far:unix_nano() > 0))
+    return seen
+end
+
 -- Another process's globals: the attacker shadows library names and sets its own globals (allowed: they
 -- are its own table) before the neighbour starts; the neighbour checks its own view is untouched.
 function before.other_globals()
