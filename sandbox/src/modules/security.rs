@@ -8,7 +8,7 @@ use corral_core::value::Value as CoreValue;
 use corral_policy::{Actor, AttrValue, Resource};
 use mlua::{Lua, Table, UserData, UserDataMethods, Value};
 
-use crate::convert::{from_lua, to_lua};
+use crate::convert::{Bounds, from_lua, to_lua};
 use crate::modules::errors::{LuaError, fail, ret};
 use crate::procs::current;
 
@@ -61,7 +61,7 @@ fn attr_to_lua(lua: &Lua, v: &AttrValue) -> mlua::Result<Value> {
 /// Errors: `INVALID` naming the key with a value Cedar cannot hold.
 pub fn meta_from_lua(meta: Option<Table>) -> Result<BTreeMap<String, AttrValue>, LuaError> {
     let Some(meta) = meta else { return Ok(BTreeMap::new()) };
-    let value = from_lua(&Value::Table(meta), "meta")?;
+    let value = from_lua(&Value::Table(meta), "meta", Bounds::DEFAULT)?;
     match attr(&value, "meta")? {
         AttrValue::Record(map) => Ok(map),
         AttrValue::Set(items) if items.is_empty() => Ok(BTreeMap::new()),

@@ -169,6 +169,20 @@ function attacks.tenant_numbers()
     return seen
 end
 
+-- Exponential copies (boundary class 5): a table that holds another twice, 24 times over, is 24 tables in
+-- the VM and 2^24 to copy. The conversion stops at the sender's byte bound, after about a megabyte.
+local function doubled()
+    local t = { "x" }
+    for _ = 1, 24 do t = { t, t } end
+    return t
+end
+function attacks.send_doubling(parent: string) must(process.send(parent, "x", doubled())) end
+function attacks.return_doubling() return doubled() end
+function attacks.spawn_doubling() must(process.spawn("app:idle", "app:bounded", doubled())) end
+-- A 12 MiB error text reaches the monitor cut to the host's message bound (1 MiB).
+function attacks.huge_error() error(string.rep("e", 12 * 1024 * 1024)) end
+function attacks.huge_error_value() return nil, string.rep("e", 12 * 1024 * 1024) end
+
 -- Another process's globals: the attacker shadows library names and sets its own globals (allowed: they
 -- are its own table) before the neighbour starts; the neighbour checks its own view is untouched.
 function before.other_globals()
