@@ -6,9 +6,12 @@
 
 mod exit;
 mod messaging;
+mod owned;
 mod registry;
 mod relations;
+#[allow(clippy::disallowed_methods, reason = "the policy watcher's task belongs to the node, not a process")]
 mod reload;
+#[allow(clippy::disallowed_methods, reason = "the process task: the runtime's own spawner")]
 mod spawn;
 
 use std::collections::{HashMap, HashSet};
@@ -21,6 +24,8 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::{Notify, oneshot};
 
 pub use messaging::{FALLBACK_TOPIC, check_payload};
+pub(crate) use owned::exited as owned_exited;
+pub use owned::{MAX_OWNED_TASKS, OwnedTask};
 pub use registry::{Capability, Upgrade};
 pub use reload::{DEFAULT_DEBOUNCE, PolicyWatcher, Reload};
 pub use spawn::{RootSpec, SpawnSpec, check_topic};
@@ -77,6 +82,8 @@ struct Inner {
     reloading: Mutex<()>,
     /// What each actor holds, against `corral.toml` `[quotas]`.
     usage: crate::limits::ActorUsage,
+    /// Owned tasks (timers, tickers, cancel deadlines) not yet dropped, of every process.
+    owned_live: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Everything that must change together: the table of live processes, the registry, monitors and links.
@@ -123,6 +130,7 @@ impl Runtime {
                 overflow: Mutex::new(OverflowSummary::default()),
                 reloading: Mutex::new(()),
                 usage: crate::limits::ActorUsage::default(),
+                owned_live: Arc::default(),
             }),
         };
         runtime.inner.gate.set_origin(runtime.inner.node.clone(), incarnation);

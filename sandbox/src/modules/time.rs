@@ -3,11 +3,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use corral_core::chan::{Chan, Item};
+use corral_core::runtime::OwnedTask;
 use corral_core::value::Value as CoreValue;
 use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
 
 use crate::modules::channel::LuaChan;
 use crate::modules::errors::LuaError;
+use crate::procs::current;
 
 /// A point in time (`time.now()`).
 #[derive(Clone, Copy)]
@@ -17,10 +19,17 @@ pub struct LuaTime(pub SystemTime);
 #[derive(Clone, Copy)]
 pub struct LuaDuration(pub Duration);
 
-/// A ticker (`time.ticker(d)`): `:channel()` receives the time every period until `:stop()`.
+/// A ticker (`time.ticker(d)`): `:channel()` receives the time every period until `:stop()`, until the
+/// ticker is collected, or until its process exits (the task is the process's, `Runtime::spawn_owned`).
 pub struct LuaTicker {
     chan: Chan,
-    task: tokio::task::AbortHandle,
+    task: OwnedTask,
+}
+
+impl Drop for LuaTicker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl UserData for LuaTime {
@@ -68,7 +77,8 @@ impl UserData for LuaTicker {
     }
 }
 
-fn raise(e: LuaError) -> mlua::Error {
+fn raise(e: impl Into<LuaError>) -> mlua::Error {
+    let e = e.into();
     mlua::Error::runtime(format!("{}: {}", e.kind.as_str(), e.message))
 }
 
@@ -80,6 +90,9 @@ fn unix(t: SystemTime) -> Duration {
 /// 100 years (of 365.25 days). Every later `Instant`, `SystemTime` or tokio-timer addition of a duration
 /// this long is in range, so nothing a tenant passes can overflow one.
 pub const MAX_DURATION: Duration = Duration::from_secs(3_155_760_000);
+
+/// The shortest ticker period, 1 ms: a shorter one is `INVALID` (a 1 ns ticker would keep a core busy).
+pub const MIN_PERIOD: Duration = Duration::from_millis(1);
 
 /// The latest time a time value can hold, 9999-12-31T23:59:59Z (the RFC 3339 formatter's range).
 fn latest_time() -> SystemTime {
@@ -133,35 +146,46 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     )?;
     time.set(
         "after",
-        lua.create_function(|_, d: Value| {
+        lua.create_function(|lua, d: Value| {
             let d = duration_arg(&d).map_err(raise)?;
+            let ctx = current(lua).map_err(raise)?;
             let chan = Chan::new(1);
             let sender = chan.clone();
-            tokio::spawn(async move {
+            let timer = async move {
                 tokio::time::sleep(d).await;
                 let _ = sender.try_send(now_item());
-            });
+            };
+            ctx.runtime.spawn_owned(&ctx.process, timer).map_err(raise)?;
             Ok(LuaChan(chan))
         })?,
     )?;
     time.set(
         "ticker",
-        lua.create_function(|_, d: Value| {
+        lua.create_function(|lua, d: Value| {
             let period = duration_arg(&d).map_err(raise)?;
-            if period.is_zero() {
-                return Err(raise(LuaError::invalid("ticker period must be more than zero")));
+            if period < MIN_PERIOD {
+                return Err(raise(LuaError::invalid(format!(
+                    "ticker period {} is under the floor of 1ms",
+                    humantime::format_duration(period)
+                ))));
             }
+            let ctx = current(lua).map_err(raise)?;
+            let first = tokio::time::Instant::now()
+                .checked_add(period)
+                .ok_or_else(|| raise(LuaError::invalid("ticker period is past what the clock can hold")))?;
             let chan = Chan::new(1);
             let sender = chan.clone();
-            let task = tokio::spawn(async move {
-                let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            let ticking = async move {
+                let mut interval = tokio::time::interval_at(first, period);
+                // A slow reader misses ticks rather than piling them up (Go's ticker does the same).
+                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 loop {
                     interval.tick().await;
-                    // A slow reader misses ticks rather than piling them up (Go's ticker does the same).
                     let _ = sender.try_send(now_item());
                 }
-            });
-            Ok(LuaTicker { chan, task: task.abort_handle() })
+            };
+            let task = ctx.runtime.spawn_owned(&ctx.process, ticking).map_err(raise)?;
+            Ok(LuaTicker { chan, task })
         })?,
     )?;
     time.set("now", lua.create_function(|_, ()| Ok(LuaTime(SystemTime::now())))?)?;

@@ -183,6 +183,20 @@ function attacks.spawn_doubling() must(process.spawn("app:idle", "app:bounded", 
 function attacks.huge_error() error(string.rep("e", 12 * 1024 * 1024)) end
 function attacks.huge_error_value() return nil, string.rep("e", 12 * 1024 * 1024) end
 
+-- Work that outlives its process (boundary class 4): timers, tickers and cancel deadlines are the process's
+-- tasks; a ticker period has a 1 ms floor, a process holds at most 1024 timers and tickers, and any number of
+-- cancels of one target hold one deadline task.
+function attacks.ticker_floor() require("time").ticker("1ns") end
+function attacks.timer_flood()
+    local time = require("time")
+    while true do time.after("1h") end
+end
+function attacks.cancel_flood()
+    local child = must(process.spawn("app:idle", "app:tight", process.pid()))
+    for _ = 1, 10000 do must(process.cancel(child, "1h")) end
+    return 10000
+end
+
 -- Another process's globals: the attacker shadows library names and sets its own globals (allowed: they
 -- are its own table) before the neighbour starts; the neighbour checks its own view is untouched.
 function before.other_globals()
