@@ -126,10 +126,8 @@ pub fn freeze_all(lua: &Lua, root: Value) -> mlua::Result<()> {
                 }
                 table.set_readonly(true);
             }
-            Value::UserData(ud) => {
-                if seen.insert(ud.to_pointer() as usize) {
-                    stack.push(getmetatable.call::<Value>(ud)?);
-                }
+            Value::UserData(ud) if seen.insert(ud.to_pointer() as usize) => {
+                stack.push(getmetatable.call::<Value>(ud)?);
             }
             _ => {}
         }
@@ -175,7 +173,7 @@ pub fn compile(source: &str, file: &str) -> mlua::Result<Vec<u8>> {
         Err(e) => return Err(e),
     };
     if bytecode.first() == Some(&0) {
-        return Err(located(&String::from_utf8_lossy(&bytecode[1..])));
+        return Err(located(&String::from_utf8_lossy(bytecode.get(1..).unwrap_or_default())));
     }
     Ok(bytecode)
 }
