@@ -199,3 +199,26 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     crate::vm::freeze_all(lua, Value::Table(time.clone()))?;
     Ok(time)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::{MAX_DURATION, latest_time};
+
+    /// The longest tenant duration is safe for every clock it meets: `Instant`, `SystemTime`, tokio's timers
+    /// (a sleep, an interval), and the RFC 3339 formatter. Paused time: nothing waits.
+    #[tokio::test(start_paused = true)]
+    async fn the_longest_duration_is_safe_for_every_clock() {
+        assert!(std::time::Instant::now().checked_add(MAX_DURATION).is_some());
+        let later = tokio::time::Instant::now().checked_add(MAX_DURATION).unwrap();
+        let wall = SystemTime::now().checked_add(MAX_DURATION).unwrap();
+        assert!(wall < latest_time(), "a time value plus the longest duration still formats");
+        assert!(corral_core::audit::rfc3339(wall).starts_with('2'));
+        let slept = tokio::time::timeout(Duration::from_millis(1), tokio::time::sleep(MAX_DURATION)).await;
+        assert!(slept.is_err(), "a 100-year sleep is a pending timer");
+        let mut interval = tokio::time::interval_at(later, MAX_DURATION);
+        let ticked = tokio::time::timeout(Duration::from_millis(1), interval.tick()).await;
+        assert!(ticked.is_err(), "a 100-year ticker is a pending timer");
+    }
+}
