@@ -69,11 +69,19 @@ pub fn from_lua_multi<'a>(
     values.into_iter().enumerate().map(|(i, v)| converter.convert(v, &format!("{what}[{}]", i + 1))).collect()
 }
 
+/// One step of the path to the value being converted; turned into text only for an error.
+enum Step {
+    /// An array index, `[3]`.
+    Index(usize),
+    /// A key of the hash part: `.name` for a string, `[2.5]` for a number or boolean.
+    Key(Value),
+}
+
 /// One conversion's running count of bytes against its bounds.
 struct Converter {
     bounds: Bounds,
     used: usize,
-    path: Vec<String>,
+    path: Vec<Step>,
     seen: HashSet<usize>,
 }
 
@@ -88,12 +96,24 @@ impl Converter {
         self.value(value, what)
     }
 
+    fn path_text(&self) -> String {
+        let mut text = String::new();
+        for step in &self.path {
+            match step {
+                Step::Index(i) => text.push_str(&format!("[{i}]")),
+                Step::Key(Value::String(s)) => text.push_str(&format!(".{}", s.to_string_lossy())),
+                Step::Key(k) => text.push_str(&format!("[{}]", key_text(k))),
+            }
+        }
+        text
+    }
+
     fn bad(&self, what: &str, why: &str) -> LuaError {
-        LuaError::invalid(format!("{what}{}: {why}", self.path.concat()))
+        LuaError::invalid(format!("{what}{}: {why}", self.path_text()))
     }
 
     fn limit(&self, what: &str, why: String) -> LuaError {
-        LuaError::new(ErrorKind::LimitExceeded, format!("{what}{}: {why}", self.path.concat()))
+        LuaError::new(ErrorKind::LimitExceeded, format!("{what}{}: {why}", self.path_text()))
     }
 
     /// Counts `bytes` more. Errors: `LIMIT_EXCEEDED` once the count is over `bounds.bytes`.
@@ -143,7 +163,7 @@ impl Converter {
         let len = table.raw_len();
         for i in 1..=len {
             let item: Value = table.raw_get(i).map_err(|e| self.bad(what, &e.to_string()))?;
-            self.path.push(format!("[{i}]"));
+            self.path.push(Step::Index(i));
             out.array.push(self.value(&item, what)?);
             self.path.pop();
         }
@@ -162,12 +182,11 @@ impl Converter {
             {
                 continue;
             }
-            let step = match &k {
-                Value::String(s) => format!(".{}", s.to_string_lossy()),
-                Value::Integer(_) | Value::Number(_) | Value::Boolean(_) => format!("[{}]", key_text(&k)),
+            match &k {
+                Value::String(_) | Value::Integer(_) | Value::Number(_) | Value::Boolean(_) => {}
                 other => return Err(self.bad(what, &format!("a {} key cannot be copied", other.type_name()))),
-            };
-            self.path.push(step);
+            }
+            self.path.push(Step::Key(k.clone()));
             let key = self.value(&k, what)?;
             let val = self.value(&v, what)?;
             self.path.pop();
