@@ -357,6 +357,7 @@ fn try_cases(cases: &mut [Case]) -> Option<Selected> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "the tests drive a channel from tasks of their own")]
 mod tests {
     use super::*;
 

@@ -7,8 +7,8 @@
 //! `[quotas]`), so that one tenant cannot fill the node.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::app::HostSpec;
 use crate::error::{Error, Result};

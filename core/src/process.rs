@@ -127,6 +127,22 @@ pub struct Process {
     /// charged to its account.
     noproc: Mutex<std::collections::HashMap<Pid, crate::limits::Charge>>,
     pub(crate) children: std::sync::atomic::AtomicUsize,
+    /// The tasks it owns (timers, tickers, a cancel deadline), aborted when it exits.
+    owned: Mutex<Owned>,
+}
+
+/// The tasks a process owns (`runtime/owned.rs`): id -> abort handle (`None` while being spawned).
+#[derive(Default)]
+struct Owned {
+    tasks: std::collections::HashMap<u64, Option<tokio::task::AbortHandle>>,
+    next: u64,
+    /// Set when the process exits: nothing more is owned, and a task spawned meanwhile is aborted.
+    closed: bool,
+    /// The counted tasks among `tasks` (all but the cancel deadline).
+    counted: usize,
+    uncounted: std::collections::HashSet<u64>,
+    /// The pending cancel deadline: when it fires, as wall time, and its task id.
+    cancel: Option<(tokio::time::Instant, std::time::SystemTime, u64)>,
 }
 
 /// What a new process is made of.
@@ -166,6 +182,7 @@ impl Process {
             account,
             noproc: Mutex::new(std::collections::HashMap::new()),
             children: std::sync::atomic::AtomicUsize::new(0),
+            owned: Mutex::new(Owned::default()),
         }
     }
 
@@ -294,6 +311,100 @@ impl Process {
             self.kill.notified().await;
             if let Some(exit) = lock(&self.kill_exit).clone() {
                 return exit;
+            }
+        }
+    }
+
+    /// Tasks it owns now (timers, tickers, a pending cancel deadline); 0 once it has exited.
+    pub fn owned_tasks(&self) -> usize {
+        lock(&self.owned).tasks.len()
+    }
+
+    /// Takes an id for a task about to be spawned; `bound` limits the counted tasks. Errors: `LimitExceeded`
+    /// at the bound, `NotFound` after the exit.
+    pub(crate) fn reserve_owned(&self, bound: Option<usize>) -> crate::Result<u64> {
+        let mut owned = lock(&self.owned);
+        if owned.closed {
+            return Err(crate::runtime::owned_exited(self));
+        }
+        if let Some(max) = bound
+            && owned.counted >= max
+        {
+            return Err(crate::Error::Limit {
+                what: format!("{} holds its maximum of {max} timers and tickers", self.pid),
+            });
+        }
+        let id = owned.next;
+        owned.next = owned.next.wrapping_add(1);
+        owned.tasks.insert(id, None);
+        if bound.is_some() {
+            owned.counted += 1;
+        } else {
+            owned.uncounted.insert(id);
+        }
+        Ok(id)
+    }
+
+    /// Records the abort handle of task `id`; aborts it at once when the process exited meanwhile.
+    pub(crate) fn fill_owned(&self, id: u64, handle: tokio::task::AbortHandle) {
+        let mut owned = lock(&self.owned);
+        if owned.closed {
+            drop(owned);
+            handle.abort();
+        } else if let Some(slot) = owned.tasks.get_mut(&id) {
+            *slot = Some(handle);
+        }
+    }
+
+    /// Forgets task `id` (it ended, or was aborted).
+    pub(crate) fn forget_owned(&self, id: u64) {
+        let mut owned = lock(&self.owned);
+        if owned.tasks.remove(&id).is_some() && !owned.uncounted.remove(&id) {
+            owned.counted = owned.counted.saturating_sub(1);
+        }
+        if owned.cancel.is_some_and(|(_, _, c)| c == id) {
+            owned.cancel = None;
+        }
+    }
+
+    /// Aborts task `id`, if it still runs.
+    pub(crate) fn abort_owned(&self, id: u64) {
+        let handle = lock(&self.owned).tasks.get(&id).cloned().flatten();
+        if let Some(handle) = handle {
+            handle.abort();
+        }
+        self.forget_owned(id);
+    }
+
+    /// Aborts every task it owns and owns nothing more (it exits).
+    pub(crate) fn abort_all_owned(&self) {
+        let tasks = {
+            let mut owned = lock(&self.owned);
+            owned.closed = true;
+            owned.cancel = None;
+            owned.counted = 0;
+            owned.uncounted.clear();
+            std::mem::take(&mut owned.tasks)
+        };
+        for handle in tasks.into_values().flatten() {
+            handle.abort();
+        }
+    }
+
+    /// The pending cancel deadline: when it fires, and as wall time.
+    pub(crate) fn pending_cancel(&self) -> Option<(tokio::time::Instant, std::time::SystemTime)> {
+        lock(&self.owned).cancel.map(|(when, at, _)| (when, at))
+    }
+
+    /// Makes task `id`, firing at `when` (`at` as wall time), the pending cancel deadline unless an earlier
+    /// one is pending. Returns the task that lost (the earlier pending one, or `id` itself) to abort.
+    pub(crate) fn set_cancel(&self, when: tokio::time::Instant, at: std::time::SystemTime, id: u64) -> Option<u64> {
+        let mut owned = lock(&self.owned);
+        match owned.cancel {
+            Some((pending, _, _)) if pending <= when => Some(id),
+            previous => {
+                owned.cancel = Some((when, at, id));
+                previous.map(|(_, _, old)| old)
             }
         }
     }

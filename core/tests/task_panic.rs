@@ -34,7 +34,8 @@ fn app() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("corral-task-panic-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies")).unwrap();
-    let mut manifest = String::from("version: \"1.0\"\nnamespace: app\nentries:\n  - name: procs\n    kind: process.host\n");
+    let mut manifest =
+        String::from("version: \"1.0\"\nnamespace: app\nentries:\n  - name: procs\n    kind: process.host\n");
     for name in ["boom_now", "boom_later", "fine"] {
         std::fs::write(dir.join(format!("{name}.lua")), "return { main = function() return 1 end }\n").unwrap();
         manifest.push_str(&format!("  - name: {name}\n    kind: process.lua\n    source: file://{name}.lua\n"));

@@ -31,8 +31,8 @@ use std::ffi::{CStr, c_int, c_void};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use mlua::ffi::{self, lua_State};
 use corral_core::limits::Account;
+use mlua::ffi::{self, lua_State};
 use mlua::{Lua, Thread};
 
 /// Memory categories a VM can give to processes (Luau has 256; 0 is the VM's, 255 kept free).

@@ -11,7 +11,7 @@ use std::task::Poll;
 use mlua::thread::AsyncThread;
 use mlua::{MultiValue, Thread, Value};
 
-use crate::convert::{from_lua, to_lua};
+use crate::convert::{Bounds, from_lua, to_lua};
 use crate::interrupt::{self, Kill, Lease};
 use crate::modules::errors::LuaError;
 use crate::procs::{ProcCtx, Procs};
@@ -127,7 +127,7 @@ impl Metered<'_> {
         .await;
         match (slot.kill_reason(), result) {
             (Some(why), _) => self.limit_exit(why),
-            (None, Some(result)) => outcome(result),
+            (None, Some(result)) => outcome(result, Bounds::of_process(self.process)),
             (None, None) => Exit::abnormal(ExitReason::Error, "the process stopped"),
         }
     }
@@ -167,34 +167,58 @@ impl Drop for Metered<'_> {
     }
 }
 
-/// `main` returning `v` is a normal exit; `v, err` with `err` not nil, or an error, is abnormal.
-fn outcome(result: mlua::Result<MultiValue>) -> Exit {
+/// `main` returning `v` is a normal exit; `v, err` with `err` not nil, or an error, is abnormal. The value is
+/// converted within `bounds` (the process's host's message bounds: monitors and waiters receive it like a
+/// message); over them the exit is abnormal with the `LIMIT_EXCEEDED: ...` text. An error text is cut to
+/// `bounds.bytes` on a character boundary, ending in `…`.
+fn outcome(result: mlua::Result<MultiValue>, bounds: Bounds) -> Exit {
     match result {
         Ok(values) => {
             let mut values = values.into_iter();
             let first = values.next().unwrap_or(Value::Nil);
             let second = values.next().unwrap_or(Value::Nil);
             if !second.is_nil() {
-                return Exit::abnormal(ExitReason::Error, value_text(&second));
+                return Exit::abnormal(ExitReason::Error, value_text(&second, bounds.bytes));
             }
-            match from_lua(&first, "return value") {
+            match from_lua(&first, "return value", bounds) {
                 Ok(v) => Exit::normal(v),
-                Err(e) => Exit::abnormal(ExitReason::Error, e.message),
+                Err(e) if e.kind == corral_core::ErrorKind::Invalid => Exit::abnormal(ExitReason::Error, e.message),
+                Err(e) => Exit::abnormal(ExitReason::Error, format!("{}: {}", e.kind.as_str(), e.message)),
             }
         }
-        Err(e) => Exit::abnormal(ExitReason::Error, error_text(&e)),
+        Err(e) => Exit::abnormal(ExitReason::Error, cut(&error_text(&e), bounds.bytes)),
     }
 }
 
-/// The text of an error value. It never calls a metamethod: that would run script code outside the process's
-/// metered thread (tables were already turned into text by the boot glue, on the process's thread).
-fn value_text(value: &Value) -> String {
+/// `text` cut to at most `max` bytes on a character boundary, ending in `…` when it was cut.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    let mut out = text.get(..end).unwrap_or_default().to_string();
+    out.push('…');
+    out
+}
+
+/// The text of an error value, cut to `max` bytes. It never calls a metamethod: that would run script code
+/// outside the process's metered thread (tables were already turned into text by the boot glue, on the
+/// process's thread).
+fn value_text(value: &Value, max: usize) -> String {
     match value {
         Value::UserData(ud) => match ud.borrow::<LuaError>() {
-            Ok(e) => e.message.clone(),
+            Ok(e) => cut(&e.message, max),
             Err(_) => format!("a {} error", value.type_name()),
         },
-        Value::String(s) => s.to_string_lossy(),
+        // Only the part that is kept is copied out of Lua (and a little more, to cut on a character).
+        Value::String(s) => {
+            let bytes = s.as_bytes();
+            let head = bytes.get(..max.saturating_add(4)).unwrap_or(&bytes);
+            cut(&String::from_utf8_lossy(head), max)
+        }
         Value::Integer(n) => n.to_string(),
         Value::Number(n) => n.to_string(),
         Value::Boolean(b) => b.to_string(),

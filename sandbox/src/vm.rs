@@ -5,11 +5,11 @@
 //! change a library nor see another process's globals. Tenant text is compiled here and only ever loaded as
 //! text we compiled ourselves (Luau trusts bytecode, so bytes from a script are never loaded).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mlua::chunk::{ChunkMode, Compiler};
-use mlua::{Function, Lua, LuaOptions, StdLib, Table};
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 
 use crate::interrupt::{self, Meters};
 use crate::modules;
@@ -86,10 +86,53 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     let env_meta = lua.create_table()?;
     env_meta.raw_set("__index", globals.clone())?;
     env_meta.raw_set("__metatable", "locked")?;
-    env_meta.set_readonly(true);
+    // Luau's sandbox freezes only the first level of each library; everything a script can reach from the
+    // globals (nested tables such as `process.registry`, the builder's methods, the string metatable) is
+    // shared by every process of the VM, so all of it is frozen. (mlua hides userdata metatables:
+    // `getmetatable` of a userdata is `false`.)
+    freeze_all(&lua, Value::Table(globals.clone()))?;
+    freeze_all(&lua, Value::Table(env_meta.clone()))?;
+    let string_meta: Value = lua.globals().get::<Function>("getmetatable")?.call("")?;
+    freeze_all(&lua, string_meta)?;
     let boot_source = Compiler::new().compile(BOOT)?;
     let boot = lua.load(boot_source).set_name("=corral:boot").set_mode(ChunkMode::Binary).into_function()?;
     Ok(Vm { lua, globals, env_meta, boot, meters, bytecode: Mutex::new(HashMap::new()) })
+}
+
+/// Freezes `root` and every table reachable from it: the values and keys of each table, the metatable of
+/// each table, and the metatable `getmetatable` gives for each userdata (recursively, once each; cycles are
+/// fine). Functions are opaque to scripts (no `debug` library), so their upvalues are not walked.
+///
+/// `create_vm` calls it on the VM's globals, the env metatable and the string metatable; a module table
+/// handed out by `require` is frozen with it when it is created (`time::create`).
+/// Errors: a Lua error while reading a table (not expected: the walk reads raw).
+pub fn freeze_all(lua: &Lua, root: Value) -> mlua::Result<()> {
+    let getmetatable: Function = lua.globals().get("getmetatable")?;
+    let mut seen = HashSet::new();
+    let mut stack = vec![root];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Table(table) => {
+                if !seen.insert(table.to_pointer() as usize) {
+                    continue;
+                }
+                if let Some(meta) = table.metatable() {
+                    stack.push(Value::Table(meta));
+                }
+                for pair in table.pairs::<Value, Value>() {
+                    let (k, v) = pair?;
+                    stack.push(k);
+                    stack.push(v);
+                }
+                table.set_readonly(true);
+            }
+            Value::UserData(ud) if seen.insert(ud.to_pointer() as usize) => {
+                stack.push(getmetatable.call::<Value>(ud)?);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 impl Vm {
@@ -130,7 +173,7 @@ pub fn compile(source: &str, file: &str) -> mlua::Result<Vec<u8>> {
         Err(e) => return Err(e),
     };
     if bytecode.first() == Some(&0) {
-        return Err(located(&String::from_utf8_lossy(&bytecode[1..])));
+        return Err(located(&String::from_utf8_lossy(bytecode.get(1..).unwrap_or_default())));
     }
     Ok(bytecode)
 }

@@ -7,9 +7,12 @@ use std::sync::Arc;
 
 use corral_core::ErrorKind;
 use corral_core::value::{Table as CoreTable, Value as CoreValue};
-use corral_sandbox::convert::{HARD_DEPTH, from_lua, to_lua};
+use corral_sandbox::convert::{Bounds, HARD_DEPTH, from_lua, from_lua_multi, to_lua};
 use mlua::{Lua, Value};
 use proptest::prelude::*;
+
+/// No bound but the converter's own depth guard.
+const UNBOUNDED: Bounds = Bounds { bytes: usize::MAX, depth: usize::MAX };
 
 fn config() -> ProptestConfig {
     ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
@@ -146,7 +149,7 @@ proptest! {
     #[test]
     fn canonical_values_round_trip(value in canonical()) {
         let lua = Lua::new();
-        let back = from_lua(&to_lua(&lua, &value).unwrap(), "payload");
+        let back = from_lua(&to_lua(&lua, &value).unwrap(), "payload", UNBOUNDED);
         prop_assert_eq!(back.map(|b| sorted(&b)).map_err(|e| e.message), Ok(sorted(&value)));
     }
 
@@ -156,10 +159,10 @@ proptest! {
     fn any_value_converts_or_fails_cleanly(value in any_value()) {
         let lua = Lua::new();
         if let Ok(built) = to_lua(&lua, &value) {
-            let once = from_lua(&built, "payload").map_err(|e| e.message);
+            let once = from_lua(&built, "payload", UNBOUNDED).map_err(|e| e.message);
             prop_assert!(once.is_ok(), "{once:?}");
             let once = once.unwrap();
-            let twice = from_lua(&to_lua(&lua, &once).unwrap(), "payload").map_err(|e| e.message);
+            let twice = from_lua(&to_lua(&lua, &once).unwrap(), "payload", UNBOUNDED).map_err(|e| e.message);
             prop_assert_eq!(twice.map(|t| sorted(&t)), Ok(sorted(&once)));
         }
     }
@@ -170,7 +173,7 @@ proptest! {
     fn what_cannot_cross_is_invalid_with_its_path(shape in shape()) {
         let lua = Lua::new();
         let value = build(&lua, &shape, &mut Vec::new());
-        match from_lua(&value, "payload") {
+        match from_lua(&value, "payload", UNBOUNDED) {
             Ok(_) => prop_assert!(shape.copyable(0), "{shape:?} was copied"),
             Err(e) => {
                 prop_assert!(!shape.copyable(0), "{shape:?} refused: {}", e.message);
@@ -191,7 +194,7 @@ proptest! {
             outer.raw_set(1, value).unwrap();
             value = outer;
         }
-        let result = from_lua(&Value::Table(value), "argument 1");
+        let result = from_lua(&Value::Table(value), "argument 1", UNBOUNDED);
         if levels <= HARD_DEPTH {
             prop_assert!(result.is_ok());
         } else {
@@ -200,4 +203,39 @@ proptest! {
             prop_assert!(e.message.starts_with("argument 1[1][1]"), "{}", e.message);
         }
     }
+
+    /// Within bounds, a conversion counts bytes and depth exactly as the runtime does (`Value::size`,
+    /// `Value::depth`): it succeeds exactly when the runtime's own check would pass, and a refusal is
+    /// LIMIT_EXCEEDED naming the bound.
+    #[test]
+    fn bounded_conversion_agrees_with_the_runtime(values in proptest::collection::vec(canonical(), 1..4),
+                                                  bytes in 0usize..400, depth in 0usize..5) {
+        let lua = Lua::new();
+        let built: Vec<Value> = values.iter().map(|v| to_lua(&lua, v).unwrap()).collect();
+        let bounds = Bounds { bytes, depth };
+        let size: usize = values.iter().map(CoreValue::size).sum();
+        let deepest = values.iter().map(CoreValue::depth).max().unwrap_or(0);
+        match from_lua_multi(&built, "payload", bounds) {
+            Ok(out) => {
+                prop_assert!(size <= bytes && deepest <= depth, "{size} bytes, {deepest} deep passed {bounds:?}");
+                prop_assert_eq!(out.iter().map(CoreValue::size).sum::<usize>(), size);
+            }
+            Err(e) => {
+                prop_assert!(size > bytes || deepest > depth, "{size} bytes, {deepest} deep refused: {}", e.message);
+                prop_assert_eq!(e.kind, ErrorKind::LimitExceeded, "{}", e.message);
+                prop_assert!(e.message.contains("max_message_"), "{}", e.message);
+            }
+        }
+    }
+}
+
+/// A table that holds another twice, 24 times over (2^24 tables to walk), is refused at the byte bound
+/// after walking about bound / 8 values, not all of them (class 5; the hostile suite has the same attack).
+#[test]
+fn exponential_sharing_stops_at_the_bound() {
+    let lua = Lua::new();
+    let t: Value = lua.load("local t = {'x'} for i = 1, 24 do t = {t, t} end return t").eval().unwrap();
+    let e = from_lua(&t, "payload", Bounds::DEFAULT).err().unwrap();
+    assert_eq!(e.kind, ErrorKind::LimitExceeded, "{}", e.message);
+    assert!(e.message.contains("over the 1048576 byte bound (max_message_bytes)"), "{}", e.message);
 }

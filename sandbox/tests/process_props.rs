@@ -52,8 +52,9 @@ local function main(spec)
     local args = {}
     for i = 1, spec.n do args[i] = decode(spec.args[i], spec.fn) end
     local r = table.pack(pcall(f, table.unpack(args, 1, spec.n)))
-    if not r[1] then return { raised = describe(r[2]) } end
-    if (r[2] == nil or r[2] == false) and r[3] ~= nil then return { failed = describe(r[3]) } end
+    -- (cut: an error may quote a 2 MiB argument, and a return value is bounded like a message)
+    if not r[1] then return { raised = string.sub(describe(r[2]), 1, 4096) } end
+    if (r[2] == nil or r[2] == false) and r[3] ~= nil then return { failed = string.sub(describe(r[3]), 1, 4096) } end
     return { ok = true }
 end
 

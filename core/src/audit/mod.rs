@@ -104,10 +104,33 @@ pub fn now_rfc3339() -> String {
     rfc3339(std::time::SystemTime::now())
 }
 
-/// A time as RFC 3339 UTC with nanoseconds, e.g. `2026-11-21T10:00:00.123456789Z`.
+/// A time as RFC 3339 UTC with nanoseconds, e.g. `2026-11-21T10:00:00.123456789Z`. Total: a time outside
+/// the years 1..=9999 is shown as the nearest end of that range (never a panic, whatever the time).
 pub fn rfc3339(at: std::time::SystemTime) -> String {
-    let at = time::OffsetDateTime::from(at);
+    let nanos = match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |n| -n),
+    };
+    let Ok(at) = time::OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
+        return if nanos > 0 { "9999-12-31T23:59:59.999999999Z" } else { "0001-01-01T00:00:00.000000000Z" }.into();
+    };
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
     at.format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000000000Z".into())
+}
+
+#[cfg(test)]
+mod rfc3339_tests {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use super::rfc3339;
+
+    #[test]
+    fn rfc3339_is_total() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000000Z");
+        let far = UNIX_EPOCH.checked_add(Duration::from_secs(1 << 50)).unwrap_or(SystemTime::now());
+        assert_eq!(rfc3339(far), "9999-12-31T23:59:59.999999999Z");
+        let early = UNIX_EPOCH.checked_sub(Duration::from_secs(1 << 50)).unwrap_or(UNIX_EPOCH);
+        assert!(rfc3339(early).starts_with("0001-01-01") || early == UNIX_EPOCH);
+    }
 }

@@ -48,6 +48,8 @@ impl Runtime {
             (watchers, linked, state.waiters.remove(&pid).unwrap_or_default())
         };
         process.mailbox().close();
+        // Nothing it started outlives it: its timers, tickers and pending cancel deadline stop now.
+        process.abort_all_owned();
         process.host().live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
         self.release_quota(process);
         self.audit_exit(process, &exit);

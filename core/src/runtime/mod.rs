@@ -6,9 +6,12 @@
 
 mod exit;
 mod messaging;
+mod owned;
 mod registry;
 mod relations;
+#[allow(clippy::disallowed_methods, reason = "the policy watcher's task belongs to the node, not a process")]
 mod reload;
+#[allow(clippy::disallowed_methods, reason = "the process task: the runtime's own spawner")]
 mod spawn;
 
 use std::collections::{HashMap, HashSet};
@@ -21,6 +24,8 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::{Notify, oneshot};
 
 pub use messaging::{FALLBACK_TOPIC, check_payload};
+pub(crate) use owned::exited as owned_exited;
+pub use owned::{MAX_OWNED_TASKS, OwnedTask};
 pub use registry::{Capability, Grant, Upgrade};
 pub use reload::{DEFAULT_DEBOUNCE, PolicyWatcher, Reload};
 pub use spawn::{RootSpec, SpawnSpec, check_topic};
@@ -77,6 +82,8 @@ struct Inner {
     reloading: Mutex<()>,
     /// What each actor holds, against `corral.toml` `[quotas]`.
     usage: crate::limits::ActorUsage,
+    /// Owned tasks (timers, tickers, cancel deadlines) not yet dropped, of every process.
+    owned_live: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Everything that must change together: the table of live processes, the registry, monitors and links.
@@ -130,6 +137,7 @@ impl Runtime {
                 overflow: Mutex::new(OverflowSummary::default()),
                 reloading: Mutex::new(()),
                 usage: crate::limits::ActorUsage::default(),
+                owned_live: Arc::default(),
             }),
         };
         runtime.inner.gate.set_origin(runtime.inner.node.clone(), incarnation);
@@ -195,6 +203,12 @@ impl Runtime {
         }
     }
 
+    /// How many tasks (timers, tickers, a cancel deadline) the live process `pid` owns, or `None` when it is
+    /// not alive. Read-only: the process itself stays inside core.
+    pub fn owned_tasks_of(&self, pid: &Pid) -> Option<usize> {
+        self.process(pid).map(|p| p.owned_tasks())
+    }
+
     /// The live process `pid`, if any.
     pub(crate) fn process(&self, pid: &Pid) -> Option<Arc<Process>> {
         lock(&self.inner.state).procs.get(pid).cloned()
@@ -238,7 +252,11 @@ impl Runtime {
     /// (the sink adds `v`, `seq`, `ts` and `prev`). Use it for records the runtime does not write itself,
     /// e.g. `policy.reload` with the fields of [`crate::audit::records::policy_reload`]. Errors: the sink did
     /// not accept the record.
-    pub(crate) fn audit_record(&self, kind: &str, mut fields: Map<String, Json>) -> std::result::Result<(), AuditError> {
+    pub(crate) fn audit_record(
+        &self,
+        kind: &str,
+        mut fields: Map<String, Json>,
+    ) -> std::result::Result<(), AuditError> {
         fields.insert("node".into(), self.node().into());
         fields.insert("incarnation".into(), self.incarnation().into());
         self.inner.gate.audit().record(kind, fields)

@@ -160,7 +160,9 @@ impl Runtime {
         if entry.kind == EntryKind::Library {
             return Err(Error::NotAProcess { id: id.into() });
         }
-        self.gate().check(&from.caller(), Operation::Upgrade(id))?.redeem(OpKind::Upgrade, &Subject::Entry(id.into()))?;
+        self.gate()
+            .check(&from.caller(), Operation::Upgrade(id))?
+            .redeem(OpKind::Upgrade, &Subject::Entry(id.into()))?;
         self.audit_event("proc.upgrade", [("pid", from.pid().to_string().into()), ("entry", id.into())]);
         Ok(Upgrade { entry: Arc::new(entry.clone()) })
     }

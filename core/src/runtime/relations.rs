@@ -125,25 +125,56 @@ impl Runtime {
     }
 
     /// `process.cancel`: delivers CANCEL to `dest`'s events; if it has not exited when `deadline` passes
-    /// (default: its host's `cancel_deadline`) it is terminated with reason `cancelled`.
+    /// (default: its host's `cancel_deadline`) it is terminated with reason `cancelled`. The deadline task
+    /// belongs to the target (aborted when it exits), and a target has at most one: a later cancel keeps the
+    /// earlier of the two deadlines, which the CANCEL event and the audit record name.
     /// Errors: `NotFound`, `PermissionDenied`.
     pub fn cancel(&self, from: &Process, dest: &str, deadline: Option<Duration>) -> Result<()> {
         let target = self.resolve(dest)?;
         let permit = self.gate().check(&from.caller(), Operation::Cancel(&target.target()))?;
         permit.redeem(OpKind::Cancel, &Subject::Process(target.pid().clone()))?;
         let wait = deadline.unwrap_or(target.host().spec.cancel_deadline);
-        let at = rfc3339(SystemTime::now() + wait);
+        let at = self.cancel_deadline(&target, wait)?;
         self.audit_signal("cancel", from, &target, Some(&at));
         let bytes = at.len();
-        target.mailbox().push_event(Event::new(EventKind::Cancel, from.pid().clone(), unix_now(), None, Some(at)), bytes);
-        let weak = Arc::downgrade(&target);
-        tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            if let Some(target) = weak.upgrade().filter(|t| t.is_alive()) {
-                target.kill(Exit::abnormal(ExitReason::Cancelled, "cancelled: the deadline passed"));
-            }
-        });
+        target
+            .mailbox()
+            .push_event(Event::new(EventKind::Cancel, from.pid().clone(), unix_now(), None, Some(at)), bytes);
         Ok(())
+    }
+
+    /// Makes `wait` from now the target's cancel deadline unless an earlier one is pending; the effective
+    /// deadline as RFC 3339. A deadline past what a clock can hold never fires. Errors: `NotFound` when the
+    /// target has exited.
+    fn cancel_deadline(&self, target: &Arc<Process>, wait: Duration) -> Result<String> {
+        // The sandbox bounds a tenant's deadline (100 years); the host's own is checked too, never added blind.
+        let (Some(when), Some(at)) =
+            (tokio::time::Instant::now().checked_add(wait), SystemTime::now().checked_add(wait))
+        else {
+            return Ok(target
+                .pending_cancel()
+                .map_or_else(|| "9999-12-31T23:59:59.999999999Z".into(), |(_, at)| rfc3339(at)));
+        };
+        if let Some((pending, pending_at)) = target.pending_cancel()
+            && pending <= when
+        {
+            return Ok(rfc3339(pending_at));
+        }
+        let weak = Arc::downgrade(target);
+        let task = self.own(
+            target,
+            async move {
+                tokio::time::sleep_until(when).await;
+                if let Some(target) = weak.upgrade().filter(|t| t.is_alive()) {
+                    target.kill(Exit::abnormal(ExitReason::Cancelled, "cancelled: the deadline passed"));
+                }
+            },
+            None,
+        )?;
+        if let Some(loser) = target.set_cancel(when, at, task.id()) {
+            target.abort_owned(loser);
+        }
+        Ok(target.pending_cancel().map_or_else(|| rfc3339(at), |(_, at)| rfc3339(at)))
     }
 
     fn audit_relation(&self, kind: &str, from: &Process, target: &Pid, on: bool) {

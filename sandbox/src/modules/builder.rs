@@ -14,7 +14,7 @@ use corral_core::value::Value as CoreValue;
 use corral_policy::Actor;
 use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, Value, Variadic};
 
-use crate::convert::from_lua_multi;
+use crate::convert::{Bounds, from_lua_multi};
 use crate::modules::errors::{LuaError, charge, ret};
 use crate::modules::process::{context_values, spawn_spec};
 use crate::modules::security::{LuaActor, LuaScope};
@@ -114,7 +114,7 @@ fn add_context(lua: &Lua, mut s: BuilderState, values: Value) -> Result<BuilderS
     let Value::Table(values) = values else {
         return Err(LuaError::invalid(format!("context values must be a table, got a {}", values.type_name())));
     };
-    let values = context_values(&values)?;
+    let values = context_values(&values, Bounds::of_process(&current(lua)?.process))?;
     if s.context_grant.is_none() {
         s.context_grant = Some(ask(lua, Capability::Context)?);
     }
@@ -192,7 +192,8 @@ pub fn register(lua: &Lua, process: &Table) -> mlua::Result<()> {
                     _ => return Err(LuaError::invalid("with_message takes a topic string")),
                 };
                 check_topic(&topic)?;
-                let payload = from_lua_multi(args.iter().skip(2), "payload")?;
+                let bounds = Bounds::of_process(&current(lua)?.process);
+                let payload = from_lua_multi(args.iter().skip(2), "payload", bounds)?;
                 let bytes = topic.len() + payload.iter().map(CoreValue::size).sum::<usize>() + 64;
                 let before = s.messages.take();
                 s.messages = Some(Arc::new(Queued { topic, payload, before, _charge: charge(lua, bytes) }));
@@ -226,7 +227,8 @@ fn builder_spawn(lua: &Lua, args: Variadic<Value>) -> mlua::Result<MultiValue> {
         };
         let s = state(ud)?;
         let rest: Variadic<Value> = args.iter().skip(3).cloned().collect();
-        let spec = spawn_spec(&rest, *monitored, *linked)?;
+        let ctx = current(lua)?;
+        let spec = spawn_spec(&rest, *monitored, *linked, Bounds::of_process(&ctx.process))?;
         let messages = s.messages();
         let spec = SpawnSpec {
             actor: s.actor,
@@ -238,7 +240,6 @@ fn builder_spawn(lua: &Lua, args: Variadic<Value>) -> mlua::Result<MultiValue> {
             grants: [s.context_grant, s.actor_grant, s.scopes_grant].into_iter().flatten().collect(),
             ..spec
         };
-        let ctx = current(lua)?;
         Ok(ctx.runtime.spawn(&ctx.process, spec)?.to_string())
     })();
     ret(lua, result)

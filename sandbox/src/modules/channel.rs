@@ -177,14 +177,14 @@ async fn select(lua: Lua, spec: Table) -> mlua::Result<Table> {
             out.raw_set("ok", true)?;
         }
         Selected::Recv { index, item } => {
-            out.raw_set("channel", userdatas[index].clone())?;
+            out.raw_set("channel", userdatas.get(index).cloned())?;
             out.raw_set("ok", item.is_some())?;
             if let Some(item) = item {
                 out.raw_set("value", item_to_lua(&lua, item)?)?;
             }
         }
         Selected::Sent { index, ok } => {
-            out.raw_set("channel", userdatas[index].clone())?;
+            out.raw_set("channel", userdatas.get(index).cloned())?;
             out.raw_set("ok", ok)?;
         }
     }

@@ -11,7 +11,7 @@ use corral_core::runtime::SpawnSpec;
 use corral_core::value::Value as CoreValue;
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
-use crate::convert::{from_lua_multi, to_lua};
+use crate::convert::{Bounds, from_lua_multi, to_lua};
 use crate::modules::channel::LuaChan;
 use crate::modules::errors::{LuaError, fail, ret};
 use crate::modules::time::duration_arg;
@@ -34,19 +34,21 @@ fn string_arg(value: Option<&Value>, what: &str) -> Result<String, LuaError> {
     }
 }
 
-/// Spawn arguments `(id, host, ...)` into a spec.
-pub fn spawn_spec(args: &Args, monitored: bool, linked: bool) -> Result<SpawnSpec, LuaError> {
+/// Spawn arguments `(id, host, ...)` into a spec; the arguments are converted within `bounds` (the
+/// spawner's host's message bounds). Errors: `INVALID` for a bad id or argument, `LIMIT_EXCEEDED` for
+/// arguments over the bounds.
+pub fn spawn_spec(args: &Args, monitored: bool, linked: bool, bounds: Bounds) -> Result<SpawnSpec, LuaError> {
     let entry = string_arg(args.first(), "entry id")?;
     let host = string_arg(args.get(1), "host id")?;
     let rest = args.iter().skip(2);
-    let args = from_lua_multi(rest, "argument")?;
+    let args = from_lua_multi(rest, "argument", bounds)?;
     Ok(SpawnSpec { entry, host, args, monitored, linked, ..SpawnSpec::default() })
 }
 
 fn spawn_fn(lua: &Lua, monitored: bool, linked: bool) -> mlua::Result<mlua::Function> {
     lua.create_function(move |lua, args: Args| {
         with_ctx(lua, |ctx| {
-            let spec = spawn_spec(&args, monitored, linked)?;
+            let spec = spawn_spec(&args, monitored, linked, Bounds::of_process(&ctx.process))?;
             Ok(ctx.runtime.spawn(&ctx.process, spec)?.to_string())
         })
     })
@@ -95,7 +97,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
             with_ctx(lua, |ctx| {
                 let dest = string_arg(args.first(), "destination")?;
                 let topic = string_arg(args.get(1), "topic")?;
-                let payload = from_lua_multi(args.iter().skip(2), "payload")?;
+                let payload = from_lua_multi(args.iter().skip(2), "payload", Bounds::of_process(&ctx.process))?;
                 ctx.runtime.send(&ctx.process, &dest, &topic, payload)?;
                 Ok(true)
             })
@@ -140,7 +142,7 @@ async fn exec(lua: Lua, args: Args) -> mlua::Result<MultiValue> {
         Ok(ctx) => ctx,
         Err(e) => return fail(&lua, e),
     };
-    let spec = match spawn_spec(&args, false, false) {
+    let spec = match spawn_spec(&args, false, false, Bounds::of_process(&ctx.process)) {
         Ok(spec) => spec,
         Err(e) => return fail(&lua, e),
     };
@@ -165,7 +167,7 @@ async fn upgrade(lua: Lua, args: Args) -> mlua::Result<MultiValue> {
             Err(e) => return fail(&lua, e),
         },
     };
-    let state = match from_lua_multi(args.iter().skip(1), "argument") {
+    let state = match from_lua_multi(args.iter().skip(1), "argument", Bounds::of_process(&ctx.process)) {
         Ok(state) => state,
         Err(e) => return fail(&lua, e),
     };
@@ -327,8 +329,13 @@ fn register_registry(lua: &Lua, process: &Table) -> mlua::Result<()> {
     process.set("registry", registry)
 }
 
-/// A context table of the builder as runtime values.
-pub fn context_values(values: &Table) -> Result<std::collections::BTreeMap<String, CoreValue>, LuaError> {
+/// A context table of the builder as runtime values, all of them together within `bounds`.
+/// Errors: `INVALID` for a key that is not a string or a value that cannot be copied, `LIMIT_EXCEEDED`.
+pub fn context_values(
+    values: &Table,
+    bounds: Bounds,
+) -> Result<std::collections::BTreeMap<String, CoreValue>, LuaError> {
+    let mut budget = bounds;
     let mut out = std::collections::BTreeMap::new();
     for pair in values.pairs::<Value, Value>() {
         let (k, v) = pair.map_err(|e| LuaError::invalid(e.to_string()))?;
@@ -336,7 +343,8 @@ pub fn context_values(values: &Table) -> Result<std::collections::BTreeMap<Strin
             return Err(LuaError::invalid("context keys must be strings"));
         };
         let key = k.to_string_lossy();
-        let value = crate::convert::from_lua(&v, &format!("context.{key}"))?;
+        let value = crate::convert::from_lua(&v, &format!("context.{key}"), budget)?;
+        budget.bytes = budget.bytes.saturating_sub(value.size());
         out.insert(key, value);
     }
     Ok(out)

@@ -9,13 +9,16 @@ use corral_core::value::Value as CoreValue;
 use corral_policy::{Actor, AttrValue, Resource};
 use mlua::{Lua, Table, UserData, UserDataMethods, Value};
 
-use crate::convert::{from_lua, to_lua};
+use crate::convert::{Bounds, from_lua, to_lua};
 use crate::modules::errors::{LuaError, charge, fail, ret};
 use crate::procs::current;
 
 /// An actor value (`security.new_actor`, `security.actor()`), with what its Rust copy costs its maker.
 #[derive(Clone)]
-pub struct LuaActor(pub Arc<Actor>, #[allow(dead_code, reason = "held for its Drop, which releases the charge")] Arc<Charge>);
+pub struct LuaActor(
+    pub Arc<Actor>,
+    #[allow(dead_code, reason = "held for its Drop, which releases the charge")] Arc<Charge>,
+);
 
 /// A scope value: a set of scope names, with what its Rust copy costs its maker.
 #[derive(Clone)]
@@ -97,7 +100,7 @@ fn attr_to_lua(lua: &Lua, v: &AttrValue) -> mlua::Result<Value> {
 /// Returns the attributes and their size in bytes. Errors also: meta over [`MAX_META_BYTES`].
 pub fn meta_from_lua(meta: Option<Table>) -> Result<(BTreeMap<String, AttrValue>, usize), LuaError> {
     let Some(meta) = meta else { return Ok((BTreeMap::new(), 0)) };
-    let value = from_lua(&Value::Table(meta), "meta")?;
+    let value = from_lua(&Value::Table(meta), "meta", Bounds::DEFAULT)?;
     let bytes = value.size();
     if bytes > MAX_META_BYTES {
         return Err(LuaError::invalid(format!("meta of {bytes} bytes is over the bound of {MAX_META_BYTES} bytes")));

@@ -3,11 +3,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use corral_core::chan::{Chan, Item};
+use corral_core::runtime::OwnedTask;
 use corral_core::value::Value as CoreValue;
 use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
 
 use crate::modules::channel::LuaChan;
 use crate::modules::errors::LuaError;
+use crate::procs::current;
 
 /// A point in time (`time.now()`).
 #[derive(Clone, Copy)]
@@ -17,10 +19,17 @@ pub struct LuaTime(pub SystemTime);
 #[derive(Clone, Copy)]
 pub struct LuaDuration(pub Duration);
 
-/// A ticker (`time.ticker(d)`): `:channel()` receives the time every period until `:stop()`.
+/// A ticker (`time.ticker(d)`): `:channel()` receives the time every period until `:stop()`, until the
+/// ticker is collected, or until its process exits (the task is the process's, `Runtime::spawn_owned`).
 pub struct LuaTicker {
     chan: Chan,
-    task: tokio::task::AbortHandle,
+    task: OwnedTask,
+}
+
+impl Drop for LuaTicker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl UserData for LuaTime {
@@ -33,7 +42,16 @@ impl UserData for LuaTime {
             let d = this.0.duration_since(other).unwrap_or(Duration::ZERO);
             Ok(LuaDuration(d))
         });
-        methods.add_method("add", |_, this, d: Value| Ok(LuaTime(this.0 + duration_arg(&d).map_err(raise)?)));
+        methods.add_method("add", |_, this, d: Value| {
+            let d = duration_arg(&d).map_err(raise)?;
+            this.0.checked_add(d).filter(|t| *t <= latest_time()).map(LuaTime).ok_or_else(|| {
+                raise(LuaError::invalid(format!(
+                    "time {} plus {} is past the latest time, 9999-12-31T23:59:59Z",
+                    corral_core::audit::rfc3339(this.0),
+                    humantime::format_duration(d)
+                )))
+            })
+        });
         methods.add_method("format_rfc3339", |_, this, ()| Ok(corral_core::audit::rfc3339(this.0)));
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(corral_core::audit::rfc3339(this.0)));
     }
@@ -59,7 +77,8 @@ impl UserData for LuaTicker {
     }
 }
 
-fn raise(e: LuaError) -> mlua::Error {
+fn raise(e: impl Into<LuaError>) -> mlua::Error {
+    let e = e.into();
     mlua::Error::runtime(format!("{}: {}", e.kind.as_str(), e.message))
 }
 
@@ -67,22 +86,43 @@ fn unix(t: SystemTime) -> Duration {
     t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO)
 }
 
-/// A duration argument: a humantime string (`"100ms"`, `"1m30s"`), integer milliseconds, or a duration
-/// object. Errors: `INVALID` naming the value.
+/// The longest duration a script may give (a sleep, a timer, a ticker period, a cancel deadline, `t:add`):
+/// 100 years (of 365.25 days). Every later `Instant`, `SystemTime` or tokio-timer addition of a duration
+/// this long is in range, so nothing a tenant passes can overflow one.
+pub const MAX_DURATION: Duration = Duration::from_secs(3_155_760_000);
+
+/// The shortest ticker period, 1 ms: a shorter one is `INVALID` (a 1 ns ticker would keep a core busy).
+pub const MIN_PERIOD: Duration = Duration::from_millis(1);
+
+/// The latest time a time value can hold, 9999-12-31T23:59:59Z (the RFC 3339 formatter's range).
+fn latest_time() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(253_402_300_799)
+}
+
+/// A duration argument: a humantime string (`"100ms"`, `"1m30s"`), milliseconds (a number, fractions
+/// allowed), or a duration object; from zero to [`MAX_DURATION`]. Errors: `INVALID` naming the value for
+/// anything else: negative, NaN, infinite, longer than 100 years, text humantime cannot read, another type.
 pub fn duration_arg(value: &Value) -> Result<Duration, LuaError> {
-    match value {
-        Value::Integer(ms) if *ms >= 0 => Ok(Duration::from_millis(*ms as u64)),
-        Value::Number(ms) if *ms >= 0.0 && ms.is_finite() => Ok(Duration::from_secs_f64(ms / 1000.0)),
+    let (duration, shown) = match value {
+        Value::Integer(ms) => (u64::try_from(*ms).ok().map(Duration::from_millis), format!("{ms} ms")),
+        Value::Number(ms) => (Duration::try_from_secs_f64(ms / 1000.0).ok(), format!("{ms} ms")),
         Value::String(s) => {
             let text = s.to_string_lossy();
-            humantime::parse_duration(text.trim())
-                .map_err(|e| LuaError::invalid(format!("invalid duration `{text}`: {e}")))
+            let parsed = humantime::parse_duration(text.trim())
+                .map_err(|e| LuaError::invalid(format!("invalid duration `{text}`: {e}")))?;
+            (Some(parsed), format!("`{text}`"))
         }
         Value::UserData(ud) => {
-            ud.borrow::<LuaDuration>().map(|d| d.0).map_err(|_| LuaError::invalid("invalid duration"))
+            let d = ud.borrow::<LuaDuration>().map(|d| d.0).map_err(|_| LuaError::invalid("invalid duration"))?;
+            (Some(d), humantime::format_duration(d).to_string())
         }
-        other => Err(LuaError::invalid(format!("invalid duration: a {} is not a duration", other.type_name()))),
-    }
+        other => {
+            return Err(LuaError::invalid(format!("invalid duration: a {} is not a duration", other.type_name())));
+        }
+    };
+    duration
+        .filter(|d| *d <= MAX_DURATION)
+        .ok_or_else(|| LuaError::invalid(format!("invalid duration {shown}: a duration is from 0 to 100 years")))
 }
 
 fn now_item() -> Item {
@@ -106,35 +146,46 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     )?;
     time.set(
         "after",
-        lua.create_function(|_, d: Value| {
+        lua.create_function(|lua, d: Value| {
             let d = duration_arg(&d).map_err(raise)?;
+            let ctx = current(lua).map_err(raise)?;
             let chan = Chan::new(1);
             let sender = chan.clone();
-            tokio::spawn(async move {
+            let timer = async move {
                 tokio::time::sleep(d).await;
                 let _ = sender.try_send(now_item());
-            });
+            };
+            ctx.runtime.spawn_owned(&ctx.process, timer).map_err(raise)?;
             Ok(LuaChan(chan))
         })?,
     )?;
     time.set(
         "ticker",
-        lua.create_function(|_, d: Value| {
+        lua.create_function(|lua, d: Value| {
             let period = duration_arg(&d).map_err(raise)?;
-            if period.is_zero() {
-                return Err(raise(LuaError::invalid("ticker period must be more than zero")));
+            if period < MIN_PERIOD {
+                return Err(raise(LuaError::invalid(format!(
+                    "ticker period {} is under the floor of 1ms",
+                    humantime::format_duration(period)
+                ))));
             }
+            let ctx = current(lua).map_err(raise)?;
+            let first = tokio::time::Instant::now()
+                .checked_add(period)
+                .ok_or_else(|| raise(LuaError::invalid("ticker period is past what the clock can hold")))?;
             let chan = Chan::new(1);
             let sender = chan.clone();
-            let task = tokio::spawn(async move {
-                let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            let ticking = async move {
+                let mut interval = tokio::time::interval_at(first, period);
+                // A slow reader misses ticks rather than piling them up (Go's ticker does the same).
+                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 loop {
                     interval.tick().await;
-                    // A slow reader misses ticks rather than piling them up (Go's ticker does the same).
                     let _ = sender.try_send(now_item());
                 }
-            });
-            Ok(LuaTicker { chan, task: task.abort_handle() })
+            };
+            let task = ctx.runtime.spawn_owned(&ctx.process, ticking).map_err(raise)?;
+            Ok(LuaTicker { chan, task })
         })?,
     )?;
     time.set("now", lua.create_function(|_, ()| Ok(LuaTime(SystemTime::now())))?)?;
@@ -145,5 +196,29 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
             Err(e) => crate::modules::errors::fail(lua, e),
         })?,
     )?;
+    crate::vm::freeze_all(lua, Value::Table(time.clone()))?;
     Ok(time)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::{MAX_DURATION, latest_time};
+
+    /// The longest tenant duration is safe for every clock it meets: `Instant`, `SystemTime`, tokio's timers
+    /// (a sleep, an interval), and the RFC 3339 formatter. Paused time: nothing waits.
+    #[tokio::test(start_paused = true)]
+    async fn the_longest_duration_is_safe_for_every_clock() {
+        assert!(std::time::Instant::now().checked_add(MAX_DURATION).is_some());
+        let later = tokio::time::Instant::now().checked_add(MAX_DURATION).unwrap();
+        let wall = SystemTime::now().checked_add(MAX_DURATION).unwrap();
+        assert!(wall < latest_time(), "a time value plus the longest duration still formats");
+        assert!(corral_core::audit::rfc3339(wall).starts_with('2'));
+        let slept = tokio::time::timeout(Duration::from_millis(1), tokio::time::sleep(MAX_DURATION)).await;
+        assert!(slept.is_err(), "a 100-year sleep is a pending timer");
+        let mut interval = tokio::time::interval_at(later, MAX_DURATION);
+        let ticked = tokio::time::timeout(Duration::from_millis(1), interval.tick()).await;
+        assert!(ticked.is_err(), "a 100-year ticker is a pending timer");
+    }
 }

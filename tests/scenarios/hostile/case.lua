@@ -4,7 +4,8 @@
 -- or each string of a list), or, when `want` is a function, as that function checks (given the attacker's EXIT).
 -- Where the attack runs in Lua code the runtime can pause (`preemptible`), the neighbour must finish first:
 -- the attacker was paused at its time slices. Code in a coroutine, a C call (pattern matching, `tostring`)
--- or an error handler cannot be paused; it is still counted, and ended by its budget.
+-- or an error handler cannot be paused; it is still counted, and ended by its budget. `entry` is the
+-- attacker's entry (default `app:hostile`; `app:hostile_timed` is the same code granted `time`).
 local t = require("t")
 
 return function(kind, want, preemptible, host, entry)

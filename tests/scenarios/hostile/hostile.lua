@@ -121,6 +121,82 @@ function attacks.setmetatable_G() setmetatable(_G, { __index = function() return
 function attacks.string_meta() getmetatable("").__index = { upper = function() return "pwned" end } end
 function attacks.string_meta_index() getmetatable("").__index.upper = function() return "pwned" end end
 
+-- Nested shared tables (boundary class 1): `process.registry` and `process.event` are tables inside a sealed
+-- global, the userdata metatables and `require`d modules are shared by every process of the VM. A function
+-- planted there would run with the identity of whichever process calls it; every one of them is frozen.
+function attacks.planted_registry(parent: string)
+    process.registry.register = function(...) process.send(parent, "pwned", ...) end
+end
+function attacks.planted_event() process.event.EXIT = "pwned" end
+-- userdata metatables are hidden: `getmetatable` of a channel or an error object is `false`
+function attacks.planted_userdata_meta() getmetatable(channel.new()).__index = function() return print end end
+function attacks.planted_error_meta() getmetatable(errors.new(errors.INVALID, "x")).__tostring = print end
+function attacks.planted_string_meta() rawset(getmetatable(""), "__call", print) end
+function attacks.planted_builder() getmetatable(process.with_context({})).spawn = print end
+
+-- Tenant numbers meeting time (boundary class 2a): out-of-range, negative, NaN and infinite durations and far
+-- future times are `INVALID` naming the value, never a panic of the runtime. Each returns what it saw:
+-- `kind: message` of every refusal, in order; then the attacker returns normally.
+local function refusal(f, ...)
+    local ok, value, err = pcall(f, ...)
+    if not ok then return "raised " .. tostring(value) end
+    if value == nil and err ~= nil then return err:kind() .. ": " .. err:message() end
+    return "accepted " .. tostring(value)
+end
+function attacks.tenant_numbers()
+    local time = require("time")
+    local target = must(process.spawn("app:idle", "app:tight", process.pid()))
+    local seen = {}
+    for _, d in { 1e300, -1, 0 / 0, math.huge, -math.huge, "300000years", 2 ^ 53 } do
+        table.insert(seen, refusal(time.sleep, d))
+        table.insert(seen, refusal(time.after, d))
+        table.insert(seen, refusal(time.ticker, d))
+        table.insert(seen, refusal(time.parse_duration, d))
+        table.insert(seen, refusal(process.cancel, target, d))
+    end
+    local now = time.now()
+    table.insert(seen, refusal(now.add, now, 1e300))
+    table.insert(seen, refusal(now.add, now, "300000years"))
+    -- the latest time that can be reached, 100 years at a time, still formats; one step past it is refused
+    local far = now
+    for _ = 1, 80 do
+        local ok, later = pcall(far.add, far, "100years")
+        if not ok then table.insert(seen, "far: " .. tostring(later)); break end
+        far = later
+    end
+    table.insert(seen, "formatted " .. far:format_rfc3339() .. " " .. tostring(far))
+    table.insert(seen, "nanos " .. tostring(far:unix_nano() > 0))
+    return seen
+end
+
+-- Exponential copies (boundary class 5): a table that holds another twice, 24 times over, is 24 tables in
+-- the VM and 2^24 to copy. The conversion stops at the sender's byte bound, after about a megabyte.
+local function doubled()
+    local t = { "x" }
+    for _ = 1, 24 do t = { t, t } end
+    return t
+end
+function attacks.send_doubling(parent: string) must(process.send(parent, "x", doubled())) end
+function attacks.return_doubling() return doubled() end
+function attacks.spawn_doubling() must(process.spawn("app:idle", "app:bounded", doubled())) end
+-- A 12 MiB error text reaches the monitor cut to the host's message bound (1 MiB).
+function attacks.huge_error() error(string.rep("e", 12 * 1024 * 1024)) end
+function attacks.huge_error_value() return nil, string.rep("e", 12 * 1024 * 1024) end
+
+-- Work that outlives its process (boundary class 4): timers, tickers and cancel deadlines are the process's
+-- tasks; a ticker period has a 1 ms floor, a process holds at most 1024 timers and tickers, and any number of
+-- cancels of one target hold one deadline task.
+function attacks.ticker_floor() require("time").ticker("1ns") end
+function attacks.timer_flood()
+    local time = require("time")
+    while true do time.after("1h") end
+end
+function attacks.cancel_flood()
+    local child = must(process.spawn("app:idle", "app:tight", process.pid()))
+    for _ = 1, 10000 do must(process.cancel(child, "1h")) end
+    return 10000
+end
+
 -- Another process's globals: the attacker shadows library names and sets its own globals (allowed: they
 -- are its own table) before the neighbour starts; the neighbour checks its own view is untouched.
 function before.other_globals()

@@ -22,8 +22,12 @@ local function main()
     case("gc_count", function(exit)
         local seen = exit.result.value
         t.eq(type(seen), "table", "gc_count returns what it saw (" .. tostring(exit.error) .. ")")
-        t.ok(seen[1] > 0 and seen[1] < 64, "a fresh process holds a few KiB: " .. seen[1])
-        t.ok(seen[2] - seen[1] >= 1024 and seen[2] < 1024 + 64, "then its 1 MiB string: " .. seen[2])
+        -- (0 when the collector freed a previous holder's leftovers of the same memory category first: the
+        -- count is net of the slot's baseline, `interrupt::held_by`)
+        t.ok(seen[1] >= 0 and seen[1] < 64, "a fresh process holds a few KiB: " .. seen[1])
+        -- (within 64 KiB of it: the collector may free a previous holder's leftovers of the same category
+        -- meanwhile, which the count, net of the slot's baseline, subtracts)
+        t.ok(seen[2] > 1024 - 64 and seen[2] < 1024 + 64, "then its 1 MiB string: " .. seen[2])
     end, false)
 
     -- Identities are shown, addresses are not: Luau's pointer encoding with a key drawn per VM. Real heap
