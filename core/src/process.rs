@@ -89,12 +89,15 @@ pub struct Host {
     /// The limits from the manifest (or defaults).
     pub spec: HostSpec,
     pub(crate) live: std::sync::atomic::AtomicUsize,
+    /// The fallback process this host started (`fallback:` naming an entry), while it lives; held while it is
+    /// looked up or started, so one host never starts two.
+    pub(crate) fallback: Mutex<Option<Pid>>,
 }
 
 impl Host {
     /// A host with nothing running.
     pub fn new(spec: HostSpec) -> Host {
-        Host { spec, live: std::sync::atomic::AtomicUsize::new(0) }
+        Host { spec, live: std::sync::atomic::AtomicUsize::new(0), fallback: Mutex::new(None) }
     }
 
     /// Processes running on it now.

@@ -57,16 +57,27 @@ impl Runtime {
 
     /// A full mailbox: the host's fallback process gets the message wrapped with its target and topic, or the
     /// sender gets `LimitExceeded` with the payload back (`lua-api.md`: nothing is dropped silently).
+    ///
+    /// The fallback is fixed by the host entry: `fallback:` naming an entry of the app is a process the host
+    /// starts (on first need, and again if it exited), which no tenant can stand in for. A `fallback:` that
+    /// names no entry is taken as a registered name (the older form: anyone allowed to register that name
+    /// receives the overflow). Either way the delivery is a send from the sender to the fallback on topic
+    /// [`FALLBACK_TOPIC`], decided and audited like any other (issue 9).
     fn overflow(&self, from: &Process, target: &Arc<Process>, refused: Message, bytes: usize) -> Result<()> {
         let host = target.host();
         self.audit_overflow(target, from.pid().to_string(), &refused.topic);
-        let fallback = host.spec.fallback.as_deref().and_then(|name| self.resolve(name).ok());
+        let full = |payload: &Message| Error::MailboxFull {
+            pid: target.pid().to_string(),
+            capacity: target.limits().mailbox,
+            payload: payload.payload.to_vec(),
+        };
+        let fallback = match host.spec.fallback.as_deref() {
+            None => None,
+            Some(entry) if self.inner.app.entries.contains_key(entry) => self.host_fallback(host, entry).ok(),
+            Some(name) => self.resolve(name).ok(),
+        };
         let Some(fallback) = fallback.filter(|f| f.pid() != target.pid()) else {
-            return Err(Error::MailboxFull {
-                pid: target.pid().to_string(),
-                capacity: target.limits().mailbox,
-                payload: refused.payload.to_vec(),
-            });
+            return Err(full(&refused));
         };
         let wrapped = Value::Table(Arc::new(Table {
             array: Vec::new(),
@@ -76,14 +87,22 @@ impl Runtime {
                 (Value::str("payload"), Value::Table(Arc::new(Table { array: refused.payload.to_vec(), map: vec![] }))),
             ],
         }));
+        let wrapped_bytes = bytes.saturating_add(target.pid().to_string().len()).saturating_add(64);
+        let send = Operation::Send { target: &fallback.target(), topic: FALLBACK_TOPIC, bytes: wrapped_bytes };
+        let Ok(permit) = self.gate().check(&from.caller(), send) else {
+            return Err(full(&refused));
+        };
+        permit.redeem(OpKind::Send, &Subject::Message { to: fallback.pid().clone(), topic: FALLBACK_TOPIC.into() })?;
         let message = Message::new(Some(from.pid().clone()), FALLBACK_TOPIC.into(), vec![wrapped].into())
             .with_actor(from.actor().map(|a| a.id.as_str().into()));
-        let wrapped_bytes = bytes.saturating_add(target.pid().to_string().len()).saturating_add(64);
-        fallback.mailbox().deliver(message, wrapped_bytes).map(|_| ()).map_err(|m| Error::MailboxFull {
-            pid: target.pid().to_string(),
-            capacity: target.limits().mailbox,
-            payload: m.payload.to_vec(),
-        })
+        match fallback.mailbox().deliver(message, wrapped_bytes) {
+            Ok(_) => {
+                from.messages_out.fetch_add(1, Ordering::Relaxed);
+                fallback.messages_in.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(_) => Err(full(&refused)),
+        }
     }
 }
 

@@ -84,6 +84,8 @@ struct Inner {
     usage: crate::limits::ActorUsage,
     /// Owned tasks (timers, tickers, cancel deadlines) not yet dropped, of every process.
     owned_live: Arc<std::sync::atomic::AtomicUsize>,
+    /// The caller the last root process was started as: the runtime starts hosts' fallback processes as it.
+    root_caller: Mutex<Option<Caller>>,
 }
 
 /// Everything that must change together: the table of live processes, the registry, monitors and links.
@@ -138,6 +140,7 @@ impl Runtime {
                 reloading: Mutex::new(()),
                 usage: crate::limits::ActorUsage::default(),
                 owned_live: Arc::default(),
+                root_caller: Mutex::new(None),
             }),
         };
         runtime.inner.gate.set_origin(runtime.inner.node.clone(), incarnation);

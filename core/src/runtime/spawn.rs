@@ -89,10 +89,30 @@ impl Runtime {
     /// for its exit.
     pub fn start_root(&self, root: RootSpec) -> Result<(Pid, oneshot::Receiver<Exit>)> {
         let caller = Caller { pid: None, entry: None, actor: root.actor.clone(), scopes: root.scopes.into() };
+        *lock(&self.inner.root_caller) = Some(caller.clone());
         let (tx, rx) = oneshot::channel();
         let spec = SpawnSpec { entry: root.entry, host: root.host, args: root.args, ..SpawnSpec::default() };
         let pid = self.spawn_with(caller, None, spec, Some((OpKind::Spawn, tx)))?;
         Ok((pid, rx))
+    }
+
+    /// The fallback process of `host` (`fallback:` naming an entry of the app): the one it started if that
+    /// still lives, else a new one, started by the runtime as the root caller on `host` (decided and audited
+    /// like any spawn). Errors: those of spawning, and `Invalid` when no root was started yet.
+    pub(super) fn host_fallback(&self, host: &Arc<crate::process::Host>, entry: &str) -> Result<Arc<Process>> {
+        let mut slot = lock(&host.fallback);
+        if let Some(pid) = slot.as_ref()
+            && let Some(process) = self.process(pid)
+        {
+            return Ok(process);
+        }
+        let caller = lock(&self.inner.root_caller)
+            .clone()
+            .ok_or_else(|| Error::Invalid("no root process: nobody to start the fallback as".into()))?;
+        let spec = SpawnSpec { entry: entry.into(), host: host.spec.id.clone(), ..SpawnSpec::default() };
+        let pid = self.spawn_with(caller, None, spec, None)?;
+        *slot = Some(pid.clone());
+        self.process(&pid).ok_or_else(|| Error::NoSuchProcess { dest: pid.to_string() })
     }
 
     fn spawn_with(
