@@ -151,31 +151,68 @@ pub fn root(app: &App, args: &RootArgs) -> Result<Root, String> {
 }
 
 /// Boots a node on a multi-threaded tokio runtime's context (call inside it): `runtime.start`, then
-/// `policy.load` for the policy folder.
-pub fn node(loaded: Loaded, audit: Arc<dyn AuditSink>) -> Runtime {
+/// `policy.load` for the policy folder, both written and synced before it returns, so no process runs
+/// unless its log works. Errors (exit 2): either record was refused or could not be written or synced; the
+/// message names the file.
+pub fn node(loaded: Loaded, audit: Arc<JsonlAudit>) -> Result<Runtime, String> {
     let wippy = loaded.app.config.wippy;
     let levels = loaded.app.config.audit_levels.clone();
+    let before = audit.last_seq();
+    let sink: Arc<dyn AuditSink> = audit.clone();
     let node = Runtime::new(Config {
         node: "local".into(),
         app: loaded.app,
-        gate: Gate::new(loaded.policies, audit).with_levels(levels),
+        gate: Gate::new(loaded.policies, sink).with_levels(levels),
         launcher: Arc::new(Sandbox::new(wippy)),
     });
-    if let Err(e) = node.audit_policy_load(&loaded.policy_dir) {
-        tracing::error!("{e}");
+    let unwritten = |e: corral_core::audit::AuditError| format!("{e} (no process was started)");
+    if audit.last_seq() == before {
+        // `runtime.start` was refused; the reason is the sink's state.
+        audit.status().map_err(unwritten)?;
+        return Err(format!(
+            "the audit log `{}` refused `runtime.start` (no process was started)",
+            audit.path().display()
+        ));
     }
-    node
+    node.audit_policy_load(&loaded.policy_dir).map_err(unwritten)?;
+    audit.sync().map_err(unwritten)?;
+    audit.status().map_err(unwritten)?;
+    Ok(node)
 }
 
-/// The audit file: `--audit`, else `[audit] file` of `corral.toml`, else `<app>/audit.jsonl`; opened with the
-/// `[audit]` options, continuing the chain of an existing log. Errors: it cannot be opened or continued.
-pub fn audit_sink(app: &App, flag: Option<&Path>) -> Result<Arc<JsonlAudit>, String> {
+/// Which command a log is for: `corral test` keeps its own file, so it never writes next to (or is locked
+/// out by) a running node's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFor {
+    /// `corral run`: `[audit] file`, else `<app>/audit.jsonl`.
+    Run,
+    /// `corral test`: the same name with `.test` before its extension, e.g. `<app>/audit.test.jsonl`.
+    Test,
+}
+
+/// The audit file: `--audit`, else `[audit] file` of `corral.toml`, else `<app>/audit.jsonl` (for `corral
+/// test`, `.test` is put before the extension of either default: `<app>/audit.test.jsonl`); opened with the
+/// `[audit]` options, continuing the chain of an existing log, and locked. Errors: it cannot be opened,
+/// continued or reserved, or another node holds it.
+pub fn audit_sink(app: &App, flag: Option<&Path>, of: LogFor) -> Result<Arc<JsonlAudit>, String> {
     let path = match (flag, &app.config.audit) {
         (Some(p), _) => p.to_path_buf(),
-        (None, Some(p)) => app.root.join(p),
-        (None, None) => app.root.join("audit.jsonl"),
+        (None, Some(p)) => for_command(&app.root.join(p), of),
+        (None, None) => for_command(&app.root.join("audit.jsonl"), of),
     };
     JsonlAudit::open(&path, app.config.audit_options.clone()).map(Arc::new).map_err(|e| e.to_string())
+}
+
+/// `dir/audit.jsonl` for `corral test` is `dir/audit.test.jsonl`.
+fn for_command(path: &Path, of: LogFor) -> PathBuf {
+    if of == LogFor::Run {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    match path.extension() {
+        Some(ext) => path.with_file_name(format!("{stem}.test.{}", ext.to_string_lossy())),
+        None => path.with_file_name(format!("{stem}.test")),
+    }
 }
 
 /// A multi-threaded tokio runtime for the node.

@@ -92,7 +92,7 @@ pub fn run(args: RunArgs) -> u8 {
         if !loaded.app.entries.contains_key(&args.entry) {
             return Err(format!("unknown entry `{}`", args.entry));
         }
-        let audit = boot::audit_sink(&loaded.app, args.audit.as_deref())?;
+        let audit = boot::audit_sink(&loaded.app, args.audit.as_deref(), boot::LogFor::Run)?;
         Ok((values, root, audit))
     })();
     let (values, root, audit) = match prepared {
@@ -111,7 +111,13 @@ pub fn run(args: RunArgs) -> u8 {
     };
     let policy_dir = boot::policy_dir(&args.app);
     tokio.block_on(async move {
-        let node = boot::node(loaded, audit);
+        let node = match boot::node(loaded, audit) {
+            Ok(node) => node,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return BAD_INPUT;
+            }
+        };
         let _watcher = if args.no_watch { None } else { watch(&node, &policy_dir) };
         reload_on_hangup(&node, &policy_dir);
         let stops = Stops::listen();

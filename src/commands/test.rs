@@ -16,7 +16,7 @@ pub struct TestArgs {
     app: AppArgs,
     #[command(flatten)]
     root: RootArgs,
-    /// The audit log file (default: `<app>/audit.jsonl`).
+    /// The audit log file (default: `<app>/audit.test.jsonl`, apart from `corral run`'s log).
     #[arg(long)]
     audit: Option<std::path::PathBuf>,
     /// How long one test may run before it fails.
@@ -55,7 +55,7 @@ pub fn run(args: TestArgs) -> u8 {
     let Some(loaded) = boot::load(&args.app) else { return BAD_INPUT };
     let prepared = (|| {
         let root = boot::root(&loaded.app, &args.root)?;
-        let audit = boot::audit_sink(&loaded.app, args.audit.as_deref())?;
+        let audit = boot::audit_sink(&loaded.app, args.audit.as_deref(), boot::LogFor::Test)?;
         let tokio = boot::tokio()?;
         Ok::<_, String>((root, audit, tokio))
     })();
@@ -74,7 +74,13 @@ pub fn run(args: TestArgs) -> u8 {
         .filter(|id| args.filter.as_deref().is_none_or(|f| id.contains(f)))
         .collect();
     tokio.block_on(async move {
-        let node = boot::node(loaded, audit);
+        let node = match boot::node(loaded, audit) {
+            Ok(node) => node,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return BAD_INPUT;
+            }
+        };
         let (mut passed, mut failed) = (0, 0);
         for id in tests {
             let spec = RootSpec {
