@@ -42,6 +42,7 @@ pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
         }
     };
     if let Some(app) = &app {
+        problems.extend(unknown_modules(app));
         for entry in app.entries.values() {
             if let Err(e) = corral_sandbox::vm::check_syntax(&entry.source, &entry.source_path.display().to_string()) {
                 problems.push(format!("{e} (entry `{}`)", entry.id));
@@ -71,6 +72,25 @@ pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
         }
         _ => (None, problems),
     }
+}
+
+/// Every `modules:` name that is not a built-in module, naming the entry's file and line: `require` could
+/// never grant it, so the script would fail at run time.
+fn unknown_modules(app: &App) -> Vec<String> {
+    use corral_sandbox::modules::require::BUILTIN;
+    let mut problems = Vec::new();
+    for entry in app.entries.values() {
+        for module in entry.modules.iter().filter(|m| !BUILTIN.contains(&m.as_str())) {
+            problems.push(format!(
+                "{}:{}: module `{module}` of entry `{}` does not exist (built-in modules: {})",
+                entry.file.display(),
+                entry.line,
+                entry.id,
+                BUILTIN.join(", ")
+            ));
+        }
+    }
+    problems
 }
 
 /// The `@scope`s no process of `app` can select: not among the root's scopes (`corral.toml`) and not named by
@@ -135,8 +155,14 @@ pub struct Root {
     pub host: String,
 }
 
-/// Resolves the root settings. Errors: an unknown `--host`, naming it.
+/// Resolves the root settings. Errors: an empty `--actor` or `--scope`, or an unknown `--host`, naming it.
 pub fn root(app: &App, args: &RootArgs) -> Result<Root, String> {
+    if args.actor.as_deref().is_some_and(|a| a.trim().is_empty()) {
+        return Err("`--actor` must name an actor, got an empty string".into());
+    }
+    if args.scopes.iter().any(|s| s.trim().is_empty()) {
+        return Err("`--scope` must name a scope, got an empty string".into());
+    }
     let actor = args.actor.clone().or_else(|| app.config.root_actor.clone()).map(|id| Arc::new(Actor::new(id)));
     let scopes = if args.scopes.is_empty() { app.config.root_scopes.clone() } else { args.scopes.clone() };
     let host = match args.host.clone().or_else(|| app.config.root_host.clone()) {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use corral_core::Value;
+use corral_core::app::HostSpec;
 use corral_core::runtime::RootSpec;
 
 use crate::boot::{self, BAD_INPUT};
@@ -39,6 +40,35 @@ pub fn json_args(args: &[String]) -> Result<Vec<Value>, String> {
                 .map_err(|e| format!("argument {} `{a}` is not JSON: {e}", i + 1))
         })
         .collect()
+}
+
+/// Checks the root's arguments against its host's message bounds before anything boots (the spawn would
+/// refuse them anyway, after the node started). Errors: the first argument (1-based) that is nested deeper
+/// than `max_message_depth`, or at which the arguments' total size passes `max_message_bytes`.
+pub fn within_bounds(values: &[Value], host: &HostSpec) -> Result<(), String> {
+    let mut total = 0usize;
+    for (i, value) in values.iter().enumerate() {
+        let depth = value.depth();
+        if depth > host.max_message_depth {
+            return Err(format!(
+                "argument {} is nested {depth} deep, over the bound of {} (`max_message_depth` of host `{}`)",
+                i + 1,
+                host.max_message_depth,
+                host.id
+            ));
+        }
+        total = total.saturating_add(value.size());
+        if total > host.max_message_bytes {
+            return Err(format!(
+                "argument {} brings the arguments to {total} bytes, over the bound of {} (`max_message_bytes` of \
+                 host `{}`)",
+                i + 1,
+                host.max_message_bytes,
+                host.id
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The exit status after SIGINT or SIGTERM (128 + SIGINT, as shells report it).
@@ -92,6 +122,8 @@ pub fn run(args: RunArgs) -> u8 {
         if !loaded.app.entries.contains_key(&args.entry) {
             return Err(format!("unknown entry `{}`", args.entry));
         }
+        let host = loaded.app.hosts.get(&root.host).cloned().unwrap_or_else(|| HostSpec::with_defaults(&root.host));
+        within_bounds(&values, &host)?;
         let audit = boot::audit_sink(&loaded.app, args.audit.as_deref(), boot::LogFor::Run)?;
         Ok((values, root, audit))
     })();

@@ -122,6 +122,10 @@ pub(crate) struct LoadedConfig {
 /// Reads `<root>/corral.toml`; defaults when it is absent, `None` after recording a problem.
 pub(crate) fn load(root: &Path, problems: &mut Problems) -> Option<LoadedConfig> {
     let file = root.join(CONFIG_FILE);
+    if let Err(what) = crate::app::source::regular_file(&file) {
+        problems.push(&file, None, what);
+        return None;
+    }
     let text = match std::fs::read_to_string(&file) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),

@@ -3,9 +3,14 @@
 //! `require(name)` resolves only what the calling entry grants (`lua-api.md`, "Conventions"): a built-in
 //! module listed in its `modules:`, or an alias in its `imports:` naming a `library.lua` entry. Anything else
 //! is an error naming the module and the entry. No file is ever read at run time.
+//!
+//! Grants are least privilege: a library's code gets its own `require`, which resolves against the
+//! library entry's `modules:` and `imports:` and nothing else. So a library that needs `time` grants itself
+//! `time` (its importers need not), and an importer's grants never reach the library's code.
 
 use std::sync::PoisonError;
 
+use corral_core::app::Entry;
 use mlua::{Lua, Table, Value};
 
 use crate::procs::current_or_raise;
@@ -28,9 +33,25 @@ fn builtin(lua: &Lua, name: &str) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// The global `require`: resolves against the entry the process runs.
 fn require(lua: &Lua, name: String) -> mlua::Result<Value> {
     let ctx = current_or_raise(lua)?;
-    let entry = &ctx.entry;
+    let entry = ctx.entry.clone();
+    resolve(lua, &ctx, &entry, name)
+}
+
+/// The `require` of a library's code: resolves against the library entry `library` (an id of the app).
+fn require_in(lua: &Lua, library: &str, name: String) -> mlua::Result<Value> {
+    let ctx = current_or_raise(lua)?;
+    let app = ctx.runtime.app().clone();
+    let entry =
+        app.entries.get(library).ok_or_else(|| mlua::Error::runtime(format!("library `{library}` does not exist")))?;
+    resolve(lua, &ctx, entry, name)
+}
+
+/// `name` as `entry` grants it: a built-in module of its `modules:`, or the value of the library its
+/// `imports:` alias names (run once per process, in an env whose `require` is the library's own).
+fn resolve(lua: &Lua, ctx: &crate::procs::ProcCtx, entry: &Entry, name: String) -> mlua::Result<Value> {
     if entry.modules.iter().any(|m| m == &name) {
         if BUILTIN.contains(&name.as_str()) {
             return builtin(lua, &name).map(Value::Table);
@@ -42,7 +63,8 @@ fn require(lua: &Lua, name: String) -> mlua::Result<Value> {
     let Some(library) = entry.imports.get(&name) else {
         return Err(mlua::Error::runtime(format!("module `{name}` is not granted to entry `{}`", entry.id)));
     };
-    if let Some(loaded) = ctx.loaded.lock().unwrap_or_else(PoisonError::into_inner).get(&name) {
+    // Keyed by the library's id: two aliases of one library share its instance within a process.
+    if let Some(loaded) = ctx.loaded.lock().unwrap_or_else(PoisonError::into_inner).get(library) {
         return Ok(loaded.clone());
     }
     let app = ctx.runtime.app();
@@ -53,8 +75,10 @@ fn require(lua: &Lua, name: String) -> mlua::Result<Value> {
     let vm = lua.app_data_ref::<crate::VmRef>().map(|v| v.0.clone()).ok_or_else(|| mlua::Error::runtime("no vm"))?;
     let vm = vm.upgrade().ok_or_else(|| mlua::Error::runtime("the vm is gone"))?;
     let env = vm.new_env()?;
+    let id = library.id.clone();
+    env.raw_set("require", lua.create_function(move |lua, name: String| require_in(lua, &id, name))?)?;
     let value: Value = vm.load_entry(library, env)?.call(())?;
-    ctx.loaded.lock().unwrap_or_else(PoisonError::into_inner).insert(name, value.clone());
+    ctx.loaded.lock().unwrap_or_else(PoisonError::into_inner).insert(library.id.clone(), value.clone());
     Ok(value)
 }
 
