@@ -16,6 +16,20 @@ use crate::{AppArgs, RootArgs};
 /// Exit status for bad usage, a bad manifest, script or policy set.
 pub const BAD_INPUT: u8 = 2;
 
+/// Writes `error: <message>` and a newline to stderr. A closed or failing stderr is ignored: the exit
+/// status still tells (`eprintln!` would panic, e.g. under `corral run ... 2>&1 | head -1`).
+pub fn error(message: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+}
+
+/// Writes `line` and a newline to stdout (a result, a test's verdict). A closed stdout (EPIPE) is ignored
+/// rather than a panic; the exit status is unchanged.
+pub fn out(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 /// Everything a command needs before a node starts.
 pub struct Loaded {
     /// The app.
@@ -140,7 +154,7 @@ fn scope_literals(source: &str) -> Vec<String> {
 pub fn load(args: &AppArgs) -> Option<Loaded> {
     let (loaded, problems) = problems(args);
     for p in &problems {
-        eprintln!("error: {p}");
+        error(p);
     }
     loaded
 }

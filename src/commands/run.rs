@@ -130,14 +130,14 @@ pub fn run(args: RunArgs) -> u8 {
     let (values, root, audit) = match prepared {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            boot::error(e);
             return BAD_INPUT;
         }
     };
     let tokio = match boot::tokio() {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            boot::error(e);
             return BAD_INPUT;
         }
     };
@@ -146,7 +146,7 @@ pub fn run(args: RunArgs) -> u8 {
         let node = match boot::node(loaded, audit) {
             Ok(node) => node,
             Err(e) => {
-                eprintln!("error: {e}");
+                boot::error(e);
                 return BAD_INPUT;
             }
         };
@@ -157,26 +157,26 @@ pub fn run(args: RunArgs) -> u8 {
             RootSpec { entry: args.entry, host: root.host, args: values, actor: root.actor, scopes: root.scopes };
         let code = match node.start_root(spec) {
             Err(e) => {
-                eprintln!("error: {e}");
+                boot::error(e);
                 1
             }
             Ok((_, exit)) => match stops.or(exit).await {
                 None => {
-                    eprintln!("error: interrupted; stopping every process");
+                    boot::error("interrupted; stopping every process");
                     INTERRUPTED
                 }
                 Some(Ok(exit)) => match exit.result {
                     Ok(value) => {
-                        println!("{}", value.to_json());
+                        boot::out(value.to_json());
                         0
                     }
                     Err(error) => {
-                        eprintln!("error: {} ({})", error, exit.reason.as_str());
+                        boot::error(format_args!("{} ({})", error, exit.reason.as_str()));
                         1
                     }
                 },
                 Some(Err(_)) => {
-                    eprintln!("error: the root process vanished");
+                    boot::error("the root process vanished");
                     1
                 }
             },

@@ -62,7 +62,7 @@ pub fn run(args: TestArgs) -> u8 {
     let (root, audit, tokio) = match prepared {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            boot::error(e);
             return BAD_INPUT;
         }
     };
@@ -77,7 +77,7 @@ pub fn run(args: TestArgs) -> u8 {
         let node = match boot::node(loaded, audit) {
             Ok(node) => node,
             Err(e) => {
-                eprintln!("error: {e}");
+                boot::error(e);
                 return BAD_INPUT;
             }
         };
@@ -101,16 +101,16 @@ pub fn run(args: TestArgs) -> u8 {
             match outcome {
                 Ok(()) => {
                     passed += 1;
-                    println!("ok   {id}");
+                    boot::out(format_args!("ok   {id}"));
                 }
                 Err(e) => {
                     failed += 1;
-                    println!("FAIL {id}: {e}");
+                    boot::out(format_args!("FAIL {id}: {e}"));
                 }
             }
         }
         node.shutdown().await;
-        println!("{passed} passed, {failed} failed");
+        boot::out(format_args!("{passed} passed, {failed} failed"));
         u8::from(failed > 0)
     })
 }

@@ -8,12 +8,12 @@
 //! library entry's `modules:` and `imports:` and nothing else. So a library that needs `time` grants itself
 //! `time` (its importers need not), and an importer's grants never reach the library's code.
 
-use std::sync::PoisonError;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use corral_core::app::Entry;
 use mlua::{Lua, Table, Value};
 
-use crate::procs::current_or_raise;
+use crate::procs::{PrintBudget, current_or_raise};
 
 /// The built-in modules `require` can grant.
 pub const BUILTIN: [&str; 3] = ["time", "security", "ctx"];
@@ -82,17 +82,63 @@ fn resolve(lua: &Lua, ctx: &crate::procs::ProcCtx, entry: &Entry, name: String) 
     Ok(value)
 }
 
-fn print(lua: &Lua, args: mlua::Variadic<Value>) -> mlua::Result<()> {
+/// The longest `print` line, in bytes (4 KiB); a longer one is cut (at a character boundary) and ends
+/// with `…`.
+pub const PRINT_LINE_BYTES: usize = 4096;
+
+/// `print(...)`: the arguments, tab-separated, as one `corral::script` log line with the caller's PID. The
+/// line is built only up to [`PRINT_LINE_BYTES`] (a huge string is never copied whole), and each process's
+/// lines are rate-limited ([`crate::procs::PrintBudget`]); a call from a thread of no process (a script's own
+/// coroutine) shares its VM's budget, `fallback`.
+fn print(lua: &Lua, args: mlua::Variadic<Value>, fallback: &Mutex<PrintBudget>) -> mlua::Result<()> {
+    let ctx = crate::procs::current(lua).ok();
+    let budget = ctx.as_ref().map_or(fallback, |c| &c.print);
+    let Some(dropped) = budget.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+        return Ok(());
+    };
+    let pid = ctx.as_ref().map(|c| c.process.pid().to_string()).unwrap_or_default();
+    if dropped > 0 {
+        tracing::info!(target: "corral::script", %pid, "{dropped} lines dropped");
+    }
     let mut line = String::new();
+    let mut cut = false;
     for (i, v) in args.iter().enumerate() {
         if i > 0 {
-            line.push('\t');
+            cut |= !push_bounded(&mut line, "\t");
         }
-        line.push_str(&v.to_string().unwrap_or_else(|_| format!("<{}>", v.type_name())));
+        cut |= !match v {
+            Value::String(s) => push_bounded(&mut line, &String::from_utf8_lossy(&bounded_prefix(&s.as_bytes()))),
+            v => push_bounded(&mut line, &v.to_string().unwrap_or_else(|_| format!("<{}>", v.type_name()))),
+        };
+        if cut {
+            line.push('…');
+            break;
+        }
     }
-    let pid = crate::procs::current(lua).map(|c| c.process.pid().to_string()).unwrap_or_default();
     tracing::info!(target: "corral::script", %pid, "{line}");
     Ok(())
+}
+
+/// At most [`PRINT_LINE_BYTES`] + 3 bytes of a Lua string's bytes (enough to fill a line and to know it
+/// was cut, without copying the rest).
+fn bounded_prefix(bytes: &[u8]) -> Vec<u8> {
+    bytes[..bytes.len().min(PRINT_LINE_BYTES + 4)].to_vec()
+}
+
+/// Appends as much of `text` as fits in [`PRINT_LINE_BYTES`], cut at a character boundary; `false` when
+/// some of it did not fit.
+fn push_bounded(line: &mut String, text: &str) -> bool {
+    let room = PRINT_LINE_BYTES.saturating_sub(line.len());
+    if text.len() <= room {
+        line.push_str(text);
+        return true;
+    }
+    let mut end = room;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    line.push_str(&text[..end]);
+    false
 }
 
 /// Installs `require`, `print`, `os` (time and clock only), `collectgarbage("count")` (the KiB the calling
@@ -101,7 +147,8 @@ fn print(lua: &Lua, args: mlua::Variadic<Value>) -> mlua::Result<()> {
 pub fn register(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     let globals = lua.globals();
     globals.set("require", lua.create_function(require)?)?;
-    globals.set("print", lua.create_function(print)?)?;
+    let fallback = Arc::new(Mutex::new(PrintBudget::default()));
+    globals.set("print", lua.create_function(move |lua, args| print(lua, args, &fallback))?)?;
     let os = lua.create_table()?;
     os.set(
         "time",
