@@ -217,3 +217,11 @@ fn a_library_uses_its_own_grants_and_not_its_importers() {
     assert!(result["library_security_err"].as_str().unwrap().contains("not granted to entry `app:clock`"), "{result}");
     assert_eq!(result["importer_security"], true, "{result}");
 }
+
+#[test]
+fn bad_input_at_load_an_empty_root_actor_in_corral_toml_is_exit_2_naming_it() {
+    let app = copy_app("examples/echo", "load-toml-actor");
+    std::fs::write(app.join("corral.toml"), "[root]\nactor = \"\"\n").unwrap();
+    let stderr = refused(&app, &[], &[]);
+    assert!(stderr.contains("corral.toml: `[root] actor` must name an actor"), "{stderr}");
+}
