@@ -130,10 +130,10 @@ fn bad_input_at_load_a_kind_of_the_reference_system_stays_a_warning() {
 }
 
 #[test]
-fn bad_input_at_load_an_unknown_module_is_exit_2_naming_the_entry() {
-    let app = echo_with("load-module", "modules: [time]", "modules: [time, tiem]");
+fn bad_input_at_load_an_unknown_module_is_exit_2_naming_its_line() {
+    let app = echo_with("load-module", "modules: [time]", "modules:\n      - time\n      - tiem");
     let stderr = refused(&app, &[], &[]);
-    assert!(stderr.contains("_index.yaml:6: module `tiem` of entry `app:main` does not exist"), "{stderr}");
+    assert!(stderr.contains("_index.yaml:11: module `tiem` of entry `app:main` does not exist"), "its line: {stderr}");
 }
 
 #[test]

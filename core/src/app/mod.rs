@@ -118,6 +118,8 @@ pub struct Entry {
     /// before anything runs. A `library.lua` entry's own `modules:` and `imports:` are what its
     /// code may `require`; its importers' grants do not apply to it.
     pub modules: Vec<String>,
+    /// The 1-based line in `file` of each of `modules` (same order); the entry's line when unknown.
+    pub module_lines: Vec<u32>,
     /// `imports:`, alias to the id of a `library.lua` entry of the app.
     pub imports: BTreeMap<String, String>,
     /// `meta:`, free-form; `Null` when absent.
