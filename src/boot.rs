@@ -16,6 +16,20 @@ use crate::{AppArgs, RootArgs};
 /// Exit status for bad usage, a bad manifest, script or policy set.
 pub const BAD_INPUT: u8 = 2;
 
+/// Writes `error: <message>` and a newline to stderr. A closed or failing stderr is ignored: the exit
+/// status still tells (`eprintln!` would panic, e.g. under `corral run ... 2>&1 | head -1`).
+pub fn error(message: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+}
+
+/// Writes `line` and a newline to stdout (a result, a test's verdict). A closed stdout (EPIPE) is ignored
+/// rather than a panic; the exit status is unchanged.
+pub fn out(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 /// Everything a command needs before a node starts.
 pub struct Loaded {
     /// The app.
@@ -42,6 +56,7 @@ pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
         }
     };
     if let Some(app) = &app {
+        problems.extend(unknown_modules(app));
         for entry in app.entries.values() {
             if let Err(e) = corral_sandbox::vm::check_syntax(&entry.source, &entry.source_path.display().to_string()) {
                 problems.push(format!("{e} (entry `{}`)", entry.id));
@@ -71,6 +86,25 @@ pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
         }
         _ => (None, problems),
     }
+}
+
+/// Every `modules:` name that is not a built-in module, naming its file and line: `require` could
+/// never grant it, so the script would fail at run time.
+fn unknown_modules(app: &App) -> Vec<String> {
+    use corral_sandbox::modules::require::BUILTIN;
+    let mut problems = Vec::new();
+    for entry in app.entries.values() {
+        for (i, module) in entry.modules.iter().enumerate().filter(|(_, m)| !BUILTIN.contains(&m.as_str())) {
+            problems.push(format!(
+                "{}:{}: module `{module}` of entry `{}` does not exist (built-in modules: {})",
+                entry.file.display(),
+                entry.module_lines.get(i).copied().unwrap_or(entry.line),
+                entry.id,
+                BUILTIN.join(", ")
+            ));
+        }
+    }
+    problems
 }
 
 /// The `@scope`s no process of `app` can select: not among the root's scopes (`corral.toml`) and not named by
@@ -120,7 +154,7 @@ fn scope_literals(source: &str) -> Vec<String> {
 pub fn load(args: &AppArgs) -> Option<Loaded> {
     let (loaded, problems) = problems(args);
     for p in &problems {
-        eprintln!("error: {p}");
+        error(p);
     }
     loaded
 }
@@ -135,8 +169,14 @@ pub struct Root {
     pub host: String,
 }
 
-/// Resolves the root settings. Errors: an unknown `--host`, naming it.
+/// Resolves the root settings. Errors: an empty `--actor` or `--scope`, or an unknown `--host`, naming it.
 pub fn root(app: &App, args: &RootArgs) -> Result<Root, String> {
+    if args.actor.as_deref().is_some_and(|a| a.trim().is_empty()) {
+        return Err("`--actor` must name an actor, got an empty string".into());
+    }
+    if args.scopes.iter().any(|s| s.trim().is_empty()) {
+        return Err("`--scope` must name a scope, got an empty string".into());
+    }
     let actor = args.actor.clone().or_else(|| app.config.root_actor.clone()).map(|id| Arc::new(Actor::new(id)));
     let scopes = if args.scopes.is_empty() { app.config.root_scopes.clone() } else { args.scopes.clone() };
     let host = match args.host.clone().or_else(|| app.config.root_host.clone()) {
@@ -151,31 +191,68 @@ pub fn root(app: &App, args: &RootArgs) -> Result<Root, String> {
 }
 
 /// Boots a node on a multi-threaded tokio runtime's context (call inside it): `runtime.start`, then
-/// `policy.load` for the policy folder.
-pub fn node(loaded: Loaded, audit: Arc<dyn AuditSink>) -> Runtime {
+/// `policy.load` for the policy folder, both written and synced before it returns, so no process runs
+/// unless its log works. Errors (exit 2): either record was refused or could not be written or synced; the
+/// message names the file.
+pub fn node(loaded: Loaded, audit: Arc<JsonlAudit>) -> Result<Runtime, String> {
     let wippy = loaded.app.config.wippy;
     let levels = loaded.app.config.audit_levels.clone();
+    let before = audit.last_seq();
+    let sink: Arc<dyn AuditSink> = audit.clone();
     let node = Runtime::new(Config {
         node: "local".into(),
         app: loaded.app,
-        gate: Gate::new(loaded.policies, audit).with_levels(levels),
+        gate: Gate::new(loaded.policies, sink).with_levels(levels),
         launcher: Arc::new(Sandbox::new(wippy)),
     });
-    if let Err(e) = node.audit_policy_load(&loaded.policy_dir) {
-        tracing::error!("{e}");
+    let unwritten = |e: corral_core::audit::AuditError| format!("{e} (no process was started)");
+    if audit.last_seq() == before {
+        // `runtime.start` was refused; the reason is the sink's state.
+        audit.status().map_err(unwritten)?;
+        return Err(format!(
+            "the audit log `{}` refused `runtime.start` (no process was started)",
+            audit.path().display()
+        ));
     }
-    node
+    node.audit_policy_load(&loaded.policy_dir).map_err(unwritten)?;
+    audit.sync().map_err(unwritten)?;
+    audit.status().map_err(unwritten)?;
+    Ok(node)
 }
 
-/// The audit file: `--audit`, else `[audit] file` of `corral.toml`, else `<app>/audit.jsonl`; opened with the
-/// `[audit]` options, continuing the chain of an existing log. Errors: it cannot be opened or continued.
-pub fn audit_sink(app: &App, flag: Option<&Path>) -> Result<Arc<JsonlAudit>, String> {
+/// Which command a log is for: `corral test` keeps its own file, so it never writes next to (or is locked
+/// out by) a running node's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFor {
+    /// `corral run`: `[audit] file`, else `<app>/audit.jsonl`.
+    Run,
+    /// `corral test`: the same name with `.test` before its extension, e.g. `<app>/audit.test.jsonl`.
+    Test,
+}
+
+/// The audit file: `--audit`, else `[audit] file` of `corral.toml`, else `<app>/audit.jsonl` (for `corral
+/// test`, `.test` is put before the extension of either default: `<app>/audit.test.jsonl`); opened with the
+/// `[audit]` options, continuing the chain of an existing log, and locked. Errors: it cannot be opened,
+/// continued or reserved, or another node holds it.
+pub fn audit_sink(app: &App, flag: Option<&Path>, of: LogFor) -> Result<Arc<JsonlAudit>, String> {
     let path = match (flag, &app.config.audit) {
         (Some(p), _) => p.to_path_buf(),
-        (None, Some(p)) => app.root.join(p),
-        (None, None) => app.root.join("audit.jsonl"),
+        (None, Some(p)) => for_command(&app.root.join(p), of),
+        (None, None) => for_command(&app.root.join("audit.jsonl"), of),
     };
     JsonlAudit::open(&path, app.config.audit_options.clone()).map(Arc::new).map_err(|e| e.to_string())
+}
+
+/// `dir/audit.jsonl` for `corral test` is `dir/audit.test.jsonl`.
+fn for_command(path: &Path, of: LogFor) -> PathBuf {
+    if of == LogFor::Run {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    match path.extension() {
+        Some(ext) => path.with_file_name(format!("{stem}.test.{}", ext.to_string_lossy())),
+        None => path.with_file_name(format!("{stem}.test")),
+    }
 }
 
 /// A multi-threaded tokio runtime for the node.

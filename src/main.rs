@@ -63,7 +63,11 @@ pub struct RootArgs {
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,corral::script=info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Logs go through a lossy, non-blocking writer: a full or closed stderr drops lines, never blocks or
+    // panics a process. The guard flushes what is queued when it is dropped, at exit.
+    let (stderr, flush) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(true).finish(std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(stderr).init();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => commands::run::run(args),
@@ -72,5 +76,6 @@ fn main() -> ExitCode {
         Command::Audit(command) => commands::audit::run(command),
         Command::Policy(command) => commands::policy::run(command),
     };
+    drop(flush);
     ExitCode::from(code)
 }

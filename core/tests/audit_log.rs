@@ -141,3 +141,34 @@ fn levels_drop_allows_add_context_and_never_drop_a_deny() -> TestResult {
     assert_eq!((&monitor["basis"], &monitor["policies"]), (&"default_deny".into(), &serde_json::json!([])));
     Ok(())
 }
+
+#[test]
+fn audit_fails_closed_a_second_sink_on_one_file_is_refused_until_the_first_is_gone() -> TestResult {
+    let path = temp("lock")?;
+    let first = JsonlAudit::open(&path, AuditOptions::default())?;
+    let second = JsonlAudit::open(&path, AuditOptions::default());
+    let message = second.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains(&format!("audit log `{}` is in use by another node", path.display())), "{message}");
+    drop(first);
+    JsonlAudit::open(&path, AuditOptions::default())?;
+    Ok(())
+}
+
+/// Space for the records is allocated before they are accepted (beyond the file's end, which stays where
+/// the records end), and given back when the sink closes.
+#[cfg(target_os = "linux")]
+#[test]
+fn audit_fails_closed_space_is_reserved_ahead_and_given_back() -> TestResult {
+    use std::os::unix::fs::MetadataExt;
+    let path = temp("reserve")?;
+    let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+    sink.record("runtime.start", fields(1))?;
+    sink.sync()?;
+    let meta = std::fs::metadata(&path)?;
+    assert!(meta.len() < 1024, "the size is the records': {}", meta.len());
+    assert!(meta.blocks() * 512 >= corral_core::audit::RESERVE_CHUNK, "reserved: {} blocks", meta.blocks());
+    drop(sink);
+    let meta = std::fs::metadata(&path)?;
+    assert!(meta.blocks() * 512 < corral_core::audit::RESERVE_CHUNK, "given back: {} blocks", meta.blocks());
+    Ok(())
+}

@@ -41,7 +41,14 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
-        if !is_loaded(&name) || !path.is_file() {
+        if !is_loaded(&name) {
+            continue;
+        }
+        if !path.is_file() {
+            // A FIFO or device would block the read; a folder named like a policy file is a mistake too.
+            if path.exists() {
+                problems.push(Problem::new(&path, None, "is not a regular file"));
+            }
             continue;
         }
         match fs::read_to_string(&path) {
@@ -138,19 +145,50 @@ fn check_names(sorted: &[SourceFile], problems: &mut Vec<Problem>) {
     }
 }
 
-/// The folder's schema, or the built-in one when it has none.
+/// The entity types every schema must declare: the ones Corral's requests are made of.
+pub(crate) const CORRAL_TYPES: [&str; 7] = ["Actor", "Namespace", "Entry", "Host", "Process", "Name", "Capability"];
+
+/// The folder's schema, or the built-in one when it has none. A folder's schema must declare Corral's entity
+/// types ([`CORRAL_TYPES`]) and every action of the built-in schema: a problem naming the schema file lists
+/// what is missing.
 fn load_schema(file: Option<&SourceFile>, problems: &mut Vec<Problem>) -> Option<cedar::Schema> {
     let (path, text) = match file {
         Some(file) => (file.path.as_path(), file.text.as_str()),
         None => (Path::new(SCHEMA_FILE), DEFAULT_SCHEMA),
     };
     match cedar::Schema::from_cedarschema_str(text) {
-        Ok((schema, _warnings)) => Some(schema),
+        Ok((schema, _warnings)) => {
+            let missing = missing_corral_parts(&schema);
+            if missing.is_empty() {
+                return Some(schema);
+            }
+            let message = format!(
+                "the schema lacks Corral's {} (see the built-in policies/schema.cedarschema)",
+                missing.join(", ")
+            );
+            problems.push(Problem::new(path, None, message));
+            None
+        }
         Err(error) => {
             problems.push(Problem::from_diagnostic(path, text, &error));
             None
         }
     }
+}
+
+/// Corral's entity types and actions that `schema` does not declare, as `entity type `X`` and `action `y``.
+fn missing_corral_parts(schema: &cedar::Schema) -> Vec<String> {
+    let types: HashSet<String> = schema.entity_types().map(|t| t.basename().to_string()).collect();
+    let mut missing: Vec<String> =
+        CORRAL_TYPES.iter().filter(|t| !types.contains(**t)).map(|t| format!("entity type `{t}`")).collect();
+    // The built-in schema is Corral's own and parses (tests/load.rs loads a folder without a schema).
+    if let Ok((builtin, _)) = cedar::Schema::from_cedarschema_str(DEFAULT_SCHEMA) {
+        let actions: HashSet<&str> = schema.actions().map(|a| a.id().unescaped()).collect();
+        let mut wanted: Vec<&str> = builtin.actions().map(|a| a.id().unescaped()).collect();
+        wanted.sort_unstable();
+        missing.extend(wanted.into_iter().filter(|a| !actions.contains(a)).map(|a| format!("action `{a}`")));
+    }
+    missing
 }
 
 /// A policy id used twice is a problem naming both places.

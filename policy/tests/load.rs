@@ -223,3 +223,20 @@ fn a_folder_loads_the_same_as_its_files() -> TestResult {
     assert_eq!(from_dir.policy_ids(), from_files.policy_ids());
     Ok(())
 }
+
+#[test]
+fn a_schema_without_corrals_entity_types_or_actions_is_a_problem_naming_it() -> TestResult {
+    let schema =
+        "entity Actor;\nentity Entry;\naction \"process.spawn\" appliesTo { principal: [Actor], resource: [Entry] };\n";
+    let found = problems(PolicySet::from_files(&files(&[("schema.cedarschema", schema)])))?;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(places(&found)[0].0, "schema.cedarschema");
+    let message = &found[0].message;
+    for part in ["entity type `Host`", "entity type `Process`", "entity type `Capability`", "action `process.send`"] {
+        assert!(message.contains(part), "{message}");
+    }
+    assert!(!message.contains("entity type `Actor`") && !message.contains("action `process.spawn`"), "{message}");
+    // The built-in schema has every part: a folder without a schema loads.
+    PolicySet::from_files(&files(&[("base.cedar", SEND)]))?;
+    Ok(())
+}

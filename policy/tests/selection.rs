@@ -17,6 +17,23 @@ type Call = { "pid": String, "topic"?: String };
 action "manage";
 action "process.send", "process.terminate" in ["manage"] appliesTo { principal: [Actor], resource: [Process], context: Call };
 action "process.spawn" appliesTo { principal: [Actor], resource: [Entry], context: Call };
+// The rest of Corral's entity types and actions, which every schema declares.
+entity Name;
+entity Capability;
+action "process.spawn.monitored";
+action "process.spawn.linked";
+action "process.exec";
+action "process.upgrade";
+action "process.host";
+action "process.cancel";
+action "process.monitor";
+action "process.unmonitor";
+action "process.link";
+action "process.unlink";
+action "process.context";
+action "process.security";
+action "process.registry.register";
+action "process.registry.unregister";
 "#;
 
 const POLICIES: &str = r#"
@@ -176,6 +193,23 @@ entity Host in [Namespace];
 entity Process in [Entry] = { "actor": Actor, "host": Host };
 type Call = { "pid": String };
 action "process.send", "process.terminate", "process.monitor" appliesTo { principal: [Actor], resource: [Process], context: Call };
+// The rest of Corral's entity types and actions, which every schema declares.
+entity Name;
+entity Capability;
+action "process.spawn";
+action "process.spawn.monitored";
+action "process.spawn.linked";
+action "process.exec";
+action "process.upgrade";
+action "process.host";
+action "process.cancel";
+action "process.unmonitor";
+action "process.link";
+action "process.unlink";
+action "process.context";
+action "process.security";
+action "process.registry.register";
+action "process.registry.unregister";
 "#;
     let policies = r#"
 @id("managed-by-admin")

@@ -26,8 +26,10 @@ pub struct ProcCtx {
     pub entry: Arc<Entry>,
     /// Reference-system dialect (`[compat] wippy = true`).
     pub wippy: bool,
-    /// Modules this process has required (`imports:` load once per process).
+    /// Modules this process has required (`imports:` load once per process), by library id.
     pub loaded: Mutex<HashMap<String, mlua::Value>>,
+    /// This process's `print` rate limit ([`PrintBudget`]).
+    pub print: Mutex<PrintBudget>,
     upgrade: Mutex<Option<(Upgrade, Vec<CoreValue>)>>,
     upgraded: Notify,
 }
@@ -41,6 +43,7 @@ impl ProcCtx {
             entry,
             wippy,
             loaded: Mutex::new(HashMap::new()),
+            print: Mutex::new(PrintBudget::default()),
             upgrade: Mutex::new(None),
             upgraded: Notify::new(),
         }
@@ -60,6 +63,61 @@ impl ProcCtx {
                 return request;
             }
         }
+    }
+}
+
+impl Drop for ProcCtx {
+    /// Says how many `print` lines were dropped since the last one printed, if any (once the process is
+    /// gone, nothing else will).
+    fn drop(&mut self) {
+        let budget = self.print.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(dropped) = budget.take_dropped() {
+            let pid = self.process.pid().to_string();
+            tracing::info!(target: "corral::script", %pid, "{dropped} lines dropped");
+        }
+    }
+}
+
+/// Lines a process may `print` in a burst (the bucket's size).
+pub const PRINT_BURST: f64 = 100.0;
+/// Lines per second a process may `print` once its burst is spent (the bucket's refill rate).
+pub const PRINT_RATE: f64 = 100.0;
+
+/// A token bucket over `print` lines: [`PRINT_BURST`] lines at once, then [`PRINT_RATE`] lines per second.
+/// Lines over the budget are dropped and counted; the count is said once printing resumes (or the process
+/// ends), as `N lines dropped`.
+#[derive(Debug)]
+pub struct PrintBudget {
+    tokens: f64,
+    last: std::time::Instant,
+    dropped: u64,
+}
+
+impl Default for PrintBudget {
+    fn default() -> PrintBudget {
+        PrintBudget { tokens: PRINT_BURST, last: std::time::Instant::now(), dropped: 0 }
+    }
+}
+
+impl PrintBudget {
+    /// Takes one line's token. `Some(n)`: print it, after saying `n` lines were dropped when `n > 0`.
+    /// `None`: over budget, the line is dropped (and counted).
+    pub fn take(&mut self) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let refill = now.saturating_duration_since(self.last).as_secs_f64() * PRINT_RATE;
+        self.tokens = (self.tokens + refill).min(PRINT_BURST);
+        self.last = now;
+        if self.tokens < 1.0 {
+            self.dropped += 1;
+            return None;
+        }
+        self.tokens -= 1.0;
+        Some(std::mem::take(&mut self.dropped))
+    }
+
+    /// The lines dropped since the last line printed, resetting the count; `None` when none were.
+    pub fn take_dropped(&mut self) -> Option<u64> {
+        Some(std::mem::take(&mut self.dropped)).filter(|n| *n > 0)
     }
 }
 

@@ -7,21 +7,21 @@ use crate::boot;
 pub fn run(args: &AppArgs) -> u8 {
     let (loaded, problems) = boot::problems(args);
     for p in &problems {
-        println!("{p}");
+        crate::boot::out(format_args!("{p}"));
     }
     match loaded {
         Some(loaded) => {
-            println!(
+            crate::boot::out(format_args!(
                 "ok: {} entries, {} hosts, {} policies (revision {})",
                 loaded.app.entries.len(),
                 loaded.app.hosts.len(),
                 loaded.policies.policy_ids().len(),
                 &loaded.policies.revision()[..12.min(loaded.policies.revision().len())]
-            );
+            ));
             0
         }
         None => {
-            println!("{} problem(s)", problems.len());
+            crate::boot::out(format_args!("{} problem(s)", problems.len()));
             1
         }
     }

@@ -37,7 +37,7 @@ fn test(args: &PolicyArgs) -> u8 {
         Ok(set) => set,
         Err(e) => {
             for problem in &e.problems {
-                eprintln!("error: {problem}");
+                crate::boot::error(format_args!("{problem}"));
             }
             return BAD_INPUT;
         }
@@ -46,7 +46,7 @@ fn test(args: &PolicyArgs) -> u8 {
         Ok(outcomes) => outcomes,
         Err(problems) => {
             for problem in problems {
-                eprintln!("error: {problem}");
+                crate::boot::error(format_args!("{problem}"));
             }
             return BAD_INPUT;
         }
@@ -54,10 +54,10 @@ fn test(args: &PolicyArgs) -> u8 {
     let outcomes: Vec<&Outcome> =
         outcomes.iter().filter(|o| args.filter.as_deref().is_none_or(|f| o.test.name.contains(f))).collect();
     for outcome in &outcomes {
-        println!("{outcome}");
+        crate::boot::out(format_args!("{outcome}"));
     }
     let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
-    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    crate::boot::out(format_args!("{} passed, {failed} failed", outcomes.len() - failed));
     u8::from(failed > 0)
 }
 

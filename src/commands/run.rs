@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use corral_core::Value;
+use corral_core::app::HostSpec;
 use corral_core::runtime::RootSpec;
 
 use crate::boot::{self, BAD_INPUT};
@@ -39,6 +40,35 @@ pub fn json_args(args: &[String]) -> Result<Vec<Value>, String> {
                 .map_err(|e| format!("argument {} `{a}` is not JSON: {e}", i + 1))
         })
         .collect()
+}
+
+/// Checks the root's arguments against its host's message bounds before anything boots (the spawn would
+/// refuse them anyway, after the node started). Errors: the first argument (1-based) that is nested deeper
+/// than `max_message_depth`, or at which the arguments' total size passes `max_message_bytes`.
+pub fn within_bounds(values: &[Value], host: &HostSpec) -> Result<(), String> {
+    let mut total = 0usize;
+    for (i, value) in values.iter().enumerate() {
+        let depth = value.depth();
+        if depth > host.max_message_depth {
+            return Err(format!(
+                "argument {} is nested {depth} deep, over the bound of {} (`max_message_depth` of host `{}`)",
+                i + 1,
+                host.max_message_depth,
+                host.id
+            ));
+        }
+        total = total.saturating_add(value.size());
+        if total > host.max_message_bytes {
+            return Err(format!(
+                "argument {} brings the arguments to {total} bytes, over the bound of {} (`max_message_bytes` of \
+                 host `{}`)",
+                i + 1,
+                host.max_message_bytes,
+                host.id
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The exit status after SIGINT or SIGTERM (128 + SIGINT, as shells report it).
@@ -92,26 +122,34 @@ pub fn run(args: RunArgs) -> u8 {
         if !loaded.app.entries.contains_key(&args.entry) {
             return Err(format!("unknown entry `{}`", args.entry));
         }
-        let audit = boot::audit_sink(&loaded.app, args.audit.as_deref())?;
+        let host = loaded.app.hosts.get(&root.host).cloned().unwrap_or_else(|| HostSpec::with_defaults(&root.host));
+        within_bounds(&values, &host)?;
+        let audit = boot::audit_sink(&loaded.app, args.audit.as_deref(), boot::LogFor::Run)?;
         Ok((values, root, audit))
     })();
     let (values, root, audit) = match prepared {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            boot::error(e);
             return BAD_INPUT;
         }
     };
     let tokio = match boot::tokio() {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            boot::error(e);
             return BAD_INPUT;
         }
     };
     let policy_dir = boot::policy_dir(&args.app);
     tokio.block_on(async move {
-        let node = boot::node(loaded, audit);
+        let node = match boot::node(loaded, audit) {
+            Ok(node) => node,
+            Err(e) => {
+                boot::error(e);
+                return BAD_INPUT;
+            }
+        };
         let _watcher = if args.no_watch { None } else { watch(&node, &policy_dir) };
         reload_on_hangup(&node, &policy_dir);
         let stops = Stops::listen();
@@ -119,26 +157,26 @@ pub fn run(args: RunArgs) -> u8 {
             RootSpec { entry: args.entry, host: root.host, args: values, actor: root.actor, scopes: root.scopes };
         let code = match node.start_root(spec) {
             Err(e) => {
-                eprintln!("error: {e}");
+                boot::error(e);
                 1
             }
             Ok((_, exit)) => match stops.or(exit).await {
                 None => {
-                    eprintln!("error: interrupted; stopping every process");
+                    boot::error("interrupted; stopping every process");
                     INTERRUPTED
                 }
                 Some(Ok(exit)) => match exit.result {
                     Ok(value) => {
-                        println!("{}", value.to_json());
+                        boot::out(value.to_json());
                         0
                     }
                     Err(error) => {
-                        eprintln!("error: {} ({})", error, exit.reason.as_str());
+                        boot::error(format_args!("{} ({})", error, exit.reason.as_str()));
                         1
                     }
                 },
                 Some(Err(_)) => {
-                    eprintln!("error: the root process vanished");
+                    boot::error("the root process vanished");
                     1
                 }
             },

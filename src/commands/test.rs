@@ -16,7 +16,7 @@ pub struct TestArgs {
     app: AppArgs,
     #[command(flatten)]
     root: RootArgs,
-    /// The audit log file (default: `<app>/audit.jsonl`).
+    /// The audit log file (default: `<app>/audit.test.jsonl`, apart from `corral run`'s log).
     #[arg(long)]
     audit: Option<std::path::PathBuf>,
     /// How long one test may run before it fails.
@@ -55,14 +55,14 @@ pub fn run(args: TestArgs) -> u8 {
     let Some(loaded) = boot::load(&args.app) else { return BAD_INPUT };
     let prepared = (|| {
         let root = boot::root(&loaded.app, &args.root)?;
-        let audit = boot::audit_sink(&loaded.app, args.audit.as_deref())?;
+        let audit = boot::audit_sink(&loaded.app, args.audit.as_deref(), boot::LogFor::Test)?;
         let tokio = boot::tokio()?;
         Ok::<_, String>((root, audit, tokio))
     })();
     let (root, audit, tokio) = match prepared {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            boot::error(e);
             return BAD_INPUT;
         }
     };
@@ -74,7 +74,13 @@ pub fn run(args: TestArgs) -> u8 {
         .filter(|id| args.filter.as_deref().is_none_or(|f| id.contains(f)))
         .collect();
     tokio.block_on(async move {
-        let node = boot::node(loaded, audit);
+        let node = match boot::node(loaded, audit) {
+            Ok(node) => node,
+            Err(e) => {
+                boot::error(e);
+                return BAD_INPUT;
+            }
+        };
         let (mut passed, mut failed) = (0, 0);
         for id in tests {
             let spec = RootSpec {
@@ -95,16 +101,16 @@ pub fn run(args: TestArgs) -> u8 {
             match outcome {
                 Ok(()) => {
                     passed += 1;
-                    println!("ok   {id}");
+                    boot::out(format_args!("ok   {id}"));
                 }
                 Err(e) => {
                     failed += 1;
-                    println!("FAIL {id}: {e}");
+                    boot::out(format_args!("FAIL {id}: {e}"));
                 }
             }
         }
         node.shutdown().await;
-        println!("{passed} passed, {failed} failed");
+        boot::out(format_args!("{passed} passed, {failed} failed"));
         u8::from(failed > 0)
     })
 }

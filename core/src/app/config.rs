@@ -122,6 +122,10 @@ pub(crate) struct LoadedConfig {
 /// Reads `<root>/corral.toml`; defaults when it is absent, `None` after recording a problem.
 pub(crate) fn load(root: &Path, problems: &mut Problems) -> Option<LoadedConfig> {
     let file = root.join(CONFIG_FILE);
+    if let Err(what) = crate::app::source::regular_file(&file) {
+        problems.push(&file, None, what);
+        return None;
+    }
     let text = match std::fs::read_to_string(&file) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -139,6 +143,10 @@ pub(crate) fn load(root: &Path, problems: &mut Problems) -> Option<LoadedConfig>
         }
     };
     let host_line = raw.root.host.as_ref().map(|h| line_at(&text, h.span().start));
+    if raw.root.actor.as_deref().is_some_and(|a| a.trim().is_empty()) {
+        problems.push(&file, None, "`[root] actor` must name an actor, got an empty string");
+        return None;
+    }
     let audit_options =
         audit_options(&raw.audit, &text).map_err(|(line, message)| problems.push(&file, Some(line), message)).ok()?;
     let quotas =

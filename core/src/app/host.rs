@@ -200,7 +200,7 @@ fn set(spec: &mut HostSpec, name: &str, value: &Node) -> Result<(), String> {
         "mailbox_size" => spec.mailbox_size = positive(units::count(value)?)?,
         "max_children" => spec.max_children = positive(units::count(value)?)?,
         "max_names" => spec.max_names = positive(units::count(value)?)?,
-        "workers" => spec.workers = positive(units::count(value)?)?,
+        "workers" => spec.workers = at_most(positive(units::count(value)?)?, MAX_WORKERS)?,
         "max_message_depth" => spec.max_message_depth = positive(units::count(value)?)?,
         "max_message_bytes" => spec.max_message_bytes = positive(units::size(value)?)?,
         "memory_limit" => spec.memory_limit = nonzero(units::size(value)?)?,
@@ -217,6 +217,17 @@ fn set(spec: &mut HostSpec, name: &str, value: &Node) -> Result<(), String> {
         _ => return Err("is not a host setting".to_string()),
     }
     Ok(())
+}
+
+/// The most VMs a host's pool may have (`workers:`): each is a thread with its own Luau state, so a typo
+/// such as `workers: 100000` would exhaust the machine before anything runs.
+pub const MAX_WORKERS: usize = 256;
+
+fn at_most(n: usize, max: usize) -> Result<usize, String> {
+    if n > max {
+        return Err(format!("is {n}, over the bound of {max}"));
+    }
+    Ok(n)
 }
 
 fn nonzero(n: u64) -> Result<u64, String> {

@@ -17,6 +17,7 @@ struct Fields {
     source: Option<(PathBuf, Arc<str>)>,
     method: Option<String>,
     modules: Vec<String>,
+    module_lines: Vec<u32>,
     imports: BTreeMap<String, String>,
     meta: serde_json::Value,
 }
@@ -44,7 +45,7 @@ pub(crate) fn lua_entry(
                 fields.source = source(cx, &dir, value);
             }
             "method" => fields.method = method(cx, value),
-            "modules" => fields.modules = modules(cx, value),
+            "modules" => (fields.modules, fields.module_lines) = modules(cx, value).into_iter().unzip(),
             "imports" => fields.imports = imports(cx, value, pending),
             "meta" => fields.meta = value.value.to_json(),
             other => {
@@ -65,6 +66,7 @@ pub(crate) fn lua_entry(
         source_path,
         method: fields.method.unwrap_or_else(|| "main".to_string()),
         modules: fields.modules,
+        module_lines: fields.module_lines,
         imports: fields.imports,
         meta: fields.meta,
         file: cx.file.to_path_buf(),
@@ -98,8 +100,8 @@ fn method(cx: &mut EntryCx<'_>, value: &SNode) -> Option<String> {
     }
 }
 
-/// The module names; which names exist is the sandbox's business, not the loader's.
-fn modules(cx: &mut EntryCx<'_>, value: &SNode) -> Vec<String> {
+/// The module names, each with its line; which names exist is the sandbox's business, not the loader's.
+fn modules(cx: &mut EntryCx<'_>, value: &SNode) -> Vec<(String, u32)> {
     let items = match &value.value {
         Node::Seq(items) => items,
         Node::Scalar(serde_json::Value::Null) => return Vec::new(),
@@ -112,7 +114,10 @@ fn modules(cx: &mut EntryCx<'_>, value: &SNode) -> Vec<String> {
     let mut names = Vec::new();
     for item in items {
         match item.value.as_str() {
-            Some(name) if !name.trim().is_empty() => names.push(name.trim().to_string()),
+            Some(name) if !name.trim().is_empty() => {
+                let line = yaml::line(&item.referenced).or(cx.line).unwrap_or(0);
+                names.push((name.trim().to_string(), line));
+            }
             _ => {
                 let message = format!("a module of entry `{}` must be a name, got {}", cx.id, item.value.shown());
                 cx.problem(&item.referenced, message);

@@ -60,6 +60,16 @@ impl EntryCx<'_> {
     }
 }
 
+/// The kinds Corral runs.
+const OUR_KINDS: [&str; 4] = ["process.lua", "function.lua", "library.lua", HOST_KIND];
+
+/// The kind Corral runs that `kind` (not one of them) is a near miss of: at most two edits away
+/// (Damerau-Levenshtein, so a swap of two letters is one edit), ignoring case.
+fn near_miss(kind: &str) -> Option<&'static str> {
+    let kind = kind.to_ascii_lowercase();
+    OUR_KINDS.into_iter().find(|ours| strsim::damerau_levenshtein(&kind, ours) <= 2)
+}
+
 /// Whether `part` is a valid name or namespace segment: `[A-Za-z0-9_-]+`.
 pub(crate) fn valid_part(part: &str) -> bool {
     !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
@@ -200,6 +210,11 @@ impl Loader<'_> {
         } else if !ours && !kind.contains('.') {
             let at = get(pairs, "kind").and_then(|k| yaml::line(&k.referenced)).or(line);
             self.problems.push(file, at, format!("unknown kind `{kind}` of entry `{id}`"));
+        } else if let Some(meant) = near_miss(&kind).filter(|_| !ours) {
+            // A typo of a kind Corral runs would otherwise be skipped as another system's, silently dropping it.
+            let at = get(pairs, "kind").and_then(|k| yaml::line(&k.referenced)).or(line);
+            self.problems.push(file, at, format!("unknown kind `{kind}` of entry `{id}`: did you mean `{meant}`?"));
+            return;
         } else if !ours {
             tracing::warn!(entry = %id, %kind, "entry `{id}` of kind `{kind}` is not run by corral");
         }

@@ -10,7 +10,7 @@
 //!   nested under `host:`;
 //! - entries of the reference system's other kinds (any kind with a dot: `http.service`,
 //!   `registry.entry`, `env.variable`...) are skipped with a warning, since corral does not run
-//!   them;
+//!   them; a near miss of a kind corral runs (two edits or fewer, e.g. `process.lau`) is a problem;
 //! - `<root>/corral.toml` gives the [`AppConfig`].
 //!
 //! [`App::load`] reads everything and reports every problem at once ([`AppError`]), each naming
@@ -41,7 +41,7 @@ use std::sync::Arc;
 
 pub use config::{AppConfig, CONFIG_FILE};
 pub use error::{AppError, Problem};
-pub use host::{HostSpec, Isolation};
+pub use host::{HostSpec, Isolation, MAX_WORKERS};
 pub use units::parse_memory_size;
 
 use error::Problems;
@@ -113,9 +113,13 @@ pub struct Entry {
     pub source_path: PathBuf,
     /// `method:`, the function the source returns or defines to call; default `main`.
     pub method: String,
-    /// `modules:`, the built-in modules it may `require` (`time`, `security`, `ctx`...). Names
-    /// are not checked here: the sandbox decides which exist.
+    /// `modules:`, the built-in modules it may `require` (`time`, `security`, `ctx`). Names are
+    /// not checked here (core knows no Lua): `corral` checks them against the sandbox's built-ins
+    /// before anything runs. A `library.lua` entry's own `modules:` and `imports:` are what its
+    /// code may `require`; its importers' grants do not apply to it.
     pub modules: Vec<String>,
+    /// The 1-based line in `file` of each of `modules` (same order); the entry's line when unknown.
+    pub module_lines: Vec<u32>,
     /// `imports:`, alias to the id of a `library.lua` entry of the app.
     pub imports: BTreeMap<String, String>,
     /// `meta:`, free-form; `Null` when absent.
@@ -133,8 +137,11 @@ impl App {
     ///
     /// # Errors
     /// [`AppError`] with every problem found, each naming its file and line where it has one:
-    /// invalid YAML, unknown keys or kinds, a bad or duplicate id, a missing source or one that
-    /// leaves the app folder, a malformed host value (`memory_limit: lots`), an import of an id
+    /// invalid YAML, unknown keys or kinds, a kind with a dot that is a near miss of one Corral
+    /// runs (`process.lau`: "did you mean `process.lua`?"; other dotted kinds are warnings), a bad
+    /// or duplicate id, a missing source, one that leaves the app folder or is not a regular file
+    /// (a FIFO, a device, a folder: checked before it is opened), a malformed host value
+    /// (`memory_limit: lots`, `workers` over [`MAX_WORKERS`]), an import of an id
     /// that is not a `library.lua` entry of the app, invalid settings or a `[root] host` that is
     /// not a host of the app, and a folder with no manifest at all.
     pub fn load(root: &Path) -> Result<App, AppError> {

@@ -31,8 +31,11 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, problems: &mut Problems) {
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         if is_dir && !name.to_string_lossy().starts_with('.') {
             subdirs.push(path);
-        } else if name == MANIFEST && path.is_file() {
-            found.push(path);
+        } else if name == MANIFEST {
+            match regular_file(&path) {
+                Ok(()) => found.push(path),
+                Err(what) => problems.push(&path, None, what),
+            }
         }
     }
     subdirs.sort();
@@ -64,6 +67,9 @@ pub(crate) fn read_source(root: &Path, dir: &Path, id: &str, value: &str) -> Res
     {
         return Err(escapes());
     }
+    if let Err(what) = regular_file(&path) {
+        return Err(format!("source `{}` of entry `{id}` {what}", path.display()));
+    }
     let bytes = fs::read(&path).map_err(|err| match err.kind() {
         io::ErrorKind::NotFound => {
             format!("source file `{}` of entry `{id}` does not exist", path.display())
@@ -73,6 +79,40 @@ pub(crate) fn read_source(root: &Path, dir: &Path, id: &str, value: &str) -> Res
     let text =
         String::from_utf8(bytes).map_err(|_| format!("source `{}` of entry `{id}` is not UTF-8", path.display()))?;
     Ok((path, Arc::from(text)))
+}
+
+/// Whether `path` (following links) is a regular file, checked before it is opened: opening a FIFO waits for
+/// a writer, and reading a device may never end. `Err` says what it is instead (`is a FIFO, not a regular
+/// file`); a path that does not exist is `Ok` (the read that follows says so).
+pub(crate) fn regular_file(path: &Path) -> Result<(), String> {
+    let Ok(meta) = fs::metadata(path) else { return Ok(()) };
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    let what = if kind.is_dir() { "a folder" } else { special(&kind) };
+    Err(format!("is {what}, not a regular file"))
+}
+
+/// What a file that is neither a regular file nor a folder is.
+#[cfg(unix)]
+fn special(kind: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+/// What a file that is neither a regular file nor a folder is.
+#[cfg(not(unix))]
+fn special(_kind: &fs::FileType) -> &'static str {
+    "a special file"
 }
 
 /// `path` with `.` and `..` resolved lexically; `None` when it is absolute or climbs above its

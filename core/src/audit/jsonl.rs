@@ -5,6 +5,13 @@
 //! line before, so hashing costs the caller nothing), writes the batch with one `write` and `fdatasync`s it
 //! within [`AuditOptions::sync_interval`]. A crash loses at most the records accepted since the last sync (see
 //! `docs/audit-log.md`, "Guarantees").
+//!
+//! Fail closed: the file is locked for one node ([`File::try_lock`]), and space is reserved ahead of the
+//! write position ([`RESERVE_CHUNK`] at a time, `fallocate` keeping the file's size, never past the process's
+//! file size limit), so a record is accepted only when the bytes it needs are already allocated. An
+//! `authz.decision` needs [`HEADROOM`] more after it, for the lifecycle records that follow an allowed
+//! decision. When a reservation fails, every later decision is refused (the gate denies); when a write or
+//! sync fails, every later record is. Either is said once on stderr.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -42,6 +49,17 @@ const BATCH_BYTES: usize = 1 << 20;
 const PENDING_MAX: usize = 16 << 20;
 /// How much of the end of an existing file is read to find its last line.
 const TAIL_BYTES: u64 = 1 << 20;
+/// Space is reserved ahead of the write position this many bytes (4 MiB) at a time, or up to the process's
+/// file size limit (`ulimit -f`) when that is nearer.
+pub const RESERVE_CHUNK: u64 = 4 << 20;
+/// An `authz.decision` is accepted only when this many bytes (64 KiB) of reserved space remain after it, for
+/// the records that follow an allowed decision (`proc.spawn`, `proc.exit`, `runtime.stop`, ...), which
+/// cannot be refused.
+pub const HEADROOM: u64 = 64 << 10;
+/// The bytes the writer adds to each accepted record: `,"prev":"`, 64 hex digits, `"}` and a newline.
+const LINE_OVERHEAD: u64 = 9 + 64 + 2 + 1;
+/// The kind of record whose refusal is a deny (the gate's decisions).
+const DECISION: &str = "authz.decision";
 
 /// JSON lines in a file, hash-chained, written by a dedicated thread. Opening an existing log continues its
 /// chain and sequence; dropping the sink writes and syncs everything accepted.
@@ -74,8 +92,135 @@ struct State {
     synced: u64,
     sync_requested: bool,
     closing: bool,
-    /// Set by the writer when a write, sync or rotation fails; every later record is refused.
+    /// Set by the writer when a write or sync fails; every later record is refused.
     failed: Option<String>,
+    /// Set when space cannot be reserved (or a rotation fails); every later `authz.decision` is refused.
+    denying: Option<String>,
+    /// Whether the failure has been said on stderr (it is said once).
+    announced: bool,
+    /// The space the current file has for accepted records.
+    space: Space,
+}
+
+/// What the current file can take without a write failing for lack of space. Offsets are bytes from the
+/// start of the current file.
+struct Space {
+    /// A handle on the current file to reserve with; `None` for a file with nothing to reserve (not a
+    /// regular file).
+    file: Option<File>,
+    /// Whether the file system supports reserving (`fallocate`); without it only the size limit is kept.
+    reservable: bool,
+    /// Where the next accepted line will begin: bytes written plus bytes accepted and not yet written.
+    accepted: u64,
+    /// The file's space is allocated up to here.
+    reserved: u64,
+    /// The most bytes the process may write to a file (`RLIMIT_FSIZE`); `u64::MAX` when unlimited.
+    ceiling: u64,
+}
+
+impl Space {
+    /// The space of a file that is not a regular file: nothing to reserve, nothing to keep.
+    fn unlimited() -> Space {
+        Space { file: None, reservable: false, accepted: 0, reserved: u64::MAX, ceiling: u64::MAX }
+    }
+
+    /// The space of the regular `file`, `len` bytes long, with nothing reserved yet.
+    fn of(file: &File, len: u64, path: &Path) -> Result<Space, String> {
+        let file = file.try_clone().map_err(|e| format!("cannot reserve space in `{}`: {e}", path.display()))?;
+        Ok(Space { file: Some(file), reservable: true, accepted: len, reserved: len, ceiling: size_limit() })
+    }
+
+    /// Makes sure space is reserved up to offset `need`, reserving [`RESERVE_CHUNK`] more when it is not.
+    /// Errors: the file size limit is in the way, or the file system has no space (naming the file).
+    fn ensure(&mut self, need: u64, path: &Path) -> Result<(), String> {
+        if need <= self.reserved {
+            return Ok(());
+        }
+        let Some(file) = &self.file else { return Ok(()) };
+        let target = need.max(self.reserved.saturating_add(RESERVE_CHUNK)).min(self.ceiling);
+        if target < need {
+            return Err(format!(
+                "`{}` cannot grow past the file size limit of {} bytes (ulimit -f)",
+                path.display(),
+                self.ceiling
+            ));
+        }
+        if self.reservable {
+            match reserve(file, self.reserved, target - self.reserved) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.reservable = false;
+                    tracing::warn!(
+                        target: "corral::audit",
+                        path = %path.display(),
+                        "the file system cannot reserve space (fallocate); a full disk may lose the records \
+                         accepted since the last write"
+                    );
+                }
+                Err(e) => return Err(format!("cannot reserve space in `{}`: {e}", path.display())),
+            }
+        }
+        self.reserved = target;
+        Ok(())
+    }
+
+    /// Gives back the space reserved past the end of the file (best effort).
+    fn release(&self) {
+        if let Some(file) = &self.file
+            && self.reserved > self.accepted
+            && let Ok(meta) = file.metadata()
+        {
+            let _ = file.set_len(meta.len());
+        }
+    }
+}
+
+/// Reserves `len` bytes at `offset` of `file` without changing its size. `Ok(false)`: the file system
+/// cannot.
+#[cfg(target_os = "linux")]
+fn reserve(file: &File, offset: u64, len: u64) -> std::io::Result<bool> {
+    use rustix::fs::{FallocateFlags, fallocate};
+    match fallocate(file, FallocateFlags::KEEP_SIZE, offset, len) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::OPNOTSUPP) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reserves `len` bytes at `offset` of `file`: not supported here.
+#[cfg(not(target_os = "linux"))]
+fn reserve(_file: &File, _offset: u64, _len: u64) -> std::io::Result<bool> {
+    Ok(false)
+}
+
+/// The most bytes this process may write to a file (`RLIMIT_FSIZE`, `ulimit -f`), `u64::MAX` when unlimited.
+#[cfg(target_os = "linux")]
+fn size_limit() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Fsize).current.unwrap_or(u64::MAX)
+}
+
+/// The most bytes this process may write to a file: not known here.
+#[cfg(not(target_os = "linux"))]
+fn size_limit() -> u64 {
+    u64::MAX
+}
+
+/// Sets the deny latch (keeping the first reason) and says so on stderr once.
+fn deny(state: &mut State, path: &Path, why: &str) {
+    state.denying.get_or_insert_with(|| why.to_string());
+    announce(state, path, why);
+}
+
+/// Says once on stderr that the log failed and every decision is now denied.
+fn announce(state: &mut State, path: &Path, why: &str) {
+    if !state.announced {
+        state.announced = true;
+        tracing::error!(
+            target: "corral::audit",
+            "the audit log `{}` failed: {why}; every decision is now denied",
+            path.display()
+        );
+    }
 }
 
 /// Where an existing log left off.
@@ -95,8 +240,10 @@ impl JsonlAudit {
     /// Opens (creating it if needed) the log at `path` and starts its writer thread. An existing log is
     /// continued: its last line's seq and hash start the chain (an empty or absent file continues the newest
     /// rotated sibling, else starts at seq 1 with `prev` all zeros). An incomplete last line (a crash during
-    /// a write) is cut off with a warning. Errors: the file cannot be opened or read, or its last line is not
-    /// a record (naming the file).
+    /// a write) is cut off with a warning. A regular file is locked for this sink (released when it is
+    /// dropped) and [`RESERVE_CHUNK`] bytes are reserved past its end. Errors: the file cannot be opened or
+    /// read, its last line is not a record, another node holds it (`audit log `<path>` is in use by another
+    /// node`), or its space cannot be reserved (each naming the file).
     pub fn open(path: &Path, options: AuditOptions) -> Result<JsonlAudit, AuditError> {
         let file = OpenOptions::new()
             .create(true)
@@ -105,6 +252,9 @@ impl JsonlAudit {
             .open(path)
             .map_err(|e| AuditError(format!("cannot open `{}`: {e}", path.display())))?;
         let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        if regular {
+            lock_file(&file, path)?;
+        }
         let resume = if regular { resume(path, &file)? } else { None };
         let resume = match resume {
             Some(r) => Some(r),
@@ -113,9 +263,15 @@ impl JsonlAudit {
         };
         let (seq, prev) = resume.as_ref().map(|r| (r.seq, r.prev.clone())).unwrap_or((0, "0".repeat(64)));
         let first = resume.as_ref().and_then(|r| r.first).unwrap_or(seq + 1);
-        if regular {
+        let space = if regular {
             sync_parent(path);
-        }
+            let len = file.metadata().map_err(|e| AuditError(format!("cannot read `{}`: {e}", path.display())))?.len();
+            let mut space = Space::of(&file, len, path).map_err(AuditError)?;
+            space.ensure(len + HEADROOM, path).map_err(AuditError)?;
+            space
+        } else {
+            Space::unlimited()
+        };
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 seq,
@@ -127,6 +283,9 @@ impl JsonlAudit {
                 sync_requested: false,
                 closing: false,
                 failed: None,
+                denying: None,
+                announced: false,
+                space,
             }),
             wake: Condvar::new(),
             written: Condvar::new(),
@@ -149,13 +308,37 @@ impl JsonlAudit {
     pub fn last_seq(&self) -> u64 {
         lock(&self.shared.state).seq
     }
+
+    /// Whether the log still accepts decisions. Errors: a write, sync or reservation has failed, so every
+    /// decision is denied (the reason names the file).
+    pub fn status(&self) -> Result<(), AuditError> {
+        let state = lock(&self.shared.state);
+        match state.failed.as_ref().or(state.denying.as_ref()) {
+            Some(why) => Err(AuditError(why.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Takes the exclusive lock of the log file for this node. Errors: another node (or sink) holds it.
+fn lock_file(file: &File, path: &Path) -> Result<(), AuditError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(AuditError(format!("audit log `{}` is in use by another node", path.display())))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(AuditError(format!("cannot lock `{}`: {e}", path.display()))),
+    }
 }
 
 impl AuditSink for JsonlAudit {
-    /// Accepts the record into the current batch. Errors, detected here and synchronously: the writer has
-    /// failed earlier (a write, sync or rotation error) or the sink is closed; the record is not accepted.
+    /// Accepts the record into the current batch once the file has space reserved for it (and, for an
+    /// `authz.decision`, [`HEADROOM`] more). Errors, detected here and synchronously: the writer has failed
+    /// earlier (a write or sync error), space cannot be reserved, an earlier reservation or rotation failed
+    /// (for an `authz.decision`), or the sink is closed; the record is not accepted.
     fn record(&self, kind: &str, fields: Map<String, Json>) -> Result<(), AuditError> {
         let body = body_bytes(fields)?;
+        let decision = kind == DECISION;
         let kind = serde_json::to_string(kind).map_err(|e| AuditError(e.to_string()))?;
         let mut state = lock(&self.shared.state);
         while state.pending.len() >= PENDING_MAX && state.failed.is_none() && !state.closing {
@@ -167,8 +350,19 @@ impl AuditSink for JsonlAudit {
         if state.closing {
             return Err(AuditError("the audit writer is closed".into()));
         }
+        if decision && let Some(denying) = &state.denying {
+            return Err(AuditError(denying.clone()));
+        }
         let seq = state.seq + 1;
         let head = format!(r#"{{"v":{FORMAT_VERSION},"seq":{seq},"ts":"{}","kind":{kind}"#, now_rfc3339());
+        let fields_len = if body.len() > 2 { body.len() - 1 } else { 0 };
+        let line = (head.len() + fields_len) as u64 + LINE_OVERHEAD;
+        let need = state.space.accepted + line + if decision { HEADROOM } else { 0 };
+        if let Err(why) = state.space.ensure(need, &self.path) {
+            deny(&mut state, &self.path, &why);
+            return Err(AuditError(why));
+        }
+        state.space.accepted += line;
         if state.pending_since.is_none() {
             state.pending_since = Some(Instant::now());
             state.pending_first = seq;
@@ -239,14 +433,17 @@ struct Writer {
 impl Writer {
     fn run(mut self) {
         loop {
-            let Some((records, ends, first, last)) = self.next_batch() else { return };
+            let Some((records, ends, first, last)) = self.next_batch() else {
+                lock(&self.shared.state).space.release();
+                return;
+            };
             let batch = self.chain(&records, &ends);
             let outcome = self.write(&batch, first);
             let mut state = lock(&self.shared.state);
             match outcome {
                 Ok(()) => state.synced = last,
                 Err(e) => {
-                    tracing::error!(target: "corral::audit", path = %self.path.display(), "{e}");
+                    announce(&mut state, &self.path, &e);
                     state.failed.get_or_insert(e);
                 }
             }
@@ -314,23 +511,57 @@ impl Writer {
         if len == batch.len() as u64 {
             self.first = first;
         }
-        if len >= self.shared.options.rotate_bytes {
-            self.rotate()?;
+        if len >= self.shared.options.rotate_bytes
+            && let Err(e) = self.rotate(len)
+        {
+            // The records accepted so far have their space in the current file, which is kept; decisions stop.
+            deny(&mut lock(&self.shared.state), &self.path, &e);
         }
         Ok(())
     }
 
-    /// Renames the full file to `<stem>.<first seq, 12 digits>.<ext>` (so a shell glob lists the files oldest
-    /// first) and begins a new one at the same path; the chain goes on across the two.
-    fn rotate(&mut self) -> Result<(), String> {
+    /// Renames the full file (`len` bytes written) to `<stem>.<first seq, 12 digits>.<ext>` (so a shell glob
+    /// lists the files oldest first) and begins a new one at the same path; the chain goes on across the two.
+    /// The new file is made, locked and given space for the records accepted and not yet written (under a
+    /// temporary name) before anything is renamed. Errors: any step failed; the current file is kept.
+    fn rotate(&mut self, len: u64) -> Result<(), String> {
         let to = rotated_name(&self.path, self.first);
-        std::fs::rename(&self.path, &to)
-            .map_err(|e| format!("cannot rotate `{}` to `{}`: {e}", self.path.display(), to.display()))?;
-        self.file = OpenOptions::new()
-            .create(true)
+        let mut next = self.path.as_os_str().to_owned();
+        next.push(".next");
+        let next = PathBuf::from(next);
+        let _ = std::fs::remove_file(&next);
+        let file = OpenOptions::new()
+            .create_new(true)
             .append(true)
-            .open(&self.path)
-            .map_err(|e| format!("cannot create `{}` after rotation: {e}", self.path.display()))?;
+            .read(true)
+            .open(&next)
+            .map_err(|e| format!("cannot create `{}` to rotate to: {e}", next.display()))?;
+        let mut state = lock(&self.shared.state);
+        let made = (|| {
+            lock_file(&file, &next).map_err(|e| e.0)?;
+            let pending = state.space.accepted.saturating_sub(len);
+            let mut space = Space::of(&file, 0, &next)?;
+            space.ensure(pending + HEADROOM, &next)?;
+            space.accepted = pending;
+            std::fs::rename(&self.path, &to)
+                .map_err(|e| format!("cannot rotate `{}` to `{}`: {e}", self.path.display(), to.display()))?;
+            Ok::<_, String>(space)
+        })();
+        let space = match made {
+            Ok(space) => space,
+            Err(e) => {
+                let _ = std::fs::remove_file(&next);
+                return Err(e);
+            }
+        };
+        if let Err(e) = std::fs::rename(&next, &self.path) {
+            // The full file is already renamed: go on writing it under its new name rather than lose records.
+            return Err(format!("cannot rename `{}` to `{}`: {e}", next.display(), self.path.display()));
+        }
+        state.space.release();
+        state.space = space;
+        self.file = file;
+        drop(state);
         sync_parent(&self.path);
         Ok(())
     }

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value as Json};
 
-pub use jsonl::{AuditOptions, JsonlAudit, rotated_name};
+pub use jsonl::{AuditOptions, HEADROOM, JsonlAudit, RESERVE_CHUNK, rotated_name};
 pub use levels::{Level, Levels, Rule};
 pub use overflow::{OVERFLOW_WINDOW, OverflowCount, OverflowSummary};
 

@@ -3,12 +3,17 @@
 //! `require(name)` resolves only what the calling entry grants (`lua-api.md`, "Conventions"): a built-in
 //! module listed in its `modules:`, or an alias in its `imports:` naming a `library.lua` entry. Anything else
 //! is an error naming the module and the entry. No file is ever read at run time.
+//!
+//! Grants are least privilege: a library's code gets its own `require`, which resolves against the
+//! library entry's `modules:` and `imports:` and nothing else. So a library that needs `time` grants itself
+//! `time` (its importers need not), and an importer's grants never reach the library's code.
 
-use std::sync::PoisonError;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use corral_core::app::Entry;
 use mlua::{Lua, Table, Value};
 
-use crate::procs::current_or_raise;
+use crate::procs::{PrintBudget, current_or_raise};
 
 /// The built-in modules `require` can grant.
 pub const BUILTIN: [&str; 3] = ["time", "security", "ctx"];
@@ -28,9 +33,25 @@ fn builtin(lua: &Lua, name: &str) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// The global `require`: resolves against the entry the process runs.
 fn require(lua: &Lua, name: String) -> mlua::Result<Value> {
     let ctx = current_or_raise(lua)?;
-    let entry = &ctx.entry;
+    let entry = ctx.entry.clone();
+    resolve(lua, &ctx, &entry, name)
+}
+
+/// The `require` of a library's code: resolves against the library entry `library` (an id of the app).
+fn require_in(lua: &Lua, library: &str, name: String) -> mlua::Result<Value> {
+    let ctx = current_or_raise(lua)?;
+    let app = ctx.runtime.app().clone();
+    let entry =
+        app.entries.get(library).ok_or_else(|| mlua::Error::runtime(format!("library `{library}` does not exist")))?;
+    resolve(lua, &ctx, entry, name)
+}
+
+/// `name` as `entry` grants it: a built-in module of its `modules:`, or the value of the library its
+/// `imports:` alias names (run once per process, in an env whose `require` is the library's own).
+fn resolve(lua: &Lua, ctx: &crate::procs::ProcCtx, entry: &Entry, name: String) -> mlua::Result<Value> {
     if entry.modules.iter().any(|m| m == &name) {
         if BUILTIN.contains(&name.as_str()) {
             return builtin(lua, &name).map(Value::Table);
@@ -42,7 +63,8 @@ fn require(lua: &Lua, name: String) -> mlua::Result<Value> {
     let Some(library) = entry.imports.get(&name) else {
         return Err(mlua::Error::runtime(format!("module `{name}` is not granted to entry `{}`", entry.id)));
     };
-    if let Some(loaded) = ctx.loaded.lock().unwrap_or_else(PoisonError::into_inner).get(&name) {
+    // Keyed by the library's id: two aliases of one library share its instance within a process.
+    if let Some(loaded) = ctx.loaded.lock().unwrap_or_else(PoisonError::into_inner).get(library) {
         return Ok(loaded.clone());
     }
     let app = ctx.runtime.app();
@@ -53,22 +75,70 @@ fn require(lua: &Lua, name: String) -> mlua::Result<Value> {
     let vm = lua.app_data_ref::<crate::VmRef>().map(|v| v.0.clone()).ok_or_else(|| mlua::Error::runtime("no vm"))?;
     let vm = vm.upgrade().ok_or_else(|| mlua::Error::runtime("the vm is gone"))?;
     let env = vm.new_env()?;
+    let id = library.id.clone();
+    env.raw_set("require", lua.create_function(move |lua, name: String| require_in(lua, &id, name))?)?;
     let value: Value = vm.load_entry(library, env)?.call(())?;
-    ctx.loaded.lock().unwrap_or_else(PoisonError::into_inner).insert(name, value.clone());
+    ctx.loaded.lock().unwrap_or_else(PoisonError::into_inner).insert(library.id.clone(), value.clone());
     Ok(value)
 }
 
-fn print(lua: &Lua, args: mlua::Variadic<Value>) -> mlua::Result<()> {
+/// The longest `print` line, in bytes (4 KiB); a longer one is cut (at a character boundary) and ends
+/// with `…`.
+pub const PRINT_LINE_BYTES: usize = 4096;
+
+/// `print(...)`: the arguments, tab-separated, as one `corral::script` log line with the caller's PID. The
+/// line is built only up to [`PRINT_LINE_BYTES`] (a huge string is never copied whole), and each process's
+/// lines are rate-limited ([`crate::procs::PrintBudget`]); a call from a thread of no process (a script's own
+/// coroutine) shares its VM's budget, `fallback`.
+fn print(lua: &Lua, args: mlua::Variadic<Value>, fallback: &Mutex<PrintBudget>) -> mlua::Result<()> {
+    let ctx = crate::procs::current(lua).ok();
+    let budget = ctx.as_ref().map_or(fallback, |c| &c.print);
+    let Some(dropped) = budget.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+        return Ok(());
+    };
+    let pid = ctx.as_ref().map(|c| c.process.pid().to_string()).unwrap_or_default();
+    if dropped > 0 {
+        tracing::info!(target: "corral::script", %pid, "{dropped} lines dropped");
+    }
     let mut line = String::new();
+    let mut cut = false;
     for (i, v) in args.iter().enumerate() {
         if i > 0 {
-            line.push('\t');
+            cut |= !push_bounded(&mut line, "\t");
         }
-        line.push_str(&v.to_string().unwrap_or_else(|_| format!("<{}>", v.type_name())));
+        cut |= !match v {
+            Value::String(s) => push_bounded(&mut line, &String::from_utf8_lossy(&bounded_prefix(&s.as_bytes()))),
+            v => push_bounded(&mut line, &v.to_string().unwrap_or_else(|_| format!("<{}>", v.type_name()))),
+        };
+        if cut {
+            line.push('…');
+            break;
+        }
     }
-    let pid = crate::procs::current(lua).map(|c| c.process.pid().to_string()).unwrap_or_default();
     tracing::info!(target: "corral::script", %pid, "{line}");
     Ok(())
+}
+
+/// At most [`PRINT_LINE_BYTES`] + 3 bytes of a Lua string's bytes (enough to fill a line and to know it
+/// was cut, without copying the rest).
+fn bounded_prefix(bytes: &[u8]) -> Vec<u8> {
+    bytes.iter().take(PRINT_LINE_BYTES + 4).copied().collect()
+}
+
+/// Appends as much of `text` as fits in [`PRINT_LINE_BYTES`], cut at a character boundary; `false` when
+/// some of it did not fit.
+fn push_bounded(line: &mut String, text: &str) -> bool {
+    let room = PRINT_LINE_BYTES.saturating_sub(line.len());
+    if text.len() <= room {
+        line.push_str(text);
+        return true;
+    }
+    let mut end = room;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    line.push_str(&text[..end]);
+    false
 }
 
 /// Installs `require`, `print`, `os` (time and clock only), `collectgarbage("count")` (the KiB the calling
@@ -77,7 +147,8 @@ fn print(lua: &Lua, args: mlua::Variadic<Value>) -> mlua::Result<()> {
 pub fn register(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     let globals = lua.globals();
     globals.set("require", lua.create_function(require)?)?;
-    globals.set("print", lua.create_function(print)?)?;
+    let fallback = Arc::new(Mutex::new(PrintBudget::default()));
+    globals.set("print", lua.create_function(move |lua, args| print(lua, args, &fallback))?)?;
     let os = lua.create_table()?;
     os.set(
         "time",

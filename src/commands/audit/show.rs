@@ -49,13 +49,16 @@ enum Format {
 pub fn run(args: &ShowArgs) -> u8 {
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
     if format == Format::Table {
-        println!("{:>6}  {:<12}  {:<14}  {:<12}  {:<24}  DETAIL", "SEQ", "TIME", "KIND", "ACTOR", "PID");
+        crate::boot::out(format_args!(
+            "{:>6}  {:<12}  {:<14}  {:<12}  {:<24}  DETAIL",
+            "SEQ", "TIME", "KIND", "ACTOR", "PID"
+        ));
     }
     for file in &args.files {
         let text = match std::fs::read_to_string(file) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read `{}`: {e}", file.display());
+                crate::boot::error(format_args!("cannot read `{}`: {e}", file.display()));
                 return 2;
             }
         };
@@ -63,7 +66,7 @@ pub fn run(args: &ShowArgs) -> u8 {
             let record: Json = match serde_json::from_str(line) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("error: {}:{}: not a JSON record ({e})", file.display(), n + 1);
+                    crate::boot::error(format_args!("{}:{}: not a JSON record ({e})", file.display(), n + 1));
                     return 2;
                 }
             };
@@ -71,8 +74,8 @@ pub fn run(args: &ShowArgs) -> u8 {
                 continue;
             }
             match format {
-                Format::Json => println!("{line}"),
-                Format::Table => println!("{}", row(&record)),
+                Format::Json => crate::boot::out(format_args!("{line}")),
+                Format::Table => crate::boot::out(format_args!("{}", row(&record))),
             }
         }
     }

@@ -27,7 +27,7 @@ pub fn run(files: &[PathBuf], checkpoints: &[String]) -> u8 {
     let checkpoints = match checkpoints.iter().map(|c| parse_checkpoint(c)).collect::<Result<Vec<_>, _>>() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::boot::error(format_args!("{e}"));
             return 2;
         }
     };
@@ -37,38 +37,41 @@ pub fn run(files: &[PathBuf], checkpoints: &[String]) -> u8 {
         let bytes = match std::fs::read(file) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("error: cannot read `{}`: {e}", file.display());
+                crate::boot::error(format_args!("cannot read `{}`: {e}", file.display()));
                 return 2;
             }
         };
         if let Err(broken) = verify_file(file, &bytes, &mut chain, &checkpoints, &mut seen) {
-            println!("broken: {}: {}", broken.at, broken.what);
-            println!("the {} record(s) before it are intact", chain.records);
+            crate::boot::out(format_args!("broken: {}: {}", broken.at, broken.what));
+            crate::boot::out(format_args!("the {} record(s) before it are intact", chain.records));
             return 1;
         }
     }
     for (seq, hash) in &checkpoints {
         if !seen.contains(seq) {
-            println!("broken: checkpoint {seq}:{hash}: the log ends at seq {} (its tail was deleted)", chain.seq);
+            crate::boot::out(format_args!(
+                "broken: checkpoint {seq}:{hash}: the log ends at seq {} (its tail was deleted)",
+                chain.seq
+            ));
             return 1;
         }
     }
     let first = chain.first_seq.unwrap_or(0);
-    println!(
+    crate::boot::out(format_args!(
         "intact: {} records, seq {first}..{}, last hash {}",
         chain.records,
         chain.seq,
         chain.prev.as_deref().unwrap_or("-")
-    );
+    ));
     if first > 1 {
-        println!("note: the first record chains to an earlier file that was not given");
+        crate::boot::out(format_args!("note: the first record chains to an earlier file that was not given"));
     }
     if chain.records > 0 && chain.last_kind != "runtime.stop" {
-        println!(
+        crate::boot::out(format_args!(
             "note: the log does not end with `runtime.stop` ({}): the runtime is running or crashed, or the tail \
              was deleted (keep the last hash elsewhere and pass it as --checkpoint to detect that)",
             chain.last_at
-        );
+        ));
     }
     0
 }

@@ -1,0 +1,6 @@
+-- Passes.
+local function main()
+    return true
+end
+
+return { main = main }
