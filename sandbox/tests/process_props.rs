@@ -161,7 +161,35 @@ fn spec(function: &str, args: Vec<Value>) -> Value {
     Value::Table(Arc::new(Table { array: Vec::new(), map }))
 }
 
+/// The sandbox, except that a probe of function `panic_in` panics inside its task after its code ran: a host
+/// panic injected where a real one would be, to show the property catches it.
+struct Injected {
+    sandbox: Sandbox,
+    panic_in: &'static str,
+}
+
+impl corral_core::runtime::Launcher for Injected {
+    fn launch(
+        &self,
+        runtime: &Runtime,
+        process: Arc<corral_core::Process>,
+        args: Vec<Value>,
+    ) -> futures_util::future::BoxFuture<'static, Exit> {
+        let inject = args.first().and_then(|spec| field(spec, "fn")) == Some(Value::str(self.panic_in));
+        let code = self.sandbox.launch(runtime, process, args);
+        Box::pin(async move {
+            let exit = code.await;
+            assert!(!inject, "injected host panic");
+            exit
+        })
+    }
+}
+
 fn node() -> Runtime {
+    node_with(Arc::new(Sandbox::new(false)))
+}
+
+fn node_with(launcher: Arc<dyn corral_core::runtime::Launcher>) -> Runtime {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("process-props-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -173,7 +201,7 @@ fn node() -> Runtime {
         node: "props".into(),
         app,
         gate: Gate::new(policies.unwrap(), Arc::new(NullAudit)),
-        launcher: Arc::new(Sandbox::new(false)),
+        launcher,
     })
 }
 
@@ -195,30 +223,49 @@ fn field(value: &Value, key: &str) -> Option<Value> {
     t.map.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v.clone())
 }
 
+/// The property of one case: the probe finishes, never dies (a host panic ends it with reason `internal`),
+/// and reports a value or a clear error.
+fn check(rt: &tokio::runtime::Runtime, runtime: &Runtime, function: &str, args: Vec<Value>) -> Result<(), TestCaseError> {
+    let exit = rt.block_on(probe(runtime, spec(function, args)));
+    let Some(exit) = exit else { return Err(TestCaseError::fail("the probe did not finish in 10 s")) };
+    let value = exit.result.map_err(|e| TestCaseError::fail(format!("the probe died ({:?}): {e}", exit.reason)))?;
+    if let Some(Value::Str(text)) = field(&value, "failed").or_else(|| field(&value, "raised")) {
+        let text = String::from_utf8_lossy(&text);
+        prop_assert!(text.len() > 8, "a clear error, not `{text}`");
+    } else {
+        let ok = field(&value, "ok").or_else(|| field(&value, "restarted"));
+        prop_assert_eq!(ok, Some(Value::Bool(true)), "{:?}", value);
+    }
+    Ok(())
+}
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
 #[test]
 fn every_process_function_survives_wrong_arguments() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio_runtime();
     let runtime = rt.block_on(async { node() });
     let config = ProptestConfig { cases: 600, failure_persistence: None, ..ProptestConfig::default() };
     let mut runner = proptest::test_runner::TestRunner::new(config);
     let cases = (proptest::sample::select(&FUNCTIONS[..]), proptest::collection::vec(argument(), 0..4));
-    let outcome = runner.run(&cases, |(function, args)| {
-        let exit = rt.block_on(probe(&runtime, spec(function, args)));
-        let Some(exit) = exit else { return Err(TestCaseError::fail("the probe did not finish in 10 s")) };
-        let value = exit.result.map_err(|e| TestCaseError::fail(format!("the probe died: {e}")))?;
-        if let Some(Value::Str(text)) = field(&value, "failed").or_else(|| field(&value, "raised")) {
-            let text = String::from_utf8_lossy(&text);
-            prop_assert!(text.len() > 8, "a clear error, not `{text}`");
-        } else {
-            let ok = field(&value, "ok").or_else(|| field(&value, "restarted"));
-            prop_assert_eq!(ok, Some(Value::Bool(true)), "{:?}", value);
-        }
-        Ok(())
-    });
+    let outcome = runner.run(&cases, |(function, args)| check(&rt, &runtime, function, args));
     if let Err(e) = outcome {
         panic!("{e}");
     }
     // and the node still serves a well-formed call
     let exit = rt.block_on(probe(&runtime, spec("pid", Vec::new()))).expect("a last probe");
     assert_eq!(exit.result.ok().and_then(|v| field(&v, "ok")), Some(Value::Bool(true)));
+}
+
+#[test]
+fn the_property_fails_when_a_host_panic_is_injected() {
+    let rt = tokio_runtime();
+    let runtime = rt.block_on(async { node_with(Arc::new(Injected { sandbox: Sandbox::new(false), panic_in: "send" })) });
+    let caught = check(&rt, &runtime, "send", vec![Value::str("nobody"), Value::str("t")]);
+    let why = format!("{:?}", caught.err());
+    assert!(why.contains("the probe died (Internal)") && why.contains("injected host panic"), "{why}");
+    // the node keeps serving everyone else
+    assert!(check(&rt, &runtime, "pid", Vec::new()).is_ok());
 }
