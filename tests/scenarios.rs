@@ -187,6 +187,7 @@ scenarios!(
     wippy_app,
     hostile,
     quotas,
+    permits,
 );
 
 #[test]

@@ -1,0 +1,20 @@
+-- Issue 9: spawn and process.security decisions carry who the child will be (`context.actor`, `tenant`,
+-- `scopes`, `entry`): the policy forbids children of the `evil` tenant, assumed with :with_actor.
+local t = require("t")
+local security = require("security")
+
+local function main()
+    local me = process.pid()
+    local good = security.new_actor("user:g", { tenant = "good" })
+    local evil = security.new_actor("user:e", { tenant = "evil" })
+    local pid = process.with_context({}):with_actor(good):spawn_monitored("app:holder", "app:procs", me, {})
+    t.msg("registered", pid)
+    process.send(pid, "stop", true)
+    t.event(pid, "EXIT of the good child")
+    local ok, err = pcall(function() return process.with_context({}):with_actor(evil) end)
+    t.raised(ok, err, errors.PERMISSION_DENIED, "process.security", "assuming an evil actor is decided with it")
+    t.empty(process.inbox(), "no child of the evil tenant ever ran")
+    return true
+end
+
+return { main = main }
