@@ -203,6 +203,7 @@ pub struct Lease {
 impl Lease {
     /// The slot.
     pub fn slot(&self) -> &Slot {
+        #[allow(clippy::indexing_slicing, reason = "a lease's category is one of the free list's, all below SLOTS + 1")]
         &self.meters.slots[usize::from(self.category)]
     }
 

@@ -29,7 +29,6 @@
 pub mod convert;
 // `interrupt.rs` is another engineer's; its one index (`slots[category]`, a category is always below
 // `SLOTS`) is allowed here until it is rewritten with `get`.
-#[allow(clippy::indexing_slicing, reason = "Lease::slot indexes by a category below SLOTS, by construction")]
 pub mod interrupt;
 pub mod modules;
 pub mod procs;

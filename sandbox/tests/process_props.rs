@@ -225,7 +225,12 @@ fn field(value: &Value, key: &str) -> Option<Value> {
 
 /// The property of one case: the probe finishes, never dies (a host panic ends it with reason `internal`),
 /// and reports a value or a clear error.
-fn check(rt: &tokio::runtime::Runtime, runtime: &Runtime, function: &str, args: Vec<Value>) -> Result<(), TestCaseError> {
+fn check(
+    rt: &tokio::runtime::Runtime,
+    runtime: &Runtime,
+    function: &str,
+    args: Vec<Value>,
+) -> Result<(), TestCaseError> {
     let exit = rt.block_on(probe(runtime, spec(function, args)));
     let Some(exit) = exit else { return Err(TestCaseError::fail("the probe did not finish in 10 s")) };
     let value = exit.result.map_err(|e| TestCaseError::fail(format!("the probe died ({:?}): {e}", exit.reason)))?;
@@ -262,7 +267,8 @@ fn every_process_function_survives_wrong_arguments() {
 #[test]
 fn the_property_fails_when_a_host_panic_is_injected() {
     let rt = tokio_runtime();
-    let runtime = rt.block_on(async { node_with(Arc::new(Injected { sandbox: Sandbox::new(false), panic_in: "send" })) });
+    let runtime =
+        rt.block_on(async { node_with(Arc::new(Injected { sandbox: Sandbox::new(false), panic_in: "send" })) });
     let caught = check(&rt, &runtime, "send", vec![Value::str("nobody"), Value::str("t")]);
     let why = format!("{:?}", caught.err());
     assert!(why.contains("the probe died (Internal)") && why.contains("injected host panic"), "{why}");

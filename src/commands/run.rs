@@ -204,6 +204,7 @@ fn reload_on_hangup(node: &corral_core::Runtime, dir: &std::path::Path) {
         };
         let node = node.clone();
         let dir = dir.to_path_buf();
+        #[allow(clippy::disallowed_methods, reason = "the SIGHUP handler belongs to the node, not a process")]
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
                 let (node, dir) = (node.clone(), dir.clone());

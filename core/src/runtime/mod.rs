@@ -9,9 +9,7 @@ mod messaging;
 mod owned;
 mod registry;
 mod relations;
-#[allow(clippy::disallowed_methods, reason = "the policy watcher's task belongs to the node, not a process")]
 mod reload;
-#[allow(clippy::disallowed_methods, reason = "the process task: the runtime's own spawner")]
 mod spawn;
 
 use std::collections::{HashMap, HashSet};

@@ -103,6 +103,7 @@ impl Runtime {
             .map_err(|e| Error::Internal(format!("cannot watch the policy folder `{}`: {e}", dir.display())))?;
         let runtime = self.clone();
         let dir: PathBuf = dir.to_path_buf();
+        #[allow(clippy::disallowed_methods, reason = "the policy watcher's task belongs to the node, not a process")]
         let task = tokio::spawn(async move {
             while changed.recv().await.is_some() {
                 tokio::time::sleep(debounce).await;
