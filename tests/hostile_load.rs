@@ -7,9 +7,9 @@ mod support;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{copy_app, root, temp, text};
+use support::{copy_app, root, temp, text, wait_or_kill};
 
 /// Generous: each of these loads takes well under a second; the bound only turns a hang into a failure.
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -34,18 +34,7 @@ fn corral_within_deadline(args: &[&str]) -> Output {
     };
     let stdout = drain(Box::new(child.stdout.take().unwrap()));
     let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > DEADLINE {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("corral {args:?} still running after {DEADLINE:?}: it hangs");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_or_kill(&mut child, DEADLINE, &format!("corral {args:?} hangs"));
     Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
 }
 

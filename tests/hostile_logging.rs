@@ -5,9 +5,9 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{root, temp, text};
+use support::{root, temp, text, wait_or_kill};
 
 /// Generous: the run takes well under a second; the bound only turns a hang into a failure.
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -41,18 +41,7 @@ fn logging_a_closed_stderr_neither_hangs_nor_panics_the_node() {
             let _ = stdout.read_to_end(&mut out);
             out
         });
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if start.elapsed() > DEADLINE {
-                child.kill().unwrap();
-                child.wait().unwrap();
-                panic!("RUST_LOG={log:?}: the node still runs {DEADLINE:?} after its stderr closed");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = wait_or_kill(&mut child, DEADLINE, &format!("RUST_LOG={log:?}: the node after its stderr closed"));
         let stdout = reader.join().unwrap();
         assert_eq!(status.code(), Some(0), "RUST_LOG={log:?}: exits normally, no panic (101)");
         assert_eq!(text(&stdout).trim(), "\"done\"", "RUST_LOG={log:?}");

@@ -4,17 +4,14 @@
 //! time, duration, ticker, error object, actor, scope, builder) and reports each table that is not frozen.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::path::Path;
+mod support;
+
 use std::sync::Arc;
 
 use corral_core::Runtime;
-use corral_core::app::App;
-use corral_core::audit::NullAudit;
-use corral_core::gate::Gate;
-use corral_core::runtime::{Config, RootSpec};
+use corral_core::runtime::RootSpec;
 use corral_core::value::Value;
-use corral_policy::{Actor, PolicySet};
-use corral_sandbox::Sandbox;
+use corral_policy::Actor;
 
 const WALKER: &str = r#"
 local time = require("time")
@@ -75,19 +72,7 @@ entries:
 "#;
 
 fn node() -> Runtime {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("frozen-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("_index.yaml"), MANIFEST).unwrap();
-    std::fs::write(dir.join("walker.lua"), WALKER).unwrap();
-    let app = Arc::new(App::load(&dir).unwrap());
-    let policies = PolicySet::from_files(&[("all.cedar".into(), "permit (principal, action, resource);".into())]);
-    Runtime::new(Config {
-        node: "frozen".into(),
-        app,
-        gate: Gate::new(policies.unwrap(), Arc::new(NullAudit)),
-        launcher: Arc::new(Sandbox::new(false)),
-    })
+    support::node("frozen", MANIFEST, &[("walker.lua", WALKER)], None)
 }
 
 fn field(value: &Value, key: &str) -> Value {

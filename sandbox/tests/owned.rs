@@ -3,19 +3,16 @@
 //! deadline task. Tokio's paused clock: no test here waits on real time.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::path::Path;
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use corral_core::app::App;
-use corral_core::audit::NullAudit;
-use corral_core::gate::Gate;
 use corral_core::pid::Pid;
-use corral_core::runtime::{Config, RootSpec};
+use corral_core::runtime::RootSpec;
 use corral_core::value::Value;
 use corral_core::{Exit, Runtime};
-use corral_policy::{Actor, PolicySet};
-use corral_sandbox::Sandbox;
+use corral_policy::Actor;
 
 const OWNER: &str = r#"
 local time = require("time")
@@ -64,20 +61,7 @@ entries:
 "#;
 
 fn node(name: &str) -> Runtime {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("owned-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("_index.yaml"), MANIFEST).unwrap();
-    std::fs::write(dir.join("owner.lua"), OWNER).unwrap();
-    std::fs::write(dir.join("idle.lua"), IDLE).unwrap();
-    let app = Arc::new(App::load(&dir).unwrap());
-    let policies = PolicySet::from_files(&[("all.cedar".into(), "permit (principal, action, resource);".into())]);
-    Runtime::new(Config {
-        node: "owned".into(),
-        app,
-        gate: Gate::new(policies.unwrap(), Arc::new(NullAudit)),
-        launcher: Arc::new(Sandbox::new(false)),
-    })
+    support::node(&format!("owned-{name}"), MANIFEST, &[("owner.lua", OWNER), ("idle.lua", IDLE)], None)
 }
 
 fn root(mode: &str) -> RootSpec {

@@ -6,17 +6,15 @@
 //! few seconds.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use corral_core::app::App;
-use corral_core::audit::NullAudit;
-use corral_core::gate::Gate;
-use corral_core::runtime::{Config, RootSpec};
+use corral_core::runtime::RootSpec;
 use corral_core::value::{Table, Value};
 use corral_core::{Exit, Runtime};
-use corral_policy::{Actor, PolicySet};
+use corral_policy::Actor;
 use corral_sandbox::Sandbox;
 use proptest::prelude::*;
 
@@ -186,23 +184,11 @@ impl corral_core::runtime::Launcher for Injected {
 }
 
 fn node() -> Runtime {
-    node_with(Arc::new(Sandbox::new(false)))
+    support::node("process-props", MANIFEST, &[("probe.lua", PROBE)], None)
 }
 
 fn node_with(launcher: Arc<dyn corral_core::runtime::Launcher>) -> Runtime {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("process-props-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("_index.yaml"), MANIFEST).unwrap();
-    std::fs::write(dir.join("probe.lua"), PROBE).unwrap();
-    let app = Arc::new(App::load(&dir).unwrap());
-    let policies = PolicySet::from_files(&[("all.cedar".into(), "permit (principal, action, resource);".into())]);
-    Runtime::new(Config {
-        node: "props".into(),
-        app,
-        gate: Gate::new(policies.unwrap(), Arc::new(NullAudit)),
-        launcher,
-    })
+    support::node("process-props-injected", MANIFEST, &[("probe.lua", PROBE)], Some(launcher))
 }
 
 /// Runs the probe as a root process and returns its exit (or `None` after 10 s).

@@ -3,7 +3,8 @@
 #![allow(dead_code, reason = "each test crate uses a different part")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -47,4 +48,21 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// Bytes as text, lossily.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Waits for `child` at most `deadline` (polling, not sleeping on it); past that it is killed and the test
+/// fails with `what`: a hang is a failure, never a stuck test.
+pub fn wait_or_kill(child: &mut Child, deadline: Duration, what: &str) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            return status;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

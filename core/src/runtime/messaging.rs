@@ -47,8 +47,7 @@ impl Runtime {
             .with_actor(from.actor().map(|a| a.id.as_str().into()));
         match target.mailbox().deliver(message, bytes) {
             Ok(_) => {
-                from.messages_out.fetch_add(1, Ordering::Relaxed);
-                target.messages_in.fetch_add(1, Ordering::Relaxed);
+                count_delivery(from, target);
                 Ok(())
             }
             Err(refused) => self.overflow(from, target, refused, bytes),
@@ -97,8 +96,7 @@ impl Runtime {
             .with_actor(from.actor().map(|a| a.id.as_str().into()));
         match fallback.mailbox().deliver(message, wrapped_bytes) {
             Ok(_) => {
-                from.messages_out.fetch_add(1, Ordering::Relaxed);
-                fallback.messages_in.fetch_add(1, Ordering::Relaxed);
+                count_delivery(from, &fallback);
                 Ok(())
             }
             Err(_) => Err(full(&refused)),
@@ -140,6 +138,12 @@ impl Runtime {
             ],
         );
     }
+}
+
+/// Counts a delivered message in both processes' `proc.exit` counters.
+fn count_delivery(from: &Process, to: &Process) {
+    from.messages_out.fetch_add(1, Ordering::Relaxed);
+    to.messages_in.fetch_add(1, Ordering::Relaxed);
 }
 
 /// A payload within the sender's host bounds on size and nesting depth; its size in bytes
