@@ -1,0 +1,1 @@
+return { main = function() return process.listen("stop"):receive() end }
