@@ -32,7 +32,7 @@ pub(crate) struct PendingImport {
 pub(crate) struct Loader<'a> {
     pub(crate) root: &'a Path,
     pub(crate) problems: Problems,
-    pub(crate) entries: BTreeMap<String, Entry>,
+    pub(crate) entries: BTreeMap<String, std::sync::Arc<Entry>>,
     pub(crate) hosts: BTreeMap<String, HostSpec>,
     /// Every id of every kind, ours or not: a duplicate is a duplicate whatever its kind.
     pub(crate) declared: BTreeMap<String, Declared>,
@@ -224,7 +224,7 @@ impl Loader<'_> {
         let mut cx = EntryCx { root: self.root, file, id: &id, line, problems: &mut self.problems, failed: bad_name };
         if let Some(kind) = EntryKind::from_kind(&kind) {
             if let Some(entry) = lua::lua_entry(&mut cx, kind, pairs, &mut self.imports) {
-                self.entries.insert(id.clone(), entry);
+                self.entries.insert(id.clone(), std::sync::Arc::new(entry));
             }
         } else if let Some(spec) = host::host_entry(&mut cx, pairs) {
             self.hosts.insert(id.clone(), spec);

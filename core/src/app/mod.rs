@@ -53,7 +53,7 @@ pub struct App {
     /// The app folder, as given to [`App::load`].
     pub root: PathBuf,
     /// The `process.lua`, `function.lua` and `library.lua` entries, by id `namespace:name`.
-    pub entries: BTreeMap<String, Entry>,
+    pub entries: BTreeMap<String, Arc<Entry>>,
     /// The `process.host` entries, by id `namespace:name`.
     pub hosts: BTreeMap<String, HostSpec>,
     /// The settings of `<root>/corral.toml`; all defaults when the file is absent.
@@ -188,6 +188,7 @@ impl App {
             .values()
             .filter(|e| e.kind == EntryKind::Function)
             .filter(|e| e.meta.get("type").and_then(|t| t.as_str()) == Some("test"))
+            .map(|e| &**e)
             .collect()
     }
 }

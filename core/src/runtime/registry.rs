@@ -164,7 +164,7 @@ impl Runtime {
             .check(&from.caller(), Operation::Upgrade(id))?
             .redeem(OpKind::Upgrade, &Subject::Entry(id.into()))?;
         self.audit_event("proc.upgrade", [("pid", from.pid().to_string().into()), ("entry", id.into())]);
-        Ok(Upgrade { entry: Arc::new(entry.clone()) })
+        Ok(Upgrade { entry: entry.clone() })
     }
 
     /// `security.can(action, resource)`: the decision for `from`'s actor and scopes, recorded like any other.

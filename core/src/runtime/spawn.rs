@@ -168,7 +168,7 @@ impl Runtime {
         let actor = spec.actor.clone().or_else(|| caller.actor.clone());
         let child = Arc::new(Process::new(Identity {
             pid: pid.clone(),
-            entry: Arc::new(entry),
+            entry,
             host: host.clone(),
             actor,
             scopes: spec.scopes.clone().unwrap_or_else(|| caller.scopes.clone()),
