@@ -126,6 +126,12 @@ pub struct Process {
     limits: Limits,
     usage: Usage,
     account: Arc<Account>,
+    /// Its entry id and actor id, made once: every call's caller and every target share them.
+    entry_id: Arc<str>,
+    actor_id: Arc<str>,
+    /// The last PID this process sent to and the live process it named: repeated sends to one PID skip the
+    /// parse and the process table's lock (PIDs are never reused, so a live match is the same process).
+    pub(crate) last_dest: Mutex<Option<(Box<str>, std::sync::Weak<Process>)>>,
     /// Dead PIDs this process was already told `noproc` about (a repeated `monitor` is idempotent), each
     /// charged to its account.
     noproc: Mutex<std::collections::HashMap<Pid, crate::limits::Charge>>,
@@ -164,6 +170,8 @@ impl Process {
     pub(crate) fn new(id: Identity) -> Process {
         let capacity = id.limits.mailbox;
         let account = Arc::new(Account::new(id.limits.memory));
+        let entry_id: Arc<str> = id.entry.id.as_str().into();
+        let actor_id: Arc<str> = id.actor.as_ref().map_or("", |a| a.id.as_str()).into();
         Process {
             pid: id.pid,
             entry: id.entry,
@@ -183,7 +191,10 @@ impl Process {
             limits: id.limits,
             usage: Usage::default(),
             account,
+            entry_id,
+            actor_id,
             noproc: Mutex::new(std::collections::HashMap::new()),
+            last_dest: Mutex::new(None),
             children: std::sync::atomic::AtomicUsize::new(0),
             owned: Mutex::new(Owned::default()),
         }
@@ -283,7 +294,7 @@ impl Process {
     pub fn caller(&self) -> Caller {
         Caller {
             pid: Some(self.pid.clone()),
-            entry: Some(self.entry.id.as_str().into()),
+            entry: Some(self.entry_id.clone()),
             actor: self.actor.clone(),
             scopes: self.scopes.clone(),
         }
@@ -291,11 +302,7 @@ impl Process {
 
     /// It as a policy resource.
     pub fn target(&self) -> Target {
-        Target {
-            pid: self.pid.clone(),
-            entry: self.entry.id.as_str().into(),
-            actor: self.actor.as_ref().map(|a| a.id.as_str()).unwrap_or("").into(),
-        }
+        Target { pid: self.pid.clone(), entry: self.entry_id.clone(), actor: self.actor_id.clone() }
     }
 
     /// Asks the process to stop with `exit`; the first request wins.

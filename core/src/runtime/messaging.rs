@@ -28,9 +28,27 @@ impl Runtime {
     pub fn send(&self, from: &Process, dest: &str, topic: &str, payload: Vec<Value>) -> Result<()> {
         check_topic(topic)?;
         let bytes = check_payload(from, &payload)?;
-        let target = self.resolve(dest)?;
+        let target = self.resolve_for(from, dest)?;
         let permit = self.gate().check(&from.caller(), Operation::Send { target: &target.target(), topic, bytes })?;
         self.deliver(permit, from, &target, topic, payload, bytes)
+    }
+
+    /// [`Runtime::resolve`], remembering the last PID `from` sent to (see [`Process`]'s `last_dest`).
+    fn resolve_for(&self, from: &Process, dest: &str) -> Result<Arc<Process>> {
+        if dest.starts_with('{') {
+            let memo = lock(&from.last_dest);
+            if let Some((text, target)) = memo.as_ref()
+                && &**text == dest
+                && let Some(target) = target.upgrade().filter(|t| t.is_alive())
+            {
+                return Ok(target);
+            }
+        }
+        let target = self.resolve(dest)?;
+        if dest.starts_with('{') {
+            *lock(&from.last_dest) = Some((dest.into(), Arc::downgrade(&target)));
+        }
+        Ok(target)
     }
 
     fn deliver(
