@@ -32,6 +32,9 @@ pub struct Vm {
     /// Per-process meters: memory categories, compute counts, the preemption flag (`interrupt.rs`).
     pub meters: Arc<Meters>,
     bytecode: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+    /// Per entry, its chunk loaded once over an env of its own: each process gets a clone that shares the
+    /// loaded code (Luau's `lua_clonefunction`) with the process's env set, instead of loading it again.
+    templates: Mutex<HashMap<String, Function>>,
 }
 
 /// Starts a process: runs the entry's chunk, finds the method, calls it. A module may return a table of
@@ -96,7 +99,15 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     freeze_all(&lua, string_meta)?;
     let boot_source = Compiler::new().compile(BOOT)?;
     let boot = lua.load(boot_source).set_name("=corral:boot").set_mode(ChunkMode::Binary).into_function()?;
-    Ok(Vm { lua, globals, env_meta, boot, meters, bytecode: Mutex::new(HashMap::new()) })
+    Ok(Vm {
+        lua,
+        globals,
+        env_meta,
+        boot,
+        meters,
+        bytecode: Mutex::new(HashMap::new()),
+        templates: Mutex::new(HashMap::new()),
+    })
 }
 
 /// Freezes `root` and every table reachable from it: the values and keys of each table, the metatable of
@@ -146,6 +157,24 @@ impl Vm {
     /// The entry's chunk as a function over `env`, compiled once per VM and entry.
     /// Errors: a syntax error, naming the entry's file and line.
     pub fn load_entry(&self, entry: &corral_core::app::Entry, env: Table) -> mlua::Result<Function> {
+        let template = self.templates.lock().unwrap_or_else(PoisonError::into_inner).get(&entry.id).cloned();
+        let template = match template {
+            Some(t) => t,
+            None => {
+                let t = self.load_fresh(entry, self.new_env()?)?;
+                self.templates.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), t.clone());
+                t
+            }
+        };
+        let chunk = template.deep_clone()?;
+        if !chunk.set_environment(env)? {
+            return Err(mlua::Error::runtime(format!("entry `{}`: its chunk is not a Lua function", entry.id)));
+        }
+        Ok(chunk)
+    }
+
+    /// Loads the entry's cached bytecode (compiling it once) as a new function over `env`.
+    fn load_fresh(&self, entry: &corral_core::app::Entry, env: Table) -> mlua::Result<Function> {
         let cached = self.bytecode.lock().unwrap_or_else(PoisonError::into_inner).get(&entry.id).cloned();
         let bytecode = match cached {
             Some(b) => b,
