@@ -64,9 +64,15 @@ async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue
     let prepared = (|| -> mlua::Result<_> {
         let env = vm.new_env()?;
         let chunk = vm.load_entry(&ctx.entry, env)?;
-        let main: mlua::Function = vm.boot.call((chunk, ctx.entry.method.as_str(), ctx.entry.id.as_str()))?;
-        let thread = vm.lua.create_thread(main)?;
-        let args = args.iter().map(|a| to_lua(&vm.lua, a)).collect::<mlua::Result<MultiValue>>()?;
+        let thread = vm.lua.create_thread(vm.boot.clone())?;
+        let mut start = MultiValue::with_capacity(args.len() + 3);
+        start.push_back(Value::Function(chunk));
+        start.push_back(Value::String(vm.lua.create_string(&ctx.entry.method)?));
+        start.push_back(Value::String(vm.lua.create_string(&ctx.entry.id)?));
+        for a in &args {
+            start.push_back(to_lua(&vm.lua, a)?);
+        }
+        let args = start;
         Ok((thread, args))
     })();
     let (thread, args) = match prepared {

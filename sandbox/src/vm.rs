@@ -27,7 +27,9 @@ pub struct Vm {
     pub globals: Table,
     /// The metatable of every process env: `__index` to the sealed globals, locked.
     pub env_meta: Table,
-    /// Runs `chunk` and calls its `method` with the arguments (our own glue, compiled from [`BOOT`]).
+    /// `boot(chunk, method, id, args...)` runs `chunk` and calls its `method` with `args` (our own glue,
+    /// compiled from [`BOOT`] once per VM: a process's thread starts in it, and nothing of it is made per
+    /// process).
     pub boot: Function,
     /// Per-process meters: memory categories, compute counts, the preemption flag (`interrupt.rs`).
     pub meters: Arc<Meters>,
@@ -44,14 +46,13 @@ pub struct Vm {
 /// metered like the rest of the process: a table whose `__tostring` never returns is ended by the compute
 /// budget instead of hanging the VM when the runtime reads the error (`docs/security.md`).
 const BOOT: &str = r##"
-local chunk, method, id = ...
 local function plain(e)
   if type(e) ~= "table" then return e end
   local ok, text = pcall(tostring, e)
   if ok and type(text) == "string" then return text end
   return "error object is a table value"
 end
-local function start(...)
+local function start(chunk, method, id, ...)
   local module = chunk()
   local f
   if type(module) == "table" then f = module[method] elseif type(module) == "function" then f = module end
@@ -66,8 +67,8 @@ local function finish(ok, ...)
   end
   return ...
 end
-return function(...)
-  return finish(xpcall(start, plain, ...))
+return function(chunk, method, id, ...)
+  return finish(xpcall(start, plain, chunk, method, id, ...))
 end
 "##;
 
@@ -98,7 +99,8 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     let string_meta: Value = lua.globals().get::<Function>("getmetatable")?.call("")?;
     freeze_all(&lua, string_meta)?;
     let boot_source = Compiler::new().compile(BOOT)?;
-    let boot = lua.load(boot_source).set_name("=corral:boot").set_mode(ChunkMode::Binary).into_function()?;
+    let boot: Function =
+        lua.load(boot_source).set_name("=corral:boot").set_mode(ChunkMode::Binary).into_function()?.call(())?;
     Ok(Vm {
         lua,
         globals,
