@@ -127,7 +127,8 @@ pub struct Mailbox {
     account: Arc<Account>,
     held: Arc<AtomicUsize>,
     routes: Mutex<Routes>,
-    events: Chan,
+    /// Made on first use: most processes never get an event.
+    events: std::sync::OnceLock<Chan>,
 }
 
 impl Mailbox {
@@ -138,7 +139,7 @@ impl Mailbox {
             account,
             held: Arc::new(AtomicUsize::new(0)),
             routes: Mutex::new(Routes::default()),
-            events: Chan::new(usize::MAX),
+            events: std::sync::OnceLock::new(),
         }
     }
 
@@ -227,7 +228,7 @@ impl Mailbox {
 
     /// The events channel (`process.events`): lifecycle events only, never bounded.
     pub fn events(&self) -> Chan {
-        self.events.clone()
+        self.events_chan().clone()
     }
 
     /// Queues a lifecycle event whose result is `bytes` long; it is never refused while the process lives, and
@@ -236,7 +237,11 @@ impl Mailbox {
     pub(crate) fn push_event(&self, mut event: Event, bytes: usize) {
         event.charge = self.account.charge(u64::try_from(bytes).unwrap_or(u64::MAX).saturating_add(QUEUED_OVERHEAD));
         // A closed events channel belongs to an exited process; the event has nobody to reach.
-        let _ = self.events.push(Item::Event(Arc::new(event)));
+        let _ = self.events_chan().push(Item::Event(Arc::new(event)));
+    }
+
+    fn events_chan(&self) -> &Chan {
+        self.events.get_or_init(|| Chan::new(usize::MAX))
     }
 
     /// Closes every channel (the process exited).
@@ -248,7 +253,8 @@ impl Mailbox {
         if let Some(inbox) = &routes.inbox {
             inbox.close();
         }
-        self.events.close();
+        // Made here if it never was, so that an event after the exit finds it closed.
+        self.events_chan().close();
     }
 }
 
