@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
-use corral_policy::{Actor, AttrValue, Decision, PolicySet, Request, Resource};
-use serde_json::{Map, Value as Json};
-
-use crate::audit::{AuditSink, Level, Levels};
+use crate::audit::records::{DecisionRecord, RequestContext};
+use crate::audit::summary::Shown;
+use crate::audit::{AuditSink, CachedAllow, Level, Levels};
 use crate::error::{Error, Result};
 use crate::pid::Pid;
+use arc_swap::ArcSwap;
+use corral_policy::{Actor, AttrValue, Decision, PolicySet, Request, Resource};
 
 /// The Cedar actions of the policy model (`policy-model.md`, "Actions").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -507,7 +507,10 @@ impl Gate {
     }
 
     /// Decides one request and records it at the level the rules give (a deny always). `op` is the
-    /// operation id and the payload size. Errors: the record was not accepted (the reason, for a deny).
+    /// operation id and the payload size. A repeated allow served from the cache, at level `metadata`, whose
+    /// context is the caller's `pid` and at most a `topic`, is offered to the sink to be counted into an
+    /// `authz.summary` instead ([`AuditSink::summarise`]). Errors: the record (or the summary's slot) was not
+    /// accepted (the reason, for a deny).
     fn decide(
         &self,
         policies: &PolicySet,
@@ -539,58 +542,86 @@ impl Gate {
         if level == Level::None {
             return Ok(decision);
         }
-        let mut record = self.decision_record(caller, pid, &request, &decision, op.0, micros);
-        record.insert("level".into(), level.as_str().into());
-        if level == Level::Request {
-            let mut context: Map<String, Json> = request
-                .context
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Json::Null)))
-                .collect();
-            if let Some(bytes) = op.1 {
-                context.insert("payload_bytes".into(), bytes.into());
+        if level == Level::Metadata
+            && decision.allowed
+            && decision.cached
+            && let (Some(pid), Some(actor)) = (pid.as_deref(), caller.actor.as_deref())
+            && let Some(topic) = summarisable(&context)
+        {
+            let allow = CachedAllow {
+                origin: self.origin.get().map(|(node, incarnation)| (&**node, *incarnation)),
+                op: op.0,
+                pid,
+                entry: caller.entry.as_deref(),
+                principal: &actor.id,
+                action,
+                resource,
+                topic,
+                revision: &decision.revision,
+                policies: &decision.policies,
+                scopes: &caller.scopes,
+            };
+            if self.audit.summarise(&allow).map_err(|e| e.to_string())? {
+                return Ok(decision);
             }
-            record.insert("context".into(), context.into());
         }
-        self.audit.record("authz.decision", record).map_err(|e| e.to_string())?;
+        let mut record = self.decision_record(caller, pid.as_deref(), &request, &decision, op.0, micros);
+        record.level = level.as_str();
+        if level == Level::Request {
+            record.context = Some(RequestContext { attrs: request.context, payload_bytes: op.1 });
+        }
+        self.audit.record_fields("authz.decision", &record).map_err(|e| e.to_string())?;
         Ok(decision)
     }
 
-    /// The `metadata` fields of an `authz.decision` record (`docs/audit-log.md`).
-    fn decision_record(
-        &self,
-        caller: &Caller,
-        pid: Option<String>,
-        request: &Request<'_>,
-        decision: &Decision,
+    /// The `metadata` fields of an `authz.decision` record (`docs/audit-log.md`), borrowed.
+    fn decision_record<'a>(
+        &'a self,
+        caller: &'a Caller,
+        pid: Option<&'a str>,
+        request: &'a Request<'a>,
+        decision: &'a Decision,
         op_id: u64,
         micros: f64,
-    ) -> Map<String, Json> {
-        let mut record = Map::new();
-        if let Some((node, incarnation)) = self.origin.get() {
-            record.insert("node".into(), Json::from(&**node));
-            record.insert("incarnation".into(), (*incarnation).into());
+    ) -> DecisionRecord<'a> {
+        let (target_entry, target_actor) = match request.resource {
+            Resource::Process { entry, actor, .. } => (Some(entry.as_str()), Some(actor.as_str())),
+            _ => (None, None),
+        };
+        let origin = self.origin.get();
+        DecisionRecord {
+            node: origin.map(|(node, _)| &**node),
+            incarnation: origin.map(|(_, incarnation)| *incarnation),
+            op: op_id,
+            principal: caller.actor.as_ref().map(|a| a.id.as_str()),
+            action: request.action,
+            resource: Shown(request.resource),
+            target_entry,
+            target_actor,
+            decision: if decision.allowed { "allow" } else { "deny" },
+            basis: basis(decision),
+            policies: &decision.policies,
+            errors: &decision.errors,
+            revision: &decision.revision,
+            cached: decision.cached,
+            pid,
+            entry: caller.entry.as_deref(),
+            scopes: &caller.scopes,
+            eval_us: (micros * 10.0).round() / 10.0,
+            level: Level::Metadata.as_str(),
+            context: None,
         }
-        record.insert("op".into(), op_id.into());
-        let principal = caller.actor.as_ref().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
-        record.insert("principal".into(), principal);
-        record.insert("action".into(), request.action.into());
-        record.insert("resource".into(), request.resource.to_string().into());
-        if let Resource::Process { entry, actor, .. } = request.resource {
-            record.insert("target_entry".into(), entry.as_str().into());
-            record.insert("target_actor".into(), actor.as_str().into());
-        }
-        record.insert("decision".into(), if decision.allowed { "allow" } else { "deny" }.into());
-        record.insert("basis".into(), basis(decision).into());
-        record.insert("policies".into(), decision.policies.to_vec().into());
-        record.insert("errors".into(), decision.errors.to_vec().into());
-        record.insert("revision".into(), decision.revision.to_string().into());
-        record.insert("cached".into(), decision.cached.into());
-        record.insert("pid".into(), pid.map(Json::from).unwrap_or(Json::Null));
-        record.insert("entry".into(), caller.entry.as_deref().map(Json::from).unwrap_or(Json::Null));
-        record.insert("scopes".into(), caller.scopes.to_vec().into());
-        record.insert("eval_us".into(), ((micros * 10.0).round() / 10.0).into());
-        record
+    }
+}
+
+/// `Some(topic)` when a request's context is the caller's `pid` and at most a `topic` (a send, a signal, a
+/// relation, an upgrade): then a summary says exactly what was asked. Requests with more context (spawns,
+/// registry calls, security) are always written alone.
+fn summarisable(context: &[(String, AttrValue)]) -> Option<Option<&str>> {
+    match context {
+        [(pid, _)] if pid == "pid" => Some(None),
+        [(pid, _), (topic, AttrValue::Str(t))] if pid == "pid" && topic == "topic" => Some(Some(t)),
+        _ => None,
     }
 }
 
