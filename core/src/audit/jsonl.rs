@@ -862,3 +862,156 @@ fn sync_parent(path: &Path) {
         let _ = dir.sync_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use corral_policy::Resource;
+
+    use super::*;
+
+    fn temp(name: &str) -> Result<PathBuf, std::io::Error> {
+        let dir = std::env::temp_dir().join(format!("corral-jsonl-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir.join("audit.jsonl"))
+    }
+
+    struct Key(Resource, Arc<str>, Arc<[String]>, Arc<[String]>);
+
+    fn key(target: &str) -> Key {
+        let resource = Resource::Process {
+            pid: target.into(),
+            entry: "app:worker".into(),
+            host: "app:processes".into(),
+            actor: "user:alice".into(),
+        };
+        Key(resource, Arc::from("rev"), Arc::from(vec!["alice.send".to_string()]), Arc::from(Vec::new()))
+    }
+
+    fn allow<'a>(key: &'a Key, pid: &'a str, op: u64) -> CachedAllow<'a> {
+        CachedAllow {
+            origin: None,
+            op,
+            pid,
+            entry: None,
+            principal: "user:alice",
+            action: "process.send",
+            resource: &key.0,
+            topic: Some("t"),
+            revision: &key.1,
+            policies: &key.2,
+            scopes: &key.3,
+        }
+    }
+
+    fn kinds(path: &Path) -> Vec<(String, u64)> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+            .map(|r| (r["kind"].as_str().unwrap_or("").to_string(), r["count"].as_u64().unwrap_or(0)))
+            .collect()
+    }
+
+    fn pairs(n: u64) -> impl Fields {
+        serde_json::json!({ "n": n })
+    }
+
+    #[test]
+    fn summaries_are_written_on_exit_reload_and_close_and_counted_allows_are_not_lines()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let path = temp("flush")?;
+        let (k2, k3) = (key("p2"), key("p3"));
+        {
+            let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+            for op in 1..=10 {
+                assert!(sink.summarise(&allow(&k2, "p1", op))?);
+                assert!(sink.summarise(&allow(&k3, "p4", 100 + op))?);
+            }
+            assert_eq!(sink.last_seq(), 0, "counted, not written");
+            // p2 exits: its slot is written, p4's stays open.
+            sink.flush_summaries(Some("p2"))?;
+            sink.record_fields("proc.exit", &pairs(1))?;
+            assert!(sink.summarise(&allow(&k3, "p4", 200))?);
+            // A reload writes every open slot.
+            sink.flush_summaries(None)?;
+            sink.record_fields("policy.reload", &pairs(2))?;
+            assert!(sink.summarise(&allow(&k2, "p9", 300))?);
+        } // Closing (shutdown) writes the rest.
+        let expect = [
+            ("authz.summary".to_string(), 10),
+            ("proc.exit".to_string(), 0),
+            ("authz.summary".to_string(), 11),
+            ("policy.reload".to_string(), 0),
+            ("authz.summary".to_string(), 1),
+        ];
+        assert_eq!(kinds(&path), expect);
+        Ok(())
+    }
+
+    #[test]
+    fn each_writes_every_allow_and_sync_writes_open_summaries() -> Result<(), Box<dyn std::error::Error>> {
+        let path = temp("each")?;
+        let k = key("p2");
+        let options = AuditOptions { allows: Allows::Each, ..AuditOptions::default() };
+        let sink = JsonlAudit::open(&path, options)?;
+        assert!(!sink.summarise(&allow(&k, "p1", 1))?, "with allows = each the gate writes it");
+        drop(sink);
+        let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+        assert!(sink.summarise(&allow(&k, "p1", 2))?);
+        sink.sync()?;
+        assert_eq!(kinds(&path), [("authz.summary".to_string(), 1)]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_summary_slot_is_reserved_when_it_opens_and_refused_when_it_cannot_be() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let path = temp("reserve")?;
+        let (k2, k3) = (key("p2"), key("p3"));
+        let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+        assert!(sink.summarise(&allow(&k2, "p1", 1))?);
+        let promised = lock(&sink.shared.state).space.promised;
+        assert!(promised > 0, "the slot's bytes are set aside");
+        // The file can grow no more: what is reserved is all there is.
+        {
+            let mut state = lock(&sink.shared.state);
+            state.space.ceiling = state.space.reserved;
+        }
+        // Lifecycle records use the reserved space up to the promised bytes, never into them.
+        let mut written = 0;
+        while sink.record_fields("proc.exit", &pairs(written)).is_ok() {
+            written += 1;
+        }
+        assert!(written > 0);
+        {
+            let state = lock(&sink.shared.state);
+            assert!(state.space.accepted + state.space.promised <= state.space.reserved);
+        }
+        // A new slot cannot be reserved: a deny, and decisions are denied from now on ...
+        assert!(sink.summarise(&allow(&k3, "p1", 2)).is_err());
+        assert!(sink.record_fields("authz.decision", &pairs(0)).is_err());
+        assert!(sink.status().is_err());
+        // ... but allows counted into the open slot were accepted, and its record still fits.
+        sink.flush_summaries(None)?;
+        sink.sync()?;
+        let kinds = kinds(&path);
+        assert_eq!(kinds.last(), Some(&("authz.summary".to_string(), 1)));
+        drop(sink);
+
+        // A first summarised allow whose slot does not fit is refused, and the log denies from then on.
+        let path = temp("refuse")?;
+        let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+        {
+            let mut state = lock(&sink.shared.state);
+            state.space.ceiling = state.space.reserved;
+            state.space.accepted = state.space.reserved - HEADROOM - 10;
+        }
+        assert!(sink.summarise(&allow(&k2, "p1", 1)).is_err());
+        assert!(sink.status().is_err());
+        assert_eq!(lock(&sink.shared.state).space.promised, 0);
+        Ok(())
+    }
+}
