@@ -432,7 +432,7 @@ impl AuditSink for JsonlAudit {
         match state.summaries.count(allow, wall) {
             Counted::Counted => return Ok(true),
             Counted::Unordered => return Ok(false),
-            Counted::Full(slot) => emit(&mut state, &self.path, &self.shared, slot)?,
+            Counted::Full(slot) => emit(&mut state, &self.path, &self.shared, *slot)?,
             Counted::Absent => {}
         }
         let reserve = HEAD_MAX + SUMMARY.len() as u64 + 2 + Slot::bound(allow) + LINE_OVERHEAD;

@@ -228,7 +228,7 @@ pub enum Counted {
     Absent,
     /// Its slot is full (or the allow would need a run more than [`MAX_RUNS`]): here it is, taken out, to be
     /// written; then open a new one.
-    Full(Slot),
+    Full(Box<Slot>),
     /// Its op is not after the slot's last (a concurrent check of the same caller finished first): write it
     /// as its own `authz.decision`.
     Unordered,
@@ -297,7 +297,7 @@ impl Summaries {
             self.slots.remove(&hash);
         }
         self.open -= 1;
-        Counted::Full(slot)
+        Counted::Full(Box::new(slot))
     }
 
     /// Opens a slot for `allow`'s key holding `allow`, due at `now` plus the interval, with `reserved` bytes
@@ -491,7 +491,7 @@ mod tests {
             }
             Counted::Full(slot) => {
                 summaries.open(allow, now, wall, Slot::bound(allow));
-                vec![slot]
+                vec![*slot]
             }
         }
     }
