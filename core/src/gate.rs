@@ -639,3 +639,111 @@ fn basis(decision: &Decision) -> &'static str {
         "default_deny"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use corral_policy::Actor;
+    use serde_json::{Map, Value as Json};
+
+    use super::*;
+    use crate::audit::{AuditError, Fields, MemoryAudit, Rule};
+
+    /// Counts what the gate offers as summarised (the ops) and keeps every record it writes.
+    #[derive(Default)]
+    struct Counting {
+        records: MemoryAudit,
+        offered: Mutex<Vec<(String, u64, Option<String>)>>,
+    }
+
+    impl AuditSink for Counting {
+        fn record(&self, kind: &str, fields: Map<String, Json>) -> std::result::Result<(), AuditError> {
+            self.records.record(kind, fields)
+        }
+
+        fn record_fields(&self, kind: &str, fields: &dyn Fields) -> std::result::Result<(), AuditError> {
+            let mut out = Vec::new();
+            fields.write_object(&mut out).map_err(|e| AuditError(e.to_string()))?;
+            match serde_json::from_slice(&out) {
+                Ok(Json::Object(map)) => self.records.record(kind, map),
+                _ => Err(AuditError("not an object".into())),
+            }
+        }
+
+        fn summarise(&self, allow: &CachedAllow<'_>) -> std::result::Result<bool, AuditError> {
+            let topic = allow.topic.map(str::to_string);
+            crate::lock(&self.offered).push((allow.action.to_string(), allow.op, topic));
+            Ok(true)
+        }
+    }
+
+    fn policies() -> std::result::Result<PolicySet, String> {
+        let text = r#"
+            @id("alice.all") permit (principal == Actor::"user:alice", action, resource);
+            @id("no.link") forbid (principal, action == Action::"process.link", resource);
+        "#;
+        PolicySet::from_files(&[("p.cedar".into(), text.into())]).map_err(|e| e.to_string())
+    }
+
+    fn alice() -> Caller {
+        Caller {
+            pid: Some(Pid::new("test".into(), 1, "app:h".into(), 1)),
+            entry: Some("app:main".into()),
+            actor: Some(Arc::new(Actor::new("user:alice"))),
+            scopes: Arc::from(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn only_repeated_cached_allows_with_a_pid_and_topic_context_are_offered_for_summary()
+    -> std::result::Result<(), String> {
+        let sink = Arc::new(Counting::default());
+        let levels = Levels::new(vec![Rule { actions: vec!["process.monitor".into()], level: Level::Request }]);
+        let gate = Gate::new(policies()?, sink.clone()).with_levels(levels);
+        let target = Target {
+            pid: Pid::new("test".into(), 1, "app:h".into(), 2),
+            entry: "app:w".into(),
+            actor: "user:bob".into(),
+        };
+        let send = Operation::Send { target: &target, topic: "t", bytes: 1 };
+        let spawn = Operation::Spawn {
+            entry: "app:w",
+            host: "app:h",
+            monitored: false,
+            linked: false,
+            child: Child::default(),
+        };
+        for _ in 0..3 {
+            gate.check(&alice(), send).map_err(|e| e.to_string())?;
+            assert!(gate.check(&alice(), Operation::Link(&target)).is_err());
+            gate.check(&alice(), Operation::Monitor(&target)).map_err(|e| e.to_string())?;
+            gate.check(&alice(), spawn).map_err(|e| e.to_string())?;
+            gate.check(&alice(), Operation::Terminate(&target)).map_err(|e| e.to_string())?;
+        }
+        let offered = crate::lock(&sink.offered).clone();
+        // The second and third send and terminate: cached, level metadata, context pid (+ topic).
+        let actions: Vec<(&str, Option<&str>)> = offered.iter().map(|(a, _, t)| (a.as_str(), t.as_deref())).collect();
+        assert_eq!(
+            actions,
+            [
+                ("process.send", Some("t")),
+                ("process.terminate", None),
+                ("process.send", Some("t")),
+                ("process.terminate", None)
+            ]
+        );
+        let records = sink.records.records();
+        let count = |action: &str| records.iter().filter(|r| r["action"] == action).count();
+        assert_eq!(count("process.send"), 1, "the first, evaluated allow is written");
+        assert_eq!(count("process.terminate"), 1);
+        assert_eq!(count("process.link"), 3, "every deny is written");
+        assert_eq!(count("process.monitor"), 3, "level request is written each time");
+        assert_eq!(count("process.spawn"), 3, "a spawn's context says more than a summary holds");
+        assert_eq!(
+            records.iter().find(|r| r["action"] == "process.send").map(|r| r["cached"].clone()),
+            Some(false.into())
+        );
+        Ok(())
+    }
+}
