@@ -715,11 +715,11 @@ mod tests {
             child: Child::default(),
         };
         for _ in 0..3 {
-            gate.check(&alice(), send).map_err(|e| e.to_string())?;
+            let _permit = gate.check(&alice(), send).map_err(|e| e.to_string())?;
             assert!(gate.check(&alice(), Operation::Link(&target)).is_err());
-            gate.check(&alice(), Operation::Monitor(&target)).map_err(|e| e.to_string())?;
-            gate.check(&alice(), spawn).map_err(|e| e.to_string())?;
-            gate.check(&alice(), Operation::Terminate(&target)).map_err(|e| e.to_string())?;
+            let _permit = gate.check(&alice(), Operation::Monitor(&target)).map_err(|e| e.to_string())?;
+            let _permit = gate.check(&alice(), spawn).map_err(|e| e.to_string())?;
+            let _permit = gate.check(&alice(), Operation::Terminate(&target)).map_err(|e| e.to_string())?;
         }
         let offered = crate::lock(&sink.offered).clone();
         // The second and third send and terminate: cached, level metadata, context pid (+ topic).
