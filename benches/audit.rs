@@ -1,5 +1,7 @@
-//! The audit log's cost: records per second through the batching, fsyncing writer, and a policy-checked
-//! ping-pong between two processes with a null sink against the real log. Prints figures; run with
+//! The audit log's cost: records per second through the batching, fsyncing writer (a record built as a
+//! `serde_json::Map` and a typed record serialised straight into the batch), and a policy-checked ping-pong
+//! between two processes with a null sink against the real log, with cached allows summarised
+//! (`allows = "summary"`, the default) and written one by one (`"each"`). Prints figures; run with
 //! `cargo bench --bench audit`. `CORRAL_BENCH_N` sets the records (default 200000; the ping-pong does a
 //! tenth of it as round trips), `CORRAL_BENCH_DIR` where the log goes (default `target/bench-audit`, on disk:
 //! a tmpfs would make fsync free).
@@ -9,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corral_core::app::App;
-use corral_core::audit::{AuditOptions, AuditSink, JsonlAudit, NullAudit};
+use corral_core::audit::{Allows, AuditOptions, AuditSink, JsonlAudit, NullAudit};
 use corral_core::gate::Gate;
 use corral_core::runtime::{Config, RootSpec};
 use corral_core::{Runtime, Value};
@@ -33,6 +35,48 @@ fn decision_fields(i: usize) -> Map<String, Json> {
     }
 }
 
+/// The same record as a struct, for the fast path (`AuditSink::record_fields`).
+#[derive(serde::Serialize)]
+struct DecisionFields<'a> {
+    node: &'a str,
+    incarnation: u64,
+    op: usize,
+    principal: &'a str,
+    action: &'a str,
+    resource: String,
+    decision: &'a str,
+    basis: &'a str,
+    policies: &'a [&'a str],
+    errors: &'a [&'a str],
+    revision: &'a str,
+    pid: &'a str,
+    entry: &'a str,
+    scopes: &'a [&'a str],
+    eval_us: f64,
+    level: &'a str,
+}
+
+fn decision_struct(i: usize) -> DecisionFields<'static> {
+    DecisionFields {
+        node: "local",
+        incarnation: 1795268171442,
+        op: i,
+        principal: "user:bench",
+        action: "process.send",
+        resource: format!("Process::\"{{local@1a1fe5256b2|bench:processes|{i}}}\""),
+        decision: "allow",
+        basis: "permit",
+        policies: &["bench.send"],
+        errors: &[],
+        revision: "e21de6c1030e7ebba8b289d52efaee927cda93d5abea8969adf1b84b30d2751f",
+        pid: "{local@1a1fe5256b2|bench:processes|1}",
+        entry: "bench:pinger",
+        scopes: &[],
+        eval_us: 3.2,
+        level: "metadata",
+    }
+}
+
 fn fresh(dir: &Path, name: &str) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     for item in std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
@@ -43,9 +87,10 @@ fn fresh(dir: &Path, name: &str) -> Result<PathBuf, String> {
     Ok(dir.join(format!("{name}.jsonl")))
 }
 
-/// `n` records from `threads` threads, timed until the last is synced.
-fn throughput(dir: &Path, n: usize, threads: usize) -> Result<(), String> {
-    let path = fresh(dir, &format!("throughput-{threads}"))?;
+/// `n` records from `threads` threads, timed until the last is synced; `typed` writes them through
+/// `record_fields`, else as maps through `record`.
+fn throughput(dir: &Path, n: usize, threads: usize, typed: bool) -> Result<(), String> {
+    let path = fresh(dir, &format!("throughput-{threads}-{typed}"))?;
     let sink = Arc::new(JsonlAudit::open(&path, AuditOptions::default()).map_err(|e| e.to_string())?);
     let started = Instant::now();
     let workers: Vec<_> = (0..threads)
@@ -53,7 +98,11 @@ fn throughput(dir: &Path, n: usize, threads: usize) -> Result<(), String> {
             let sink = sink.clone();
             std::thread::spawn(move || {
                 for i in (t..n).step_by(threads) {
-                    sink.record("authz.decision", decision_fields(i)).map_err(|e| e.to_string())?;
+                    if typed {
+                        sink.record_fields("authz.decision", &decision_struct(i)).map_err(|e| e.to_string())?;
+                    } else {
+                        sink.record("authz.decision", decision_fields(i)).map_err(|e| e.to_string())?;
+                    }
                 }
                 Ok::<(), String>(())
             })
@@ -66,8 +115,9 @@ fn throughput(dir: &Path, n: usize, threads: usize) -> Result<(), String> {
     let elapsed = started.elapsed();
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!(
-        "records/s: {n} records from {threads} thread(s), written and fsynced in {:.1} ms = {:.0} records/s \
+        "records/s: {n} {} records from {threads} thread(s), written and fsynced in {:.1} ms = {:.0} records/s \
          ({:.1} MB/s, sync_interval 2 ms)",
+        if typed { "typed" } else { "map" },
         elapsed.as_secs_f64() * 1e3,
         n as f64 / elapsed.as_secs_f64(),
         bytes as f64 / 1e6 / elapsed.as_secs_f64()
@@ -110,8 +160,10 @@ fn main() -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::var("CORRAL_BENCH_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target/bench-audit"));
     println!("log folder: {}", dir.display());
-    throughput(&dir, n, 1)?;
-    throughput(&dir, n, 4)?;
+    for typed in [false, true] {
+        throughput(&dir, n, 1, typed)?;
+        throughput(&dir, n, 4, typed)?;
+    }
 
     let app_dir = root.join("benches/apps/pingpong");
     let app = Arc::new(App::load(&app_dir).map_err(|e| e.to_string())?);
@@ -121,21 +173,34 @@ fn main() -> Result<(), String> {
     tokio.block_on(async {
         // Warm the VM pool and the bytecode cache.
         ping_pong(&app, &policies, Arc::new(NullAudit), 100).await?;
-        let (mut null, mut real) = (Vec::new(), Vec::new());
+        let (mut null, mut summary, mut each) = (Vec::new(), Vec::new(), Vec::new());
+        let mut sizes = (0, 0);
         for round in 0..5 {
             null.push(ping_pong(&app, &policies, Arc::new(NullAudit), trips).await?);
-            let path = fresh(&dir, &format!("pingpong-{round}"))?;
-            let sink = Arc::new(JsonlAudit::open(&path, AuditOptions::default()).map_err(|e| e.to_string())?);
-            real.push(ping_pong(&app, &policies, sink, trips).await?);
+            for (allows, runs, size) in
+                [(Allows::Summary, &mut summary, &mut sizes.0), (Allows::Each, &mut each, &mut sizes.1)]
+            {
+                let path = fresh(&dir, &format!("pingpong-{allows:?}-{round}"))?;
+                let options = AuditOptions { allows, ..AuditOptions::default() };
+                let sink = Arc::new(JsonlAudit::open(&path, options).map_err(|e| e.to_string())?);
+                runs.push(ping_pong(&app, &policies, sink, trips).await?);
+                *size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            }
         }
-        let (null, real) = (median(null), median(real));
+        let (null, summary, each) = (median(null), median(summary), median(each));
         let per_trip = |d: Duration| d.as_secs_f64() * 1e6 / trips as f64;
+        let overhead = |d: Duration| (d.as_secs_f64() / null.as_secs_f64() - 1.0) * 100.0;
         println!(
-            "ping-pong: {trips} round trips (2 policy-checked sends each), median of 5: null sink {:.2} us/trip, \
-             audit log {:.2} us/trip, overhead {:+.1}%",
+            "ping-pong: {trips} round trips (2 policy-checked sends each), median of 5: null sink {:.2} us/trip; \
+             audit log, allows = summary: {:.2} us/trip ({:+.1}%, log {} bytes); allows = each: {:.2} us/trip \
+             ({:+.1}%, log {} bytes)",
             per_trip(null),
-            per_trip(real),
-            (real.as_secs_f64() / null.as_secs_f64() - 1.0) * 100.0
+            per_trip(summary),
+            overhead(summary),
+            sizes.0,
+            per_trip(each),
+            overhead(each),
+            sizes.1
         );
         Ok(())
     })

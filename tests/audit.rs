@@ -319,3 +319,135 @@ fn every_example_leaves_a_log_that_verifies_and_names_the_policy_of_each_denial(
     }
     assert!(denials > 0, "the examples deny something");
 }
+
+/// The lines of `log` from index `from` on given the `prev` of the line before each (after an edit), so only
+/// the summary checks can catch what was changed.
+fn rechain(lines: &mut [String], from: usize) {
+    use sha2::{Digest, Sha256};
+    for i in from.max(1)..lines.len() {
+        let prev = hex::encode(Sha256::digest(lines[i - 1].as_bytes()));
+        let line = &lines[i];
+        assert!(line.ends_with("\"}") && line.len() > 66, "{line}");
+        lines[i] = format!("{}{prev}\"}}", &line[..line.len() - 66]);
+    }
+}
+
+/// The audit app with an entry that sends `n` messages to itself on `tick` (receiving each), sends at level
+/// `metadata`, and `allows` as given.
+fn burst_app(name: &str, allows: &str) -> std::path::PathBuf {
+    let app = copy_app(APP, name);
+    let index = std::fs::read_to_string(app.join("_index.yaml")).unwrap();
+    let index = index + "  - name: burst\n    kind: process.lua\n    source: file://burst.lua\n";
+    std::fs::write(app.join("_index.yaml"), index).unwrap();
+    std::fs::write(
+        app.join("burst.lua"),
+        "local function main()\n    local inbox = process.inbox()\n    for i = 1, 1000 do\n        \
+         process.send(process.pid(), \"tick\", i)\n        inbox:receive()\n    end\n    return \"done\"\nend\n\n\
+         return { main = main }\n",
+    )
+    .unwrap();
+    let toml = format!("[root]\nactor = \"user:alice\"\n\n[audit]\nsync_interval = \"1ms\"\nallows = \"{allows}\"\n");
+    std::fs::write(app.join("corral.toml"), toml).unwrap();
+    app
+}
+
+fn records(log: &str) -> Vec<Json> {
+    log.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn cached_allows_are_counted_in_summaries_that_add_up_and_verify() {
+    let app = burst_app("audit-summary", "summary");
+    let audit = app.join("audit.jsonl");
+    let out = run(&app, &audit, "app:burst");
+    assert!(out.contains("done"), "{out}");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let all = records(&log);
+    let sends: Vec<&Json> =
+        all.iter().filter(|r| r["kind"] == "authz.decision" && r["action"] == "process.send").collect();
+    assert_eq!(sends.len(), 1, "the first allow alone: {sends:?}");
+    assert_eq!(sends[0]["cached"], false);
+    let summaries: Vec<&Json> = all.iter().filter(|r| r["kind"] == "authz.summary").collect();
+    assert!(!summaries.is_empty());
+    let counted: u64 = summaries.iter().map(|s| s["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, 999, "every cached allow is counted once");
+    for summary in &summaries {
+        assert_eq!(summary["action"], "process.send");
+        assert_eq!(summary["topic"], "tick");
+        assert_eq!(summary["pid"], sends[0]["pid"]);
+        assert_eq!(summary["principal"], "user:alice");
+        assert_eq!(summary["revision"], sends[0]["revision"]);
+        assert_eq!(summary["policies"], serde_json::json!(["alice.send"]));
+    }
+    // Written before the exit of the process they count (flushed when it exits, at the latest).
+    let exit_seq =
+        all.iter().find(|r| r["kind"] == "proc.exit" && r["pid"] == sends[0]["pid"]).unwrap()["seq"].as_u64().unwrap();
+    assert!(summaries.iter().all(|s| s["seq"].as_u64().unwrap() < exit_seq));
+    let (code, out) = verify(&[&audit], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("count 999 cached allow(s)"), "{out}");
+
+    // One record per decision with `allows = "each"`.
+    let each = burst_app("audit-summary-each", "each");
+    let each_log = each.join("audit.jsonl");
+    run(&each, &each_log, "app:burst");
+    let all = records(&std::fs::read_to_string(&each_log).unwrap());
+    let sends = all.iter().filter(|r| r["kind"] == "authz.decision" && r["action"] == "process.send").count();
+    assert_eq!(sends, 1000);
+    assert!(all.iter().all(|r| r["kind"] != "authz.summary"));
+}
+
+#[test]
+fn verify_catches_a_summary_whose_count_or_ops_do_not_add_up() {
+    let app = burst_app("audit-summary-tamper", "summary");
+    let audit = app.join("audit.jsonl");
+    run(&app, &audit, "app:burst");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let lines: Vec<String> = log.lines().map(str::to_string).collect();
+    let at = lines.iter().position(|l| l.contains(r#""kind":"authz.summary""#)).unwrap();
+    let summary: Json = serde_json::from_str(&lines[at]).unwrap();
+    let count = summary["count"].as_u64().unwrap();
+    let first_op = summary["first_op"].as_u64().unwrap();
+    let decision = lines
+        .iter()
+        .position(|l| l.contains(r#""kind":"authz.decision""#) && l.contains(r#""action":"process.send""#))
+        .unwrap();
+    let op = serde_json::from_str::<Json>(&lines[decision]).unwrap()["op"].as_u64().unwrap();
+    let write = |lines: &[String]| {
+        std::fs::write(&audit, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+        verify(&[&audit], &[])
+    };
+    // A count that is not the number of its ops, the chain rewritten after it.
+    let mut tampered = lines.clone();
+    tampered[at] = tampered[at].replace(&format!(r#""count":{count},"#), &format!(r#""count":{},"#, count + 1));
+    rechain(&mut tampered, at + 1);
+    let (code, out) = write(&tampered);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("audit.jsonl:{}:", at + 1)) && out.contains(&format!("count {}", count + 1)),
+        "{out}"
+    );
+    // An op counted twice: the individual decision edited to claim the summary's first op.
+    let mut tampered = lines.clone();
+    tampered[decision] = tampered[decision].replace(&format!(r#""op":{op},"#), &format!(r#""op":{first_op},"#));
+    rechain(&mut tampered, decision + 1);
+    let (code, out) = write(&tampered);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("audit.jsonl:{}:", at + 1)) && out.contains(&format!("op {first_op} ")), "{out}");
+    // A summary repeated under a new seq: every op in it twice.
+    let mut tampered = lines.clone();
+    let copy = tampered[at].replace(&format!(r#""seq":{},"#, summary["seq"]), r#""seq":0,"#);
+    tampered.insert(at + 1, copy);
+    for (i, line) in tampered.iter_mut().enumerate().skip(at + 1) {
+        let record: Json = serde_json::from_str(line).unwrap();
+        let old = format!(r#""seq":{},"#, record["seq"]);
+        *line = line.replacen(&old, &format!(r#""seq":{},"#, i + 1), 1);
+    }
+    rechain(&mut tampered, at + 1);
+    let (code, out) = write(&tampered);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("audit.jsonl:{}:", at + 2)) && out.contains("counted here and by an earlier"),
+        "{out}"
+    );
+}

@@ -109,7 +109,9 @@ fn sends_under_a_flipping_policy_are_each_decided_by_one_revision() {
     std::fs::create_dir_all(&policies).expect("mkdir");
     std::fs::write(app.join("_index.yaml"), INDEX).expect("index");
     std::fs::write(app.join("main.lua"), MAIN).expect("main");
-    std::fs::write(app.join("corral.toml"), "[root]\nactor = \"user:alice\"\n").expect("toml");
+    // Every send is its own record (not counted into authz.summary), so each one's revision is in the log.
+    std::fs::write(app.join("corral.toml"), "[root]\nactor = \"user:alice\"\n\n[audit]\nallows = \"each\"\n")
+        .expect("toml");
     save(&policies, "base.cedar", BASE);
     save(&policies, "flip.cedar", ALLOW);
     let (allow, deny) = (revision_of(ALLOW), revision_of(DENY));

@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
-use corral_policy::{Actor, AttrValue, Decision, PolicySet, Request, Resource};
-use serde_json::{Map, Value as Json};
-
-use crate::audit::{AuditSink, Level, Levels};
+use crate::audit::records::{DecisionRecord, RequestContext};
+use crate::audit::summary::Shown;
+use crate::audit::{AuditSink, CachedAllow, Level, Levels};
 use crate::error::{Error, Result};
 use crate::pid::Pid;
+use arc_swap::ArcSwap;
+use corral_policy::{Actor, AttrValue, Decision, PolicySet, Request, Resource};
 
 /// The Cedar actions of the policy model (`policy-model.md`, "Actions").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -507,7 +507,10 @@ impl Gate {
     }
 
     /// Decides one request and records it at the level the rules give (a deny always). `op` is the
-    /// operation id and the payload size. Errors: the record was not accepted (the reason, for a deny).
+    /// operation id and the payload size. A repeated allow served from the cache, at level `metadata`, whose
+    /// context is the caller's `pid` and at most a `topic`, is offered to the sink to be counted into an
+    /// `authz.summary` instead ([`AuditSink::summarise`]). Errors: the record (or the summary's slot) was not
+    /// accepted (the reason, for a deny).
     fn decide(
         &self,
         policies: &PolicySet,
@@ -539,58 +542,86 @@ impl Gate {
         if level == Level::None {
             return Ok(decision);
         }
-        let mut record = self.decision_record(caller, pid, &request, &decision, op.0, micros);
-        record.insert("level".into(), level.as_str().into());
-        if level == Level::Request {
-            let mut context: Map<String, Json> = request
-                .context
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Json::Null)))
-                .collect();
-            if let Some(bytes) = op.1 {
-                context.insert("payload_bytes".into(), bytes.into());
+        if level == Level::Metadata
+            && decision.allowed
+            && decision.cached
+            && let (Some(pid), Some(actor)) = (pid.as_deref(), caller.actor.as_deref())
+            && let Some(topic) = summarisable(&context)
+        {
+            let allow = CachedAllow {
+                origin: self.origin.get().map(|(node, incarnation)| (&**node, *incarnation)),
+                op: op.0,
+                pid,
+                entry: caller.entry.as_deref(),
+                principal: &actor.id,
+                action,
+                resource,
+                topic,
+                revision: &decision.revision,
+                policies: &decision.policies,
+                scopes: &caller.scopes,
+            };
+            if self.audit.summarise(&allow).map_err(|e| e.to_string())? {
+                return Ok(decision);
             }
-            record.insert("context".into(), context.into());
         }
-        self.audit.record("authz.decision", record).map_err(|e| e.to_string())?;
+        let mut record = self.decision_record(caller, pid.as_deref(), &request, &decision, op.0, micros);
+        record.level = level.as_str();
+        if level == Level::Request {
+            record.context = Some(RequestContext { attrs: request.context, payload_bytes: op.1 });
+        }
+        self.audit.record_fields("authz.decision", &record).map_err(|e| e.to_string())?;
         Ok(decision)
     }
 
-    /// The `metadata` fields of an `authz.decision` record (`docs/audit-log.md`).
-    fn decision_record(
-        &self,
-        caller: &Caller,
-        pid: Option<String>,
-        request: &Request<'_>,
-        decision: &Decision,
+    /// The `metadata` fields of an `authz.decision` record (`docs/audit-log.md`), borrowed.
+    fn decision_record<'a>(
+        &'a self,
+        caller: &'a Caller,
+        pid: Option<&'a str>,
+        request: &'a Request<'a>,
+        decision: &'a Decision,
         op_id: u64,
         micros: f64,
-    ) -> Map<String, Json> {
-        let mut record = Map::new();
-        if let Some((node, incarnation)) = self.origin.get() {
-            record.insert("node".into(), Json::from(&**node));
-            record.insert("incarnation".into(), (*incarnation).into());
+    ) -> DecisionRecord<'a> {
+        let (target_entry, target_actor) = match request.resource {
+            Resource::Process { entry, actor, .. } => (Some(entry.as_str()), Some(actor.as_str())),
+            _ => (None, None),
+        };
+        let origin = self.origin.get();
+        DecisionRecord {
+            node: origin.map(|(node, _)| &**node),
+            incarnation: origin.map(|(_, incarnation)| *incarnation),
+            op: op_id,
+            principal: caller.actor.as_ref().map(|a| a.id.as_str()),
+            action: request.action,
+            resource: Shown(request.resource),
+            target_entry,
+            target_actor,
+            decision: if decision.allowed { "allow" } else { "deny" },
+            basis: basis(decision),
+            policies: &decision.policies,
+            errors: &decision.errors,
+            revision: &decision.revision,
+            cached: decision.cached,
+            pid,
+            entry: caller.entry.as_deref(),
+            scopes: &caller.scopes,
+            eval_us: (micros * 10.0).round() / 10.0,
+            level: Level::Metadata.as_str(),
+            context: None,
         }
-        record.insert("op".into(), op_id.into());
-        let principal = caller.actor.as_ref().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
-        record.insert("principal".into(), principal);
-        record.insert("action".into(), request.action.into());
-        record.insert("resource".into(), request.resource.to_string().into());
-        if let Resource::Process { entry, actor, .. } = request.resource {
-            record.insert("target_entry".into(), entry.as_str().into());
-            record.insert("target_actor".into(), actor.as_str().into());
-        }
-        record.insert("decision".into(), if decision.allowed { "allow" } else { "deny" }.into());
-        record.insert("basis".into(), basis(decision).into());
-        record.insert("policies".into(), decision.policies.to_vec().into());
-        record.insert("errors".into(), decision.errors.to_vec().into());
-        record.insert("revision".into(), decision.revision.to_string().into());
-        record.insert("cached".into(), decision.cached.into());
-        record.insert("pid".into(), pid.map(Json::from).unwrap_or(Json::Null));
-        record.insert("entry".into(), caller.entry.as_deref().map(Json::from).unwrap_or(Json::Null));
-        record.insert("scopes".into(), caller.scopes.to_vec().into());
-        record.insert("eval_us".into(), ((micros * 10.0).round() / 10.0).into());
-        record
+    }
+}
+
+/// `Some(topic)` when a request's context is the caller's `pid` and at most a `topic` (a send, a signal, a
+/// relation, an upgrade): then a summary says exactly what was asked. Requests with more context (spawns,
+/// registry calls, security) are always written alone.
+fn summarisable(context: &[(String, AttrValue)]) -> Option<Option<&str>> {
+    match context {
+        [(pid, _)] if pid == "pid" => Some(None),
+        [(pid, _), (topic, AttrValue::Str(t))] if pid == "pid" && topic == "topic" => Some(Some(t)),
+        _ => None,
     }
 }
 
@@ -606,5 +637,113 @@ fn basis(decision: &Decision) -> &'static str {
         "forbid"
     } else {
         "default_deny"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use corral_policy::Actor;
+    use serde_json::{Map, Value as Json};
+
+    use super::*;
+    use crate::audit::{AuditError, Fields, MemoryAudit, Rule};
+
+    /// Counts what the gate offers as summarised (the ops) and keeps every record it writes.
+    #[derive(Default)]
+    struct Counting {
+        records: MemoryAudit,
+        offered: Mutex<Vec<(String, u64, Option<String>)>>,
+    }
+
+    impl AuditSink for Counting {
+        fn record(&self, kind: &str, fields: Map<String, Json>) -> std::result::Result<(), AuditError> {
+            self.records.record(kind, fields)
+        }
+
+        fn record_fields(&self, kind: &str, fields: &dyn Fields) -> std::result::Result<(), AuditError> {
+            let mut out = Vec::new();
+            fields.write_object(&mut out).map_err(|e| AuditError(e.to_string()))?;
+            match serde_json::from_slice(&out) {
+                Ok(Json::Object(map)) => self.records.record(kind, map),
+                _ => Err(AuditError("not an object".into())),
+            }
+        }
+
+        fn summarise(&self, allow: &CachedAllow<'_>) -> std::result::Result<bool, AuditError> {
+            let topic = allow.topic.map(str::to_string);
+            crate::lock(&self.offered).push((allow.action.to_string(), allow.op, topic));
+            Ok(true)
+        }
+    }
+
+    fn policies() -> std::result::Result<PolicySet, String> {
+        let text = r#"
+            @id("alice.all") permit (principal == Actor::"user:alice", action, resource);
+            @id("no.link") forbid (principal, action == Action::"process.link", resource);
+        "#;
+        PolicySet::from_files(&[("p.cedar".into(), text.into())]).map_err(|e| e.to_string())
+    }
+
+    fn alice() -> Caller {
+        Caller {
+            pid: Some(Pid::new("test".into(), 1, "app:h".into(), 1)),
+            entry: Some("app:main".into()),
+            actor: Some(Arc::new(Actor::new("user:alice"))),
+            scopes: Arc::from(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn only_repeated_cached_allows_with_a_pid_and_topic_context_are_offered_for_summary()
+    -> std::result::Result<(), String> {
+        let sink = Arc::new(Counting::default());
+        let levels = Levels::new(vec![Rule { actions: vec!["process.monitor".into()], level: Level::Request }]);
+        let gate = Gate::new(policies()?, sink.clone()).with_levels(levels);
+        let target = Target {
+            pid: Pid::new("test".into(), 1, "app:h".into(), 2),
+            entry: "app:w".into(),
+            actor: "user:bob".into(),
+        };
+        let send = Operation::Send { target: &target, topic: "t", bytes: 1 };
+        let spawn = Operation::Spawn {
+            entry: "app:w",
+            host: "app:h",
+            monitored: false,
+            linked: false,
+            child: Child::default(),
+        };
+        for _ in 0..3 {
+            let _permit = gate.check(&alice(), send).map_err(|e| e.to_string())?;
+            assert!(gate.check(&alice(), Operation::Link(&target)).is_err());
+            let _permit = gate.check(&alice(), Operation::Monitor(&target)).map_err(|e| e.to_string())?;
+            let _permit = gate.check(&alice(), spawn).map_err(|e| e.to_string())?;
+            let _permit = gate.check(&alice(), Operation::Terminate(&target)).map_err(|e| e.to_string())?;
+        }
+        let offered = crate::lock(&sink.offered).clone();
+        // The second and third send and terminate: cached, level metadata, context pid (+ topic).
+        let actions: Vec<(&str, Option<&str>)> = offered.iter().map(|(a, _, t)| (a.as_str(), t.as_deref())).collect();
+        assert_eq!(
+            actions,
+            [
+                ("process.send", Some("t")),
+                ("process.terminate", None),
+                ("process.send", Some("t")),
+                ("process.terminate", None)
+            ]
+        );
+        let records = sink.records.records();
+        let count = |action: &str| records.iter().filter(|r| r["action"] == action).count();
+        assert_eq!(count("process.send"), 1, "the first, evaluated allow is written");
+        assert_eq!(count("process.terminate"), 1);
+        assert_eq!(count("process.link"), 3, "every deny is written");
+        assert_eq!(count("process.monitor"), 3, "level request is written each time");
+        assert_eq!(count("process.spawn"), 3, "a spawn's context says more than a summary holds");
+        assert_eq!(
+            records.iter().find(|r| r["action"] == "process.send").map(|r| r["cached"].clone()),
+            Some(false.into())
+        );
+        Ok(())
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::app::error::Problems;
 use crate::app::units::parse_memory_size;
-use crate::audit::{AuditOptions, Levels, Rule};
+use crate::audit::{Allows, AuditOptions, Levels, Rule};
 use crate::limits::{Quota, Quotas};
 
 /// The file name of an app's settings, at the app's root.
@@ -26,6 +26,8 @@ pub const CONFIG_FILE: &str = "corral.toml";
 /// file = "audit.jsonl"      # audit
 /// sync_interval = "2ms"     # audit_options.sync_interval
 /// rotate_size = "64MiB"     # audit_options.rotate_bytes
+/// allows = "summary"        # audit_options.allows: "summary" | "each"
+/// summary_interval = "1s"   # audit_options.summary_interval
 /// [[audit.rules]]           # audit_levels, first match wins
 /// actions = ["process.send"]
 /// level = "none"            # none | metadata | request
@@ -50,7 +52,8 @@ pub struct AppConfig {
     /// `[audit] file`: the audit log, resolved against the app root (an absolute path stays
     /// as written).
     pub audit: Option<PathBuf>,
-    /// `[audit] sync_interval` and `rotate_size`: how the log is batched, synced and rotated.
+    /// `[audit] sync_interval`, `rotate_size`, `allows` and `summary_interval`: how the log is batched,
+    /// synced and rotated, and how repeated cached allows are recorded.
     pub audit_options: AuditOptions,
     /// `[[audit.rules]]`: the level of decision records per action pattern.
     pub audit_levels: Levels,
@@ -109,6 +112,8 @@ struct RawAudit {
     file: Option<PathBuf>,
     sync_interval: Option<toml::Spanned<String>>,
     rotate_size: Option<toml::Spanned<String>>,
+    allows: Option<toml::Spanned<String>>,
+    summary_interval: Option<toml::Spanned<String>>,
     #[serde(default)]
     rules: Vec<Rule>,
 }
@@ -164,8 +169,9 @@ pub(crate) fn load(root: &Path, problems: &mut Problems) -> Option<LoadedConfig>
     Some(LoadedConfig { config, host_line })
 }
 
-/// `[audit] sync_interval` (a humantime duration) and `rotate_size` (a size, e.g. `64MiB`) over the defaults.
-/// Errors: the line and the message.
+/// `[audit] sync_interval` (a humantime duration), `rotate_size` (a size, e.g. `64MiB`), `allows` (`summary`
+/// or `each`) and `summary_interval` (a humantime duration above zero) over the defaults. Errors: the line and
+/// the message.
 fn audit_options(raw: &RawAudit, text: &str) -> Result<AuditOptions, (u32, String)> {
     let mut options = AuditOptions::default();
     if let Some(interval) = &raw.sync_interval {
@@ -180,6 +186,31 @@ fn audit_options(raw: &RawAudit, text: &str) -> Result<AuditOptions, (u32, Strin
                 format!("bad `[audit] rotate_size` `{}`: use e.g. `64MiB`", size.get_ref()),
             )
         })?;
+    }
+    if let Some(allows) = &raw.allows {
+        options.allows = match allows.get_ref().as_str() {
+            "summary" => Allows::Summary,
+            "each" => Allows::Each,
+            other => {
+                return Err((
+                    line_at(text, allows.span().start),
+                    format!("bad `[audit] allows` `{other}`: use `summary` or `each`"),
+                ));
+            }
+        };
+    }
+    if let Some(interval) = &raw.summary_interval {
+        let bad = |why: String| {
+            (
+                line_at(text, interval.span().start),
+                format!("bad `[audit] summary_interval` `{}`: {why}", interval.get_ref()),
+            )
+        };
+        let parsed = humantime::parse_duration(interval.get_ref()).map_err(|e| bad(e.to_string()))?;
+        if parsed.is_zero() || parsed > crate::audit::MAX_SUMMARY_INTERVAL {
+            return Err(bad("use a duration above zero and at most 1h, e.g. `1s`".into()));
+        }
+        options.summary_interval = parsed;
     }
     Ok(options)
 }
@@ -268,5 +299,31 @@ mod tests {
         let q = q.ok();
         assert_eq!(q.as_ref().map(|q| q.default), Some(Quota { processes: Some(2), memory: Some(3 << 10) }));
         assert_eq!(q.map(|q| q.of("u")), Some(Quota { processes: Some(2), memory: Some(7) }));
+    }
+
+    fn audit(text: &str) -> Result<AuditOptions, (u32, String)> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| (0, e.message().to_string()))?;
+        audit_options(&raw.audit, text)
+    }
+
+    #[test]
+    fn summary_settings_are_read_and_bad_ones_name_their_line() {
+        let defaults = audit("").ok();
+        assert_eq!(defaults.as_ref().map(|o| o.allows), Some(Allows::Summary));
+        assert_eq!(defaults.map(|o| o.summary_interval), Some(std::time::Duration::from_secs(1)));
+        let set = audit("[audit]\nallows = \"each\"\nsummary_interval = \"250ms\"").ok();
+        assert_eq!(set.as_ref().map(|o| o.allows), Some(Allows::Each));
+        assert_eq!(set.map(|o| o.summary_interval), Some(std::time::Duration::from_millis(250)));
+        let cases = [
+            ("[audit]\nallows = \"some\"", 2, "bad `[audit] allows` `some`"),
+            ("[audit]\n\nsummary_interval = \"0s\"", 3, "bad `[audit] summary_interval` `0s`"),
+            ("[audit]\nsummary_interval = \"2h\"", 2, "at most 1h"),
+            ("[audit]\nsummary_interval = \"soon\"", 2, "bad `[audit] summary_interval` `soon`"),
+        ];
+        for (text, line, part) in cases {
+            let err = audit(text).err();
+            assert_eq!(err.as_ref().map(|e| e.0), Some(line), "{text}: {err:?}");
+            assert!(err.as_ref().is_some_and(|e| e.1.contains(part)), "{text}: {err:?}");
+        }
     }
 }

@@ -18,13 +18,25 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
-use super::{AuditError, AuditSink, FORMAT_VERSION, RESERVED, now_rfc3339};
+use super::summary::{CachedAllow, Counted, SUMMARY, SUMMARY_INTERVAL, Slot, Summaries};
+use super::{AuditError, AuditSink, FORMAT_VERSION, Fields, RESERVED, write_rfc3339};
 use crate::lock;
+
+/// What becomes of a repeated allow served from the decision cache (`[audit] allows`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Allows {
+    /// One `authz.decision` per decision (`"each"`).
+    Each,
+    /// Counted into `authz.summary` records (`"summary"`, the default); the first allow of each request, every
+    /// deny and every uncached decision are still written alone.
+    #[default]
+    Summary,
+}
 
 /// How the writer batches, syncs and rotates (`[audit]` of `corral.toml`, see `docs/audit-log.md`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,11 +47,21 @@ pub struct AuditOptions {
     /// Once the file reaches this many bytes it is renamed and a new one begun (`rotate_size`, default
     /// 64 MiB); rotation happens between batches, so a file can exceed it by one batch.
     pub rotate_bytes: u64,
+    /// The longest an `authz.summary` slot stays open after its first allow (`summary_interval`, default
+    /// 1 s).
+    pub summary_interval: Duration,
+    /// Whether repeated cached allows are summarised (`allows`, default [`Allows::Summary`]).
+    pub allows: Allows,
 }
 
 impl Default for AuditOptions {
     fn default() -> AuditOptions {
-        AuditOptions { sync_interval: Duration::from_millis(2), rotate_bytes: 64 << 20 }
+        AuditOptions {
+            sync_interval: Duration::from_millis(2),
+            rotate_bytes: 64 << 20,
+            summary_interval: SUMMARY_INTERVAL,
+            allows: Allows::Summary,
+        }
     }
 }
 
@@ -60,6 +82,9 @@ pub const HEADROOM: u64 = 64 << 10;
 const LINE_OVERHEAD: u64 = 9 + 64 + 2 + 1;
 /// The kind of record whose refusal is a deny (the gate's decisions).
 const DECISION: &str = "authz.decision";
+/// The most bytes of a record's head, `{"v":<10 digits>,"seq":<20 digits>,"ts":"<30>","kind":`, without the
+/// kind.
+const HEAD_MAX: u64 = 5 + 10 + 7 + 20 + 7 + 30 + 10;
 
 /// JSON lines in a file, hash-chained, written by a dedicated thread. Opening an existing log continues its
 /// chain and sequence; dropping the sink writes and syncs everything accepted.
@@ -100,6 +125,8 @@ struct State {
     announced: bool,
     /// The space the current file has for accepted records.
     space: Space,
+    /// The open `authz.summary` slots; each has its record's bytes in `space.promised`.
+    summaries: Summaries,
 }
 
 /// What the current file can take without a write failing for lack of space. Offsets are bytes from the
@@ -112,6 +139,9 @@ struct Space {
     reservable: bool,
     /// Where the next accepted line will begin: bytes written plus bytes accepted and not yet written.
     accepted: u64,
+    /// Bytes set aside after `accepted` for the records of the open summary slots (each its upper bound);
+    /// no other record may use them.
+    promised: u64,
     /// The file's space is allocated up to here.
     reserved: u64,
     /// The most bytes the process may write to a file (`RLIMIT_FSIZE`); `u64::MAX` when unlimited.
@@ -121,13 +151,20 @@ struct Space {
 impl Space {
     /// The space of a file that is not a regular file: nothing to reserve, nothing to keep.
     fn unlimited() -> Space {
-        Space { file: None, reservable: false, accepted: 0, reserved: u64::MAX, ceiling: u64::MAX }
+        Space { file: None, reservable: false, accepted: 0, promised: 0, reserved: u64::MAX, ceiling: u64::MAX }
     }
 
     /// The space of the regular `file`, `len` bytes long, with nothing reserved yet.
     fn of(file: &File, len: u64, path: &Path) -> Result<Space, String> {
         let file = file.try_clone().map_err(|e| format!("cannot reserve space in `{}`: {e}", path.display()))?;
-        Ok(Space { file: Some(file), reservable: true, accepted: len, reserved: len, ceiling: size_limit() })
+        Ok(Space {
+            file: Some(file),
+            reservable: true,
+            accepted: len,
+            promised: 0,
+            reserved: len,
+            ceiling: size_limit(),
+        })
     }
 
     /// Makes sure space is reserved up to offset `need`, reserving [`RESERVE_CHUNK`] more when it is not.
@@ -286,6 +323,7 @@ impl JsonlAudit {
                 denying: None,
                 announced: false,
                 space,
+                summaries: Summaries::new(options.summary_interval),
             }),
             wake: Condvar::new(),
             written: Condvar::new(),
@@ -331,15 +369,10 @@ fn lock_file(file: &File, path: &Path) -> Result<(), AuditError> {
     }
 }
 
-impl AuditSink for JsonlAudit {
-    /// Accepts the record into the current batch once the file has space reserved for it (and, for an
-    /// `authz.decision`, [`HEADROOM`] more). Errors, detected here and synchronously: the writer has failed
-    /// earlier (a write or sync error), space cannot be reserved, an earlier reservation or rotation failed
-    /// (for an `authz.decision`), or the sink is closed; the record is not accepted.
-    fn record(&self, kind: &str, fields: Map<String, Json>) -> Result<(), AuditError> {
-        let body = body_bytes(fields)?;
-        let decision = kind == DECISION;
-        let kind = serde_json::to_string(kind).map_err(|e| AuditError(e.to_string()))?;
+impl JsonlAudit {
+    /// The state once a record of this class may be accepted: waits while [`PENDING_MAX`] bytes are waiting.
+    /// Errors: the writer failed, is closed, or (for a decision) denies.
+    fn admit(&self, decision: bool) -> Result<MutexGuard<'_, State>, AuditError> {
         let mut state = lock(&self.shared.state);
         while state.pending.len() >= PENDING_MAX && state.failed.is_none() && !state.closing {
             state = self.shared.written.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -353,35 +386,89 @@ impl AuditSink for JsonlAudit {
         if decision && let Some(denying) = &state.denying {
             return Err(AuditError(denying.clone()));
         }
-        let seq = state.seq + 1;
-        let head = format!(r#"{{"v":{FORMAT_VERSION},"seq":{seq},"ts":"{}","kind":{kind}"#, now_rfc3339());
-        let fields_len = if body.len() > 2 { body.len() - 1 } else { 0 };
-        let line = (head.len() + fields_len) as u64 + LINE_OVERHEAD;
-        let need = state.space.accepted + line + if decision { HEADROOM } else { 0 };
+        Ok(state)
+    }
+
+    /// Writes the slots into the batch (their space is already reserved).
+    fn emit_all(&self, state: &mut State, slots: Vec<Slot>) -> Result<(), AuditError> {
+        for slot in slots {
+            emit(state, &self.path, &self.shared, slot)?;
+        }
+        Ok(())
+    }
+}
+
+impl AuditSink for JsonlAudit {
+    /// Accepts the record into the current batch once the file has space reserved for it (and, for an
+    /// `authz.decision`, [`HEADROOM`] more). Errors, detected here and synchronously: the writer has failed
+    /// earlier (a write or sync error), space cannot be reserved, an earlier reservation or rotation failed
+    /// (for an `authz.decision`), or the sink is closed; the record is not accepted.
+    fn record(&self, kind: &str, fields: Map<String, Json>) -> Result<(), AuditError> {
+        let body = body_bytes(fields)?;
+        let decision = kind == DECISION;
+        let mut state = self.admit(decision)?;
+        append(&mut state, &self.path, &self.shared, kind, decision, |out| {
+            out.extend_from_slice(&body);
+            Ok(())
+        })
+    }
+
+    /// As [`JsonlAudit::record`], the fields serialised straight into the batch.
+    fn record_fields(&self, kind: &str, fields: &dyn Fields) -> Result<(), AuditError> {
+        let decision = kind == DECISION;
+        let mut state = self.admit(decision)?;
+        append(&mut state, &self.path, &self.shared, kind, decision, |out| fields.write_object(out))
+    }
+
+    /// Counts a cached allow into its summary slot (with [`Allows::Summary`]). Opening a slot reserves the
+    /// most bytes its record can take (as a decision: with [`HEADROOM`] after it); if that cannot be
+    /// reserved, the allow is refused (a deny) like a decision record. A full slot is written first.
+    fn summarise(&self, allow: &CachedAllow<'_>) -> Result<bool, AuditError> {
+        if self.shared.options.allows == Allows::Each {
+            return Ok(false);
+        }
+        let mut state = self.admit(true)?;
+        let wall = SystemTime::now();
+        match state.summaries.count(allow, wall) {
+            Counted::Counted => return Ok(true),
+            Counted::Unordered => return Ok(false),
+            Counted::Full(slot) => emit(&mut state, &self.path, &self.shared, *slot)?,
+            Counted::Absent => {}
+        }
+        let reserve = HEAD_MAX + SUMMARY.len() as u64 + 2 + Slot::bound(allow) + LINE_OVERHEAD;
+        let need = state.space.accepted + state.space.promised + reserve + HEADROOM;
         if let Err(why) = state.space.ensure(need, &self.path) {
             deny(&mut state, &self.path, &why);
             return Err(AuditError(why));
         }
-        state.space.accepted += line;
-        if state.pending_since.is_none() {
-            state.pending_since = Some(Instant::now());
-            state.pending_first = seq;
+        state.space.promised += reserve;
+        let first = state.summaries.is_empty();
+        state.summaries.open(allow, Instant::now(), wall, reserve);
+        if first {
+            // The writer waits without a deadline while nothing is open: give it one.
             self.shared.wake.notify_one();
         }
-        state.seq = seq;
-        state.pending.extend_from_slice(head.as_bytes());
-        if body.len() > 2 {
-            state.pending.push(b',');
-            state.pending.extend_from_slice(&body[1..body.len() - 1]);
-        }
-        let end = state.pending.len();
-        state.ends.push(end);
-        Ok(())
+        Ok(true)
     }
 
-    /// Waits until every record accepted so far is written and fsynced. Errors: the writer failed.
+    /// Writes the open slots of `pid` (or all) into the batch. Errors: the writer failed or is closed.
+    fn flush_summaries(&self, pid: Option<&str>) -> Result<(), AuditError> {
+        let mut state = self.admit(false)?;
+        let slots = match pid {
+            Some(pid) => state.summaries.take_of(pid),
+            None => state.summaries.take_all(),
+        };
+        self.emit_all(&mut state, slots)
+    }
+
+    /// Writes the open summaries, then waits until every record accepted so far is written and fsynced.
+    /// Errors: the writer failed.
     fn sync(&self) -> Result<(), AuditError> {
         let mut state = lock(&self.shared.state);
+        if state.failed.is_none() && !state.closing {
+            let slots = state.summaries.take_all();
+            self.emit_all(&mut state, slots)?;
+        }
         let target = state.seq;
         state.sync_requested = true;
         self.shared.wake.notify_one();
@@ -402,13 +489,106 @@ impl AuditSink for JsonlAudit {
 
 impl Drop for JsonlAudit {
     fn drop(&mut self) {
-        lock(&self.shared.state).closing = true;
+        {
+            let mut state = lock(&self.shared.state);
+            if state.failed.is_none() {
+                let slots = state.summaries.take_all();
+                if let Err(e) = self.emit_all(&mut state, slots) {
+                    tracing::error!(target: "corral::audit", "{e}");
+                }
+            }
+            state.closing = true;
+        }
         self.shared.wake.notify_one();
         if let Some(handle) = lock(&self.writer).take() {
             // A writer that panicked has already lost what it held; nothing more can be done here.
             let _ = handle.join();
         }
     }
+}
+
+/// Appends one record to the batch: the head (`v`, `seq`, `ts`, `kind`) and the object `write` produces,
+/// merged into one object without its closing brace (the writer adds `prev` and closes it). The line must fit
+/// in the reserved space after the promised summaries (and [`HEADROOM`] more for a decision). Errors: `write`
+/// failed, or the space cannot be reserved (then decisions are denied from now on); the batch is unchanged.
+fn append(
+    state: &mut State,
+    path: &Path,
+    shared: &Shared,
+    kind: &str,
+    decision: bool,
+    write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> Result<(), AuditError> {
+    let start = state.pending.len();
+    let seq = state.seq + 1;
+    let out = &mut state.pending;
+    out.extend_from_slice(br#"{"v":"#);
+    write_u64(out, u64::from(FORMAT_VERSION));
+    out.extend_from_slice(br#","seq":"#);
+    write_u64(out, seq);
+    out.extend_from_slice(br#","ts":""#);
+    write_rfc3339(out, SystemTime::now());
+    out.extend_from_slice(br#"","kind":"#);
+    let written = serde_json::to_writer(&mut *out, kind).and_then(|()| {
+        let body = out.len();
+        write(out)?;
+        Ok(body)
+    });
+    let body = match written {
+        Ok(body) if out.get(body) == Some(&b'{') && out.last() == Some(&b'}') => body,
+        Ok(_) => {
+            out.truncate(start);
+            return Err(AuditError(format!("the fields of a `{kind}` record are not a JSON object")));
+        }
+        Err(e) => {
+            out.truncate(start);
+            return Err(AuditError(e.to_string()));
+        }
+    };
+    if out.len() - body <= 2 {
+        out.truncate(body);
+    } else {
+        out[body] = b',';
+        out.pop();
+    }
+    let line = (out.len() - start) as u64 + LINE_OVERHEAD;
+    let need = state.space.accepted + state.space.promised + line + if decision { HEADROOM } else { 0 };
+    if let Err(why) = state.space.ensure(need, path) {
+        state.pending.truncate(start);
+        deny(state, path, &why);
+        return Err(AuditError(why));
+    }
+    state.space.accepted += line;
+    if state.pending_since.is_none() {
+        state.pending_since = Some(Instant::now());
+        state.pending_first = seq;
+        shared.wake.notify_one();
+    }
+    state.seq = seq;
+    let end = state.pending.len();
+    state.ends.push(end);
+    Ok(())
+}
+
+/// Writes an `authz.summary` slot into the batch, in the space promised to it when it opened.
+fn emit(state: &mut State, path: &Path, shared: &Shared, slot: Slot) -> Result<(), AuditError> {
+    state.space.promised = state.space.promised.saturating_sub(slot.reserved());
+    append(state, path, shared, SUMMARY, false, |out| slot.write_object(out))
+}
+
+/// Appends `n` in decimal.
+fn write_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// The fields as a JSON object without the keys the sink writes itself.
@@ -460,18 +640,30 @@ impl Writer {
             if state.failed.is_some() && state.closing {
                 return None;
             }
+            let now = Instant::now();
+            if state.failed.is_none() && state.summaries.next_due().is_some_and(|at| at <= now) {
+                // Summaries whose interval ended go into this batch; their space was reserved when they opened.
+                for slot in state.summaries.due(now) {
+                    if let Err(e) = emit(&mut state, &self.path, shared, slot) {
+                        tracing::error!(target: "corral::audit", "{e}");
+                    }
+                }
+            }
+            let summary_due = state.summaries.next_due();
             if let Some(since) = state.pending_since {
                 let due = since + shared.options.sync_interval;
-                let now = Instant::now();
                 if state.closing || state.sync_requested || state.pending.len() >= BATCH_BYTES || now >= due {
                     break;
                 }
-                state = wait_timeout(&shared.wake, state, due - now);
+                let wake = summary_due.map_or(due, |at| at.min(due));
+                state = wait_timeout(&shared.wake, state, wake.saturating_duration_since(now));
             } else if state.closing {
                 return None;
             } else if state.sync_requested {
                 state.sync_requested = false;
                 shared.written.notify_all();
+            } else if let Some(at) = summary_due {
+                state = wait_timeout(&shared.wake, state, at.saturating_duration_since(now));
             } else {
                 state = shared.wake.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
             }
@@ -487,16 +679,22 @@ impl Writer {
     fn chain(&mut self, records: &[u8], ends: &[usize]) -> Vec<u8> {
         let mut out = Vec::with_capacity(records.len() + ends.len() * 80);
         let mut start = 0;
+        let mut prev = [0u8; 64];
+        if self.prev.len() == prev.len() {
+            prev.copy_from_slice(self.prev.as_bytes());
+        }
         for &end in ends {
             let line_start = out.len();
             out.extend_from_slice(&records[start..end]);
             out.extend_from_slice(br#","prev":""#);
-            out.extend_from_slice(self.prev.as_bytes());
+            out.extend_from_slice(&prev);
             out.extend_from_slice(b"\"}");
-            self.prev = hex::encode(Sha256::digest(&out[line_start..]));
+            // Hex into a fixed buffer: no allocation per line.
+            let _ = hex::encode_to_slice(Sha256::digest(&out[line_start..]), &mut prev);
             out.push(b'\n');
             start = end;
         }
+        self.prev = String::from_utf8_lossy(&prev).into_owned();
         out
     }
 
@@ -541,8 +739,9 @@ impl Writer {
             lock_file(&file, &next).map_err(|e| e.0)?;
             let pending = state.space.accepted.saturating_sub(len);
             let mut space = Space::of(&file, 0, &next)?;
-            space.ensure(pending + HEADROOM, &next)?;
+            space.ensure(pending + state.space.promised + HEADROOM, &next)?;
             space.accepted = pending;
+            space.promised = state.space.promised;
             std::fs::rename(&self.path, &to)
                 .map_err(|e| format!("cannot rotate `{}` to `{}`: {e}", self.path.display(), to.display()))?;
             Ok::<_, String>(space)
@@ -661,5 +860,158 @@ fn sync_parent(path: &Path) {
         && let Ok(dir) = File::open(dir)
     {
         let _ = dir.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use corral_policy::Resource;
+
+    use super::*;
+
+    fn temp(name: &str) -> Result<PathBuf, std::io::Error> {
+        let dir = std::env::temp_dir().join(format!("corral-jsonl-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir.join("audit.jsonl"))
+    }
+
+    struct Key(Resource, Arc<str>, Arc<[String]>, Arc<[String]>);
+
+    fn key(target: &str) -> Key {
+        let resource = Resource::Process {
+            pid: target.into(),
+            entry: "app:worker".into(),
+            host: "app:processes".into(),
+            actor: "user:alice".into(),
+        };
+        Key(resource, Arc::from("rev"), Arc::from(vec!["alice.send".to_string()]), Arc::from(Vec::new()))
+    }
+
+    fn allow<'a>(key: &'a Key, pid: &'a str, op: u64) -> CachedAllow<'a> {
+        CachedAllow {
+            origin: None,
+            op,
+            pid,
+            entry: None,
+            principal: "user:alice",
+            action: "process.send",
+            resource: &key.0,
+            topic: Some("t"),
+            revision: &key.1,
+            policies: &key.2,
+            scopes: &key.3,
+        }
+    }
+
+    fn kinds(path: &Path) -> Vec<(String, u64)> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+            .map(|r| (r["kind"].as_str().unwrap_or("").to_string(), r["count"].as_u64().unwrap_or(0)))
+            .collect()
+    }
+
+    fn pairs(n: u64) -> impl Fields {
+        serde_json::json!({ "n": n })
+    }
+
+    #[test]
+    fn summaries_are_written_on_exit_reload_and_close_and_counted_allows_are_not_lines()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let path = temp("flush")?;
+        let (k2, k3) = (key("p2"), key("p3"));
+        {
+            let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+            for op in 1..=10 {
+                assert!(sink.summarise(&allow(&k2, "p1", op))?);
+                assert!(sink.summarise(&allow(&k3, "p4", 100 + op))?);
+            }
+            assert_eq!(sink.last_seq(), 0, "counted, not written");
+            // p2 exits: its slot is written, p4's stays open.
+            sink.flush_summaries(Some("p2"))?;
+            sink.record_fields("proc.exit", &pairs(1))?;
+            assert!(sink.summarise(&allow(&k3, "p4", 200))?);
+            // A reload writes every open slot.
+            sink.flush_summaries(None)?;
+            sink.record_fields("policy.reload", &pairs(2))?;
+            assert!(sink.summarise(&allow(&k2, "p9", 300))?);
+        } // Closing (shutdown) writes the rest.
+        let expect = [
+            ("authz.summary".to_string(), 10),
+            ("proc.exit".to_string(), 0),
+            ("authz.summary".to_string(), 11),
+            ("policy.reload".to_string(), 0),
+            ("authz.summary".to_string(), 1),
+        ];
+        assert_eq!(kinds(&path), expect);
+        Ok(())
+    }
+
+    #[test]
+    fn each_writes_every_allow_and_sync_writes_open_summaries() -> Result<(), Box<dyn std::error::Error>> {
+        let path = temp("each")?;
+        let k = key("p2");
+        let options = AuditOptions { allows: Allows::Each, ..AuditOptions::default() };
+        let sink = JsonlAudit::open(&path, options)?;
+        assert!(!sink.summarise(&allow(&k, "p1", 1))?, "with allows = each the gate writes it");
+        drop(sink);
+        let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+        assert!(sink.summarise(&allow(&k, "p1", 2))?);
+        sink.sync()?;
+        assert_eq!(kinds(&path), [("authz.summary".to_string(), 1)]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_summary_slot_is_reserved_when_it_opens_and_refused_when_it_cannot_be() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let path = temp("reserve")?;
+        let (k2, k3) = (key("p2"), key("p3"));
+        let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+        assert!(sink.summarise(&allow(&k2, "p1", 1))?);
+        let promised = lock(&sink.shared.state).space.promised;
+        assert!(promised > 0, "the slot's bytes are set aside");
+        // The file can grow no more: what is reserved is all there is.
+        {
+            let mut state = lock(&sink.shared.state);
+            state.space.ceiling = state.space.reserved;
+        }
+        // Lifecycle records use the reserved space up to the promised bytes, never into them.
+        let mut written = 0;
+        while sink.record_fields("proc.exit", &pairs(written)).is_ok() {
+            written += 1;
+        }
+        assert!(written > 0);
+        {
+            let state = lock(&sink.shared.state);
+            assert!(state.space.accepted + state.space.promised <= state.space.reserved);
+        }
+        // A new slot cannot be reserved: a deny, and decisions are denied from now on ...
+        assert!(sink.summarise(&allow(&k3, "p1", 2)).is_err());
+        assert!(sink.record_fields("authz.decision", &pairs(0)).is_err());
+        assert!(sink.status().is_err());
+        // ... but allows counted into the open slot were accepted, and its record still fits.
+        sink.flush_summaries(None)?;
+        sink.sync()?;
+        let kinds = kinds(&path);
+        assert_eq!(kinds.last(), Some(&("authz.summary".to_string(), 1)));
+        drop(sink);
+
+        // A first summarised allow whose slot does not fit is refused, and the log denies from then on.
+        let path = temp("refuse")?;
+        let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+        {
+            let mut state = lock(&sink.shared.state);
+            state.space.ceiling = state.space.reserved;
+            state.space.accepted = state.space.reserved - HEADROOM - 10;
+        }
+        assert!(sink.summarise(&allow(&k2, "p1", 1)).is_err());
+        assert!(sink.status().is_err());
+        assert_eq!(lock(&sink.shared.state).space.promised, 0);
+        Ok(())
     }
 }

@@ -53,6 +53,81 @@ pub fn policy_reject(source: &Path, in_force: &PolicySet, problems: &[Problem]) 
     fields
 }
 
+/// The fields of an `authz.decision` record (`docs/audit-log.md`), borrowed from the request and the decision
+/// and serialised straight into the writer's batch: no map, no per-field `format!`.
+#[derive(serde::Serialize)]
+pub(crate) struct DecisionRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) node: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) incarnation: Option<u64>,
+    pub(crate) op: u64,
+    pub(crate) principal: Option<&'a str>,
+    pub(crate) action: &'a str,
+    pub(crate) resource: super::summary::Shown<'a, corral_policy::Resource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) target_entry: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) target_actor: Option<&'a str>,
+    pub(crate) decision: &'static str,
+    pub(crate) basis: &'static str,
+    pub(crate) policies: &'a [String],
+    pub(crate) errors: &'a [String],
+    pub(crate) revision: &'a str,
+    pub(crate) cached: bool,
+    pub(crate) pid: Option<&'a str>,
+    pub(crate) entry: Option<&'a str>,
+    pub(crate) scopes: &'a [String],
+    /// Microseconds, rounded to a tenth.
+    pub(crate) eval_us: f64,
+    pub(crate) level: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) context: Option<RequestContext<'a>>,
+}
+
+/// `context` of a decision at level `request`: the request's context attributes and `payload_bytes`.
+pub(crate) struct RequestContext<'a> {
+    pub(crate) attrs: &'a [(String, corral_policy::AttrValue)],
+    pub(crate) payload_bytes: Option<usize>,
+}
+
+impl serde::Serialize for RequestContext<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.attrs {
+            map.serialize_entry(key, value)?;
+        }
+        if let Some(bytes) = self.payload_bytes {
+            map.serialize_entry("payload_bytes", &bytes)?;
+        }
+        map.end()
+    }
+}
+
+/// The fields of a lifecycle record as `(name, value)` pairs followed by `node` and `incarnation`, written as
+/// one object without building a map (fields named like the sink's own are left out).
+pub(crate) struct Pairs<'a> {
+    pub(crate) fields: &'a [(&'a str, Json)],
+    pub(crate) node: &'a str,
+    pub(crate) incarnation: u64,
+}
+
+impl serde::Serialize for Pairs<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.fields {
+            if !super::RESERVED.contains(key) && *key != "node" && *key != "incarnation" {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.serialize_entry("node", self.node)?;
+        map.serialize_entry("incarnation", &self.incarnation)?;
+        map.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -241,23 +241,42 @@ impl Runtime {
         state.procs.get(pid).cloned().ok_or_else(|| Error::NoSuchProcess { dest: dest.into() })
     }
 
-    /// Writes a lifecycle record. A lifecycle event cannot be refused, so a failing sink is reported on stderr.
+    /// Writes a lifecycle record: `fields`, then `node` and `incarnation`, serialised straight into the sink's
+    /// batch (no map). The open `authz.summary` slots of a process are written before its `proc.exit`, and all
+    /// of them before `runtime.stop`, so a summary never follows the end of what it counts. A lifecycle event
+    /// cannot be refused, so a failing sink is reported on stderr.
     pub(crate) fn audit_event<const N: usize>(&self, kind: &str, fields: [(&str, Json); N]) {
-        let record = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        if let Err(e) = self.audit_record(kind, record) {
+        let sink = self.inner.gate.audit();
+        let flushed = match kind {
+            "proc.exit" => {
+                let pid = fields.iter().find(|(k, _)| *k == "pid").and_then(|(_, v)| v.as_str());
+                pid.map(|pid| sink.flush_summaries(Some(pid)))
+            }
+            "runtime.stop" => Some(sink.flush_summaries(None)),
+            _ => None,
+        };
+        if let Some(Err(e)) = flushed {
+            tracing::error!(kind = crate::audit::SUMMARY, "{e}");
+        }
+        let record = records::Pairs { fields: &fields, node: self.node(), incarnation: self.incarnation() };
+        if let Err(e) = sink.record_fields(kind, &record) {
             tracing::error!(kind, "{e}");
         }
     }
 
     /// Writes a record of `kind` with `fields` to this node's audit log, adding `node` and `incarnation`
     /// (the sink adds `v`, `seq`, `ts` and `prev`). Use it for records the runtime does not write itself,
-    /// e.g. `policy.reload` with the fields of [`crate::audit::records::policy_reload`]. Errors: the sink did
-    /// not accept the record.
+    /// e.g. `policy.reload` with the fields of [`crate::audit::records::policy_reload`]; the open
+    /// `authz.summary` slots (of the set being replaced) are written before a `policy.reload`. Errors: the
+    /// sink did not accept the record (or the summaries before it).
     pub(crate) fn audit_record(
         &self,
         kind: &str,
         mut fields: Map<String, Json>,
     ) -> std::result::Result<(), AuditError> {
+        if kind == records::POLICY_RELOAD {
+            self.inner.gate.audit().flush_summaries(None)?;
+        }
         fields.insert("node".into(), self.node().into());
         fields.insert("incarnation".into(), self.incarnation().into());
         self.inner.gate.audit().record(kind, fields)

@@ -127,6 +127,16 @@ fn detail(record: &Json) -> String {
             text("basis"),
             list("errors").filter(|e| !e.is_empty()).map(|e| format!(" errors: {e}")).unwrap_or_default()
         ),
+        "authz.summary" => format!(
+            "allow x{} {} {}{} by [{}] (cached, ops {}..{})",
+            record["count"],
+            text("action"),
+            text("resource"),
+            record.get("topic").and_then(Json::as_str).map(|t| format!(" on `{t}`")).unwrap_or_default(),
+            list("policies").unwrap_or_default(),
+            record["first_op"],
+            record["last_op"]
+        ),
         "proc.spawn" => format!("{} on {} by {}", text("entry"), text("host"), text("parent")),
         "proc.exit" => format!("{} {}", text("reason"), text("error")),
         "proc.signal" => format!("{} {}", text("signal"), text("target")),

@@ -1,7 +1,13 @@
 //! `corral audit verify`: the chain (`prev` is the SHA-256 of the line before) and the sequence (`seq` goes
-//! up by one) across rotated files, naming the first bad line and what its symptom means.
+//! up by one) across rotated files, naming the first bad line and what its symptom means; and that the
+//! `authz.summary` records add up: each one's `count` is the number of op ids its `ops` runs list, `first_op`
+//! and `last_op` are their ends, and no op id (of one action, node and incarnation) is counted by a summary and
+//! by another record.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
 
 use sha2::{Digest, Sha256};
 
@@ -20,6 +26,126 @@ struct Chain {
     last_kind: String,
     records: usize,
     first_seq: Option<u64>,
+    ops: Ops,
+}
+
+/// The most allows one summary may count (the writer's `MAX_COUNT`): a summary claiming more is refused, so a
+/// forged line cannot make `verify` expand billions of ops.
+const MAX_SUMMARY_COUNT: u64 = 1 << 20;
+
+/// The op ids seen so far, per (node, incarnation, action): those of `authz.decision` records and those counted
+/// by `authz.summary` records, one bit each.
+#[derive(Default)]
+struct Ops {
+    decided: HashMap<(String, u64, String), OpSet>,
+    summarised: HashMap<(String, u64, String), OpSet>,
+    summaries: u64,
+    counted: u64,
+}
+
+/// A set of op ids as 64-bit words keyed by `op / 64`: a bit per op for the dense ids a node hands out.
+#[derive(Default)]
+struct OpSet(HashMap<u64, u64>);
+
+impl OpSet {
+    fn contains(&self, op: u64) -> bool {
+        self.0.get(&(op / 64)).is_some_and(|w| w & (1 << (op % 64)) != 0)
+    }
+
+    /// Adds `op`; false when it was there already.
+    fn insert(&mut self, op: u64) -> bool {
+        let word = self.0.entry(op / 64).or_default();
+        let bit = 1 << (op % 64);
+        let new = *word & bit == 0;
+        *word |= bit;
+        new
+    }
+}
+
+impl Ops {
+    fn key(record: &Json) -> (String, u64, String) {
+        let text = |k: &str| record.get(k).and_then(Json::as_str).unwrap_or("").to_string();
+        (text("node"), record.get("incarnation").and_then(Json::as_u64).unwrap_or(0), text("action"))
+    }
+
+    /// Accounts for the op ids of one record. Errors: what does not add up.
+    fn account(&mut self, record: &Json) -> Result<(), String> {
+        match record.get("kind").and_then(Json::as_str) {
+            Some("authz.decision") => {
+                let Some(op) = record.get("op").and_then(Json::as_u64) else { return Ok(()) };
+                let key = Ops::key(record);
+                if self.summarised.get(&key).is_some_and(|s| s.contains(op)) {
+                    return Err(format!(
+                        "op {op} of `{}` is also counted by an earlier authz.summary (duplicated or edited)",
+                        key.2
+                    ));
+                }
+                self.decided.entry(key).or_default().insert(op);
+                Ok(())
+            }
+            Some("authz.summary") => self.summary(record),
+            _ => Ok(()),
+        }
+    }
+
+    fn summary(&mut self, record: &Json) -> Result<(), String> {
+        let number = |k: &str| {
+            record.get(k).and_then(Json::as_u64).ok_or_else(|| format!("an authz.summary without `{k}`: edited"))
+        };
+        let count = number("count")?;
+        let (first, last) = (number("first_op")?, number("last_op")?);
+        if count == 0 || count > MAX_SUMMARY_COUNT {
+            return Err(format!("an authz.summary of {count} allows (1 to {MAX_SUMMARY_COUNT}): edited"));
+        }
+        let runs = record.get("ops").and_then(Json::as_array).ok_or("an authz.summary without `ops`: edited")?;
+        let mut parsed = Vec::with_capacity(runs.len());
+        let mut listed = 0u64;
+        let mut end: Option<u64> = None;
+        for run in runs {
+            let run = run.as_array().map(|r| r.iter().filter_map(Json::as_u64).collect::<Vec<_>>());
+            let Some(&[start, step, n]) = run.as_deref() else {
+                return Err("an authz.summary run is not [start, step, count]: edited".into());
+            };
+            let step = if n == 1 { 0 } else { step };
+            let run_end = step.checked_mul(n.saturating_sub(1)).and_then(|d| start.checked_add(d));
+            if n == 0 || (n > 1 && step == 0) || run_end.is_none() || end.is_some_and(|e| start <= e) {
+                return Err(format!(
+                    "an authz.summary run [{start}, {step}, {n}] is empty, repeats an op or goes back: edited"
+                ));
+            }
+            listed = listed.saturating_add(n);
+            if listed > count {
+                break;
+            }
+            end = run_end;
+            parsed.push((start, step, n));
+        }
+        if listed != count {
+            return Err(format!("an authz.summary of count {count} lists {listed} op(s) in `ops`: edited"));
+        }
+        if parsed.first().map(|r| r.0) != Some(first) || end != Some(last) {
+            return Err(format!(
+                "an authz.summary's first_op {first} and last_op {last} are not the ends of its ops: edited"
+            ));
+        }
+        let key = Ops::key(record);
+        let decided = self.decided.get(&key);
+        let summarised = self.summarised.entry(key.clone()).or_default();
+        for (start, step, n) in parsed {
+            for i in 0..n {
+                let op = start + step * i;
+                if decided.is_some_and(|d| d.contains(op)) || !summarised.insert(op) {
+                    return Err(format!(
+                        "op {op} of `{}` is counted here and by an earlier record (duplicated or edited)",
+                        key.2
+                    ));
+                }
+            }
+        }
+        self.summaries += 1;
+        self.counted += count;
+        Ok(())
+    }
 }
 
 /// 0 intact, 1 broken, 2 unreadable or a bad checkpoint.
@@ -63,6 +189,13 @@ pub fn run(files: &[PathBuf], checkpoints: &[String]) -> u8 {
         chain.seq,
         chain.prev.as_deref().unwrap_or("-")
     ));
+    if chain.ops.summaries > 0 {
+        crate::boot::out(format_args!(
+            "summaries: {} authz.summary record(s) count {} cached allow(s); every count matches its ops and no \
+             op is in two records",
+            chain.ops.summaries, chain.ops.counted
+        ));
+    }
     if first > 1 {
         crate::boot::out(format_args!("note: the first record chains to an earlier file that was not given"));
     }
@@ -106,7 +239,8 @@ fn verify_file(
                 what: "truncated: the last line has no end (cut off, or a crash during a write)".into(),
             });
         }
-        check_line(line, &at, chain)?;
+        let record = check_line(line, &at, chain)?;
+        chain.ops.account(&record).map_err(|what| Broken { at: at.clone(), what })?;
         let hash = hex::encode(Sha256::digest(line));
         if let Some((seq, want)) = checkpoints.iter().find(|(seq, _)| *seq == chain.seq) {
             if *want != hash {
@@ -124,14 +258,13 @@ fn verify_file(
     Ok(())
 }
 
-/// Checks one line against the chain so far and advances `chain.seq`.
-fn check_line(line: &[u8], at: &str, chain: &mut Chain) -> Result<(), Broken> {
+/// Checks one line against the chain so far and advances `chain.seq`; the record it holds.
+fn check_line(line: &[u8], at: &str, chain: &mut Chain) -> Result<Json, Broken> {
     let broken = |what: String| Broken { at: at.to_string(), what };
     if line.is_empty() {
         return Err(broken("an empty line (inserted)".into()));
     }
-    let record: serde_json::Value =
-        serde_json::from_slice(line).map_err(|e| broken(format!("not a JSON record ({e}): edited")))?;
+    let record: Json = serde_json::from_slice(line).map_err(|e| broken(format!("not a JSON record ({e}): edited")))?;
     let seq = record["seq"].as_u64().ok_or_else(|| broken("no `seq`: edited".into()))?;
     let prev = record["prev"].as_str().ok_or_else(|| broken("no `prev`: edited".into()))?;
     match &chain.prev {
@@ -166,5 +299,5 @@ fn check_line(line: &[u8], at: &str, chain: &mut Chain) -> Result<(), Broken> {
     }
     chain.seq = seq;
     chain.last_kind = record["kind"].as_str().unwrap_or("").to_string();
-    Ok(())
+    Ok(record)
 }

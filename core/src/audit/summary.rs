@@ -1,0 +1,615 @@
+//! Counted summaries of repeated cached allows (`[audit] allows = "summary"`, `docs/audit-log.md`).
+//!
+//! The first allow of a request is evaluated and written as its own `authz.decision`; the same request
+//! allowed again from the decision cache is counted into an open `authz.summary` slot keyed by (caller,
+//! action, resource, topic, policy revision). A slot is written when its interval ends, when its caller or
+//! target exits, on a policy reload, at shutdown and when it is full. Each summary lists the `op` ids it
+//! stands for as arithmetic runs, so `corral audit verify` can check that its count is the number of its ops
+//! and that no op is in two records.
+//!
+//! [`Summaries`] is the bookkeeping only (no I/O, no clock of its own: every call is given the time), so it is
+//! tested with injected instants; the sink ([`super::JsonlAudit`]) reserves each slot's space when it opens
+//! and writes the records.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use corral_policy::Resource;
+use serde::Serialize;
+use serde::ser::{SerializeSeq, Serializer};
+
+/// The kind of a counted summary record.
+pub const SUMMARY: &str = "authz.summary";
+
+/// The default summary interval (`[audit] summary_interval`): a slot is written at most this long (1 s)
+/// after its first allow.
+pub const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The longest `[audit] summary_interval` accepted (1 h): what a crash can lose of the summarised allows.
+pub const MAX_SUMMARY_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The most runs (`[start, step, count]`) one summary lists; an op that would need another run writes the
+/// slot and opens a new one. Bounds a summary's bytes, so its space can be reserved when it opens.
+pub const MAX_RUNS: usize = 32;
+
+/// The most allows one summary counts (2^20); `corral audit verify` refuses a summary claiming more.
+pub const MAX_COUNT: u64 = 1 << 20;
+
+/// A cached allow offered to the sink ([`super::AuditSink::summarise`]): everything its `authz.decision` would
+/// hold except the time and the evaluation time. Only requests whose context is the caller's `pid` and at
+/// most a `topic` are offered, so the summary says exactly what was asked.
+#[derive(Clone, Copy, Debug)]
+pub struct CachedAllow<'a> {
+    /// The node and incarnation of the records (`None` before the runtime set them).
+    pub origin: Option<(&'a str, u64)>,
+    /// The operation id.
+    pub op: u64,
+    /// The calling process (a PID as text).
+    pub pid: &'a str,
+    /// The caller's entry.
+    pub entry: Option<&'a str>,
+    /// The caller's actor id.
+    pub principal: &'a str,
+    /// The Cedar action id.
+    pub action: &'a str,
+    /// The resource.
+    pub resource: &'a Resource,
+    /// `context.topic`, for a send.
+    pub topic: Option<&'a str>,
+    /// The revision of the policy set that allowed.
+    pub revision: &'a Arc<str>,
+    /// The permits that allowed.
+    pub policies: &'a Arc<[String]>,
+    /// The caller's scopes.
+    pub scopes: &'a Arc<[String]>,
+}
+
+impl CachedAllow<'_> {
+    fn same_key(&self, slot: &Slot) -> bool {
+        slot.pid == self.pid
+            && slot.action == self.action
+            && slot.resource == *self.resource
+            && slot.topic.as_deref() == self.topic
+            && *slot.revision == **self.revision
+            && slot.principal == self.principal
+    }
+}
+
+/// One open summary: its key, the allows counted, and the space reserved for its record.
+#[derive(Debug)]
+pub struct Slot {
+    id: u64,
+    origin: Option<(String, u64)>,
+    pid: String,
+    entry: Option<String>,
+    principal: String,
+    action: String,
+    resource: Resource,
+    topic: Option<String>,
+    revision: Arc<str>,
+    policies: Arc<[String]>,
+    scopes: Arc<[String]>,
+    count: u64,
+    /// `[start, step, count]`, ascending and not overlapping; `step` is 0 in a run of one.
+    runs: Vec<[u64; 3]>,
+    first_ts: SystemTime,
+    last_ts: SystemTime,
+    reserved: u64,
+}
+
+impl Slot {
+    /// The allows it counts.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The op ids it stands for as runs `[start, step, count]`.
+    pub fn runs(&self) -> &[[u64; 3]] {
+        &self.runs
+    }
+
+    /// The bytes reserved for its record when it opened.
+    pub fn reserved(&self) -> u64 {
+        self.reserved
+    }
+
+    fn last_op(&self) -> u64 {
+        self.runs.last().map_or(0, |[start, step, n]| start + step * n.saturating_sub(1))
+    }
+
+    fn target(&self) -> Option<&str> {
+        match &self.resource {
+            Resource::Process { pid, .. } => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// Counts `op` if it extends this slot. `false`: the slot is full or `op` is not after its last op.
+    fn take(&mut self, op: u64, wall: SystemTime) -> bool {
+        if self.count >= MAX_COUNT || op <= self.last_op() {
+            return false;
+        }
+        let runs = self.runs.len();
+        match self.runs.last_mut() {
+            Some(run) if run[2] == 1 => {
+                run[1] = op - run[0];
+                run[2] = 2;
+            }
+            Some(run) if op == run[0] + run[1] * run[2] => run[2] += 1,
+            _ if runs < MAX_RUNS => self.runs.push([op, 0, 1]),
+            _ => return false,
+        }
+        self.count += 1;
+        self.last_ts = wall;
+        true
+    }
+
+    /// The record's fields, in the order they are written.
+    fn record(&self) -> SummaryRecord<'_> {
+        let (target_entry, target_actor) = match &self.resource {
+            Resource::Process { entry, actor, .. } => (Some(entry.as_str()), Some(actor.as_str())),
+            _ => (None, None),
+        };
+        let first_op = self.runs.first().map_or(0, |r| r[0]);
+        SummaryRecord {
+            node: self.origin.as_ref().map(|(n, _)| n.as_str()),
+            incarnation: self.origin.as_ref().map(|(_, i)| *i),
+            principal: &self.principal,
+            action: &self.action,
+            resource: Shown(&self.resource),
+            target_entry,
+            target_actor,
+            topic: self.topic.as_deref(),
+            decision: "allow",
+            basis: "permit",
+            policies: &self.policies,
+            revision: &self.revision,
+            cached: true,
+            pid: &self.pid,
+            entry: self.entry.as_deref(),
+            scopes: &self.scopes,
+            count: self.count,
+            first_op,
+            last_op: self.last_op(),
+            ops: Runs(&self.runs),
+            first_ts: Ts(self.first_ts),
+            last_ts: Ts(self.last_ts),
+            level: "metadata",
+        }
+    }
+
+    /// Appends the record's fields as one JSON object. Errors: none in practice (JSON holds every field).
+    pub fn write_object(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        serde_json::to_writer(out, &self.record())
+    }
+
+    /// The most bytes [`Slot::write_object`] can write for a slot of `allow`'s key, however it fills up:
+    /// every number at its widest and [`MAX_RUNS`] runs.
+    pub fn bound(allow: &CachedAllow<'_>) -> u64 {
+        let widest = Slot { runs: Vec::new(), count: u64::MAX, ..Slot::of(allow, 0, SystemTime::UNIX_EPOCH) };
+        let mut out = Vec::with_capacity(1024);
+        let base = widest.write_object(&mut out).map_or(4096, |()| out.len() as u64);
+        // `"ops":[]` grows by at most MAX_RUNS runs of three 20-digit numbers: `[n,n,n],`; first_op and
+        // last_op by 19 digits each over the 0 written here.
+        base + MAX_RUNS as u64 * (3 * 20 + 4) + 2 * 19
+    }
+
+    fn of(allow: &CachedAllow<'_>, id: u64, wall: SystemTime) -> Slot {
+        Slot {
+            id,
+            origin: allow.origin.map(|(n, i)| (n.to_string(), i)),
+            pid: allow.pid.to_string(),
+            entry: allow.entry.map(str::to_string),
+            principal: allow.principal.to_string(),
+            action: allow.action.to_string(),
+            resource: allow.resource.clone(),
+            topic: allow.topic.map(str::to_string),
+            revision: Arc::clone(allow.revision),
+            policies: Arc::clone(allow.policies),
+            scopes: Arc::clone(allow.scopes),
+            count: 1,
+            runs: vec![[allow.op, 0, 1]],
+            first_ts: wall,
+            last_ts: wall,
+            reserved: 0,
+        }
+    }
+}
+
+/// What [`Summaries::count`] did with an allow.
+#[derive(Debug)]
+pub enum Counted {
+    /// Counted into its open slot.
+    Counted,
+    /// No slot is open for its key: open one ([`Summaries::open`]) once its space is reserved.
+    Absent,
+    /// Its slot is full (or the allow would need a run more than [`MAX_RUNS`]): here it is, taken out, to be
+    /// written; then open a new one.
+    Full(Box<Slot>),
+    /// Its op is not after the slot's last (a concurrent check of the same caller finished first): write it
+    /// as its own `authz.decision`.
+    Unordered,
+}
+
+/// The open summary slots of a sink, with when each is due.
+#[derive(Debug)]
+pub struct Summaries {
+    interval: Duration,
+    hasher: RandomState,
+    /// Slots by the hash of their key (a collision shares a bucket).
+    slots: HashMap<u64, Vec<Slot>>,
+    /// (due, hash, slot id), in the order the slots opened: with one interval, in due order. An entry whose
+    /// slot was written early is skipped.
+    due: VecDeque<(Instant, u64, u64)>,
+    open: usize,
+    next_id: u64,
+}
+
+impl Summaries {
+    /// No open slots; each slot is due `interval` after it opens.
+    pub fn new(interval: Duration) -> Summaries {
+        Summaries {
+            interval,
+            hasher: RandomState::new(),
+            slots: HashMap::new(),
+            due: VecDeque::new(),
+            open: 0,
+            next_id: 1,
+        }
+    }
+
+    /// How many slots are open.
+    pub fn len(&self) -> usize {
+        self.open
+    }
+
+    /// Whether no slot is open.
+    pub fn is_empty(&self) -> bool {
+        self.open == 0
+    }
+
+    fn hash(&self, allow: &CachedAllow<'_>) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        allow.pid.hash(&mut h);
+        allow.action.hash(&mut h);
+        allow.resource.hash(&mut h);
+        allow.topic.hash(&mut h);
+        allow.revision.hash(&mut h);
+        h.finish()
+    }
+
+    /// Counts `allow` (at wall-clock time `wall`) into its open slot if it can; see [`Counted`].
+    pub fn count(&mut self, allow: &CachedAllow<'_>, wall: SystemTime) -> Counted {
+        let hash = self.hash(allow);
+        let Some(bucket) = self.slots.get_mut(&hash) else { return Counted::Absent };
+        let Some(at) = bucket.iter().position(|s| allow.same_key(s)) else { return Counted::Absent };
+        if bucket[at].take(allow.op, wall) {
+            return Counted::Counted;
+        }
+        if allow.op <= bucket[at].last_op() {
+            return Counted::Unordered;
+        }
+        let slot = bucket.swap_remove(at);
+        if bucket.is_empty() {
+            self.slots.remove(&hash);
+        }
+        self.open -= 1;
+        Counted::Full(Box::new(slot))
+    }
+
+    /// Opens a slot for `allow`'s key holding `allow`, due at `now` plus the interval, with `reserved` bytes
+    /// set aside for its record. Call after [`Summaries::count`] said [`Counted::Absent`] or
+    /// [`Counted::Full`].
+    pub fn open(&mut self, allow: &CachedAllow<'_>, now: Instant, wall: SystemTime, reserved: u64) {
+        let hash = self.hash(allow);
+        let id = self.next_id;
+        self.next_id += 1;
+        let slot = Slot { reserved, ..Slot::of(allow, id, wall) };
+        self.slots.entry(hash).or_default().push(slot);
+        self.due.push_back((now + self.interval, hash, id));
+        self.open += 1;
+    }
+
+    /// When the earliest slot is due, if any is open (possibly a slot already written: a harmless early wake).
+    pub fn next_due(&self) -> Option<Instant> {
+        self.due.front().map(|(at, _, _)| *at)
+    }
+
+    /// Takes out the slots due at `now` (their interval has ended), oldest first.
+    pub fn due(&mut self, now: Instant) -> Vec<Slot> {
+        let mut out = Vec::new();
+        while let Some(&(at, hash, id)) = self.due.front() {
+            if at > now {
+                break;
+            }
+            self.due.pop_front();
+            if let Some(slot) = self.remove(hash, id) {
+                out.push(slot);
+            }
+        }
+        out
+    }
+
+    fn remove(&mut self, hash: u64, id: u64) -> Option<Slot> {
+        let bucket = self.slots.get_mut(&hash)?;
+        let at = bucket.iter().position(|s| s.id == id)?;
+        let slot = bucket.swap_remove(at);
+        if bucket.is_empty() {
+            self.slots.remove(&hash);
+        }
+        self.open -= 1;
+        Some(slot)
+    }
+
+    /// Takes out the slots whose caller or target is `pid` (it exits), oldest first.
+    pub fn take_of(&mut self, pid: &str) -> Vec<Slot> {
+        let mut out = Vec::new();
+        for bucket in self.slots.values_mut() {
+            let mut i = 0;
+            while i < bucket.len() {
+                if bucket[i].pid == pid || bucket[i].target() == Some(pid) {
+                    out.push(bucket.swap_remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        self.slots.retain(|_, bucket| !bucket.is_empty());
+        self.open -= out.len();
+        out.sort_by_key(|s| s.id);
+        out
+    }
+
+    /// Takes out every open slot (a reload, shutdown, a sync), oldest first.
+    pub fn take_all(&mut self) -> Vec<Slot> {
+        let mut out: Vec<Slot> = self.slots.drain().flat_map(|(_, bucket)| bucket).collect();
+        self.due.clear();
+        self.open = 0;
+        out.sort_by_key(|s| s.id);
+        out
+    }
+}
+
+/// The fields of an `authz.summary` record (`docs/audit-log.md`).
+#[derive(Serialize)]
+struct SummaryRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    incarnation: Option<u64>,
+    principal: &'a str,
+    action: &'a str,
+    resource: Shown<'a, Resource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_entry: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_actor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic: Option<&'a str>,
+    decision: &'static str,
+    basis: &'static str,
+    policies: &'a [String],
+    revision: &'a str,
+    cached: bool,
+    pid: &'a str,
+    entry: Option<&'a str>,
+    scopes: &'a [String],
+    count: u64,
+    first_op: u64,
+    last_op: u64,
+    ops: Runs<'a>,
+    first_ts: Ts,
+    last_ts: Ts,
+    level: &'static str,
+}
+
+/// A value written as the JSON string of its `Display` (escaped by serde_json, no `String` in between).
+pub(crate) struct Shown<'a, T: std::fmt::Display>(pub(crate) &'a T);
+
+impl<T: std::fmt::Display> Serialize for Shown<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
+    }
+}
+
+/// Runs as `[[start, step, count], ...]`.
+struct Runs<'a>(&'a [[u64; 3]]);
+
+impl Serialize for Runs<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for run in self.0 {
+            seq.serialize_element(run)?;
+        }
+        seq.end()
+    }
+}
+
+/// A time written as RFC 3339 ([`super::write_rfc3339`]).
+struct Ts(SystemTime);
+
+impl Serialize for Ts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buf = Vec::with_capacity(super::RFC3339_LEN);
+        super::write_rfc3339(&mut buf, self.0);
+        serializer.serialize_str(std::str::from_utf8(&buf).unwrap_or(""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Key {
+        resource: Resource,
+        revision: Arc<str>,
+        policies: Arc<[String]>,
+        scopes: Arc<[String]>,
+    }
+
+    fn key(target: &str) -> Key {
+        Key {
+            resource: Resource::Process {
+                pid: target.into(),
+                entry: "app:ponger".into(),
+                host: "app:processes".into(),
+                actor: "user:bob".into(),
+            },
+            revision: Arc::from("rev1"),
+            policies: Arc::from(vec!["alice.send".to_string()]),
+            scopes: Arc::from(Vec::<String>::new()),
+        }
+    }
+
+    fn allow<'a>(key: &'a Key, pid: &'a str, topic: &'a str, op: u64) -> CachedAllow<'a> {
+        CachedAllow {
+            origin: Some(("local", 7)),
+            op,
+            pid,
+            entry: Some("app:main"),
+            principal: "user:alice",
+            action: "process.send",
+            resource: &key.resource,
+            topic: Some(topic),
+            revision: &key.revision,
+            policies: &key.policies,
+            scopes: &key.scopes,
+        }
+    }
+
+    /// Counts `allow`, opening its slot when absent or full; the slots written on the way.
+    fn feed(summaries: &mut Summaries, allow: &CachedAllow<'_>, now: Instant) -> Vec<Slot> {
+        let wall = SystemTime::UNIX_EPOCH;
+        match summaries.count(allow, wall) {
+            Counted::Counted | Counted::Unordered => Vec::new(),
+            Counted::Absent => {
+                summaries.open(allow, now, wall, Slot::bound(allow));
+                Vec::new()
+            }
+            Counted::Full(slot) => {
+                summaries.open(allow, now, wall, Slot::bound(allow));
+                vec![*slot]
+            }
+        }
+    }
+
+    fn record(slot: &Slot) -> serde_json::Value {
+        let mut out = Vec::new();
+        assert!(slot.write_object(&mut out).is_ok());
+        serde_json::from_slice(&out).unwrap_or_default()
+    }
+
+    #[test]
+    fn interleaved_ops_are_one_run_and_the_count_is_every_allow() {
+        let k = key("p2");
+        let start = Instant::now();
+        let mut s = Summaries::new(Duration::from_secs(1));
+        // A ping-pong: this caller's sends are every other op.
+        for op in (3..2001).step_by(2) {
+            assert!(feed(&mut s, &allow(&k, "p1", "ping", op), start).is_empty());
+        }
+        assert_eq!(s.len(), 1);
+        let slots = s.take_all();
+        assert_eq!(slots.len(), 1);
+        assert_eq!(slots[0].count(), 999);
+        assert_eq!(slots[0].runs(), &[[3, 2, 999]]);
+        let r = record(&slots[0]);
+        assert_eq!(r["count"], 999);
+        assert_eq!(r["first_op"], 3);
+        assert_eq!(r["last_op"], 1999);
+        assert_eq!(r["ops"], serde_json::json!([[3, 2, 999]]));
+        assert_eq!(r["topic"], "ping");
+        assert_eq!(r["resource"], "Process::\"p2\"");
+        assert_eq!(r["target_actor"], "user:bob");
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn each_key_has_its_own_slot() {
+        let (k2, k3) = (key("p2"), key("p3"));
+        let now = Instant::now();
+        let mut s = Summaries::new(Duration::from_secs(1));
+        feed(&mut s, &allow(&k2, "p1", "ping", 1), now);
+        feed(&mut s, &allow(&k2, "p1", "other", 2), now);
+        feed(&mut s, &allow(&k3, "p1", "ping", 3), now);
+        feed(&mut s, &allow(&k2, "p9", "ping", 4), now);
+        feed(&mut s, &allow(&k2, "p1", "ping", 5), now);
+        let k2b = Key { revision: Arc::from("rev2"), ..key("p2") };
+        feed(&mut s, &allow(&k2b, "p1", "ping", 6), now);
+        assert_eq!(s.len(), 5);
+        let counts: Vec<u64> = s.take_all().iter().map(Slot::count).collect();
+        assert_eq!(counts, vec![2, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_slot_is_due_when_its_interval_ends() {
+        let k = key("p2");
+        let start = Instant::now();
+        let mut s = Summaries::new(Duration::from_secs(1));
+        feed(&mut s, &allow(&k, "p1", "ping", 1), start);
+        feed(&mut s, &allow(&k, "p1", "ping", 2), start + Duration::from_millis(400));
+        let k3 = key("p3");
+        feed(&mut s, &allow(&k3, "p1", "ping", 3), start + Duration::from_millis(500));
+        assert_eq!(s.next_due(), Some(start + Duration::from_secs(1)));
+        assert!(s.due(start + Duration::from_millis(999)).is_empty());
+        let due = s.due(start + Duration::from_secs(1));
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].count(), 2);
+        // The next allow of that key opens a new slot with a new interval.
+        feed(&mut s, &allow(&k, "p1", "ping", 4), start + Duration::from_millis(1200));
+        assert_eq!(s.due(start + Duration::from_millis(1500)).iter().map(Slot::count).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(s.due(start + Duration::from_millis(2199)).len(), 0);
+        assert_eq!(s.due(start + Duration::from_millis(2200)).len(), 1);
+        assert!(s.is_empty());
+        assert_eq!(s.due(start + Duration::from_secs(10)).len(), 0);
+    }
+
+    #[test]
+    fn an_exit_takes_the_slots_of_its_caller_and_its_target() {
+        let (k2, k3) = (key("p2"), key("p3"));
+        let now = Instant::now();
+        let mut s = Summaries::new(Duration::from_secs(1));
+        feed(&mut s, &allow(&k2, "p1", "ping", 1), now);
+        feed(&mut s, &allow(&k3, "p1", "ping", 2), now);
+        feed(&mut s, &allow(&k3, "p4", "ping", 3), now);
+        let k1 = key("p1");
+        feed(&mut s, &allow(&k1, "p5", "ping", 4), now);
+        let of_p1 = s.take_of("p1");
+        assert_eq!(of_p1.iter().map(|s| s.runs()[0][0]).collect::<Vec<_>>(), vec![1, 2, 4]);
+        assert_eq!(s.len(), 1);
+        assert!(s.take_of("p1").is_empty());
+        // The slot written early is skipped when its time comes.
+        assert_eq!(s.due(now + Duration::from_secs(1)).len(), 1);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn a_full_slot_is_handed_back_and_out_of_order_ops_are_not_counted() {
+        let k = key("p2");
+        let now = Instant::now();
+        let mut s = Summaries::new(Duration::from_secs(1));
+        let mut written = Vec::new();
+        // Gaps that never repeat need a run each.
+        let mut op = 1;
+        for i in 0..(MAX_RUNS as u64 + 1) * 2 {
+            op += i + 1;
+            written.extend(feed(&mut s, &allow(&k, "p1", "ping", op), now));
+        }
+        assert_eq!(written.len(), 1, "the slot filled once");
+        assert_eq!(written[0].runs().len(), MAX_RUNS);
+        let rest: u64 = s.take_all().iter().map(Slot::count).sum();
+        assert_eq!(written[0].count() + rest, (MAX_RUNS as u64 + 1) * 2);
+        let bound = Slot::bound(&allow(&k, "p1", "ping", 1));
+        let mut out = Vec::new();
+        assert!(written[0].write_object(&mut out).is_ok());
+        assert!((out.len() as u64) <= bound, "{} > {bound}", out.len());
+
+        feed(&mut s, &allow(&k, "p1", "ping", 10), now);
+        assert!(matches!(s.count(&allow(&k, "p1", "ping", 9), SystemTime::UNIX_EPOCH), Counted::Unordered));
+        assert!(matches!(s.count(&allow(&k, "p1", "ping", 10), SystemTime::UNIX_EPOCH), Counted::Unordered));
+        assert_eq!(s.take_all()[0].count(), 1);
+    }
+}
