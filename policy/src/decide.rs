@@ -7,13 +7,14 @@
 //!   out could not have matched the request, so the decision is the one the whole set gives.
 //! - **The decision cache** ([`crate::cache`]): an exact answer keyed on every input of the request.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use cedar_policy as cedar;
 
 use crate::convert;
 use crate::error::message_of;
+use crate::observe::{EXACT, Kept, Observed};
 use crate::request::{Actor, AttrValue, Decision, Request, Resource};
 use crate::set::PolicySet;
 use crate::slice;
@@ -50,30 +51,9 @@ pub(crate) struct Selection {
     literals: Vec<cedar::EntityUid>,
 }
 
-/// A map of shared values that starts over when full: the working set refills it at the cost of one build
-/// per key. Inserts and clears are single calls that leave the map whole, so a poisoned lock is safe to use.
-pub(crate) struct Bounded<K, V> {
-    map: RwLock<HashMap<K, Arc<V>>>,
-    capacity: usize,
-}
-
-impl<K: std::hash::Hash + Eq, V> Bounded<K, V> {
-    fn new(capacity: usize) -> Self {
-        Bounded { map: RwLock::new(HashMap::new()), capacity }
-    }
-
-    fn get(&self, key: &K) -> Option<Arc<V>> {
-        self.map.read().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
-    }
-
-    fn insert(&self, key: K, value: Arc<V>) {
-        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= self.capacity {
-            map.clear();
-        }
-        map.insert(key, value);
-    }
-}
+/// A bounded map of shared values: `quick_cache`, which evicts the least useful entry when full (rather than
+/// starting over), and hashes lookups and inserts with one hasher.
+pub(crate) type Bounded<K, V> = quick_cache::sync::Cache<K, Arc<V>>;
 
 /// Built selections by (sorted known scopes, action).
 pub(crate) type Selections = Bounded<(Vec<String>, String), Selection>;
@@ -85,6 +65,10 @@ pub(crate) type Slices = Bounded<(Actor, Resource, String, Vec<String>), cedar::
 pub(crate) fn caches() -> (Selections, Slices) {
     (Bounded::new(MAX_SELECTIONS), Bounded::new(MAX_SLICES))
 }
+
+/// The id given to the target process when evaluating a request whose PID no policy can observe, so that
+/// requests to any process of the same entry, host and actor share one entity slice.
+const ANY_PID: &str = "";
 
 impl PolicySet {
     /// Decides one request: deny by default, any applicable `forbid` wins over every `permit` (Cedar's
@@ -98,11 +82,31 @@ impl PolicySet {
     /// entity that cannot be built and an evaluation error are each a deny with the reason in
     /// [`Decision::errors`].
     pub fn decide(&self, request: &Request<'_>) -> Decision {
-        if let Some(decision) = self.decisions.get(request) {
+        let observed = self.observed(request.action);
+        if let Some(decision) = self.decisions.get(request, observed) {
             return decision;
         }
-        let decision = self.evaluate(request);
-        self.decisions.insert(request, &decision);
+        let decision = match request.resource {
+            Resource::Process { pid, entry, host, actor } if !observed.pid && pid != ANY_PID => {
+                // No policy can tell this process from another of the same entry, host and actor: decide for
+                // a stand-in, whose entities every such request shares. Only an error's text could name the
+                // PID, so a decision with errors is made again for the process itself.
+                let any = Resource::Process {
+                    pid: ANY_PID.to_owned(),
+                    entry: entry.clone(),
+                    host: host.clone(),
+                    actor: actor.clone(),
+                };
+                let decision = self.evaluate(&Request { resource: &any, ..*request });
+                if decision.errors.is_empty() { decision } else { self.evaluate(request) }
+            }
+            _ => self.evaluate(request),
+        };
+        if decision.errors.is_empty() || request.principal.is_none() || exact(request, observed) {
+            // An error's text may quote what the key leaves out (a PID, a context value), so a decision
+            // with errors is kept only under a key that holds every input. `no actor` quotes nothing.
+            self.decisions.insert(request, observed, &decision);
+        }
         decision
     }
 
@@ -110,6 +114,11 @@ impl PolicySet {
     /// benchmarks that compare the two paths; [`PolicySet::decide`] gives the same answer.
     pub fn decide_uncached(&self, request: &Request<'_>) -> Decision {
         self.evaluate(request)
+    }
+
+    /// What the policies that can apply to `action` observe of a request: its decision cache key.
+    fn observed(&self, action: &str) -> &Observed {
+        self.observed.get(action).unwrap_or(&EXACT)
     }
 
     /// The ids of the policies evaluated for `action` under `scopes`, in file order: the pre-selection by
@@ -234,6 +243,12 @@ impl PolicySet {
         self.selections.insert(key, Arc::clone(&selection));
         Ok(selection)
     }
+}
+
+/// Whether the key `observed` gives `request` holds every input of it.
+fn exact(request: &Request<'_>, observed: &Observed) -> bool {
+    let pid = observed.pid || !matches!(request.resource, Resource::Process { .. });
+    pid && request.context.iter().all(|(name, _)| observed.kept(name) != Kept::Shape)
 }
 
 /// Whether `policy` can apply to `action` for a caller with the sorted `scopes`.

@@ -106,18 +106,22 @@ pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> 
     match (schema, entities, types) {
         (Some(schema), Some(entities), Some(types)) if problems.is_empty() => {
             let (selections, slices) = caches();
+            let references = crate::slice::References::of(&entities);
+            let names_process = crate::observe::store_names_process(&entities, &references);
+            let observed = crate::observe::per_action(&schema, &policies, &context_attrs, names_process);
             Ok(PolicySet {
                 revision: revision(&files).into(),
                 scopes: policies.iter().filter_map(|p| p.scope.clone()).collect::<BTreeSet<_>>(),
                 policies,
                 schema,
                 context_attrs,
-                references: crate::slice::References::of(&entities),
+                references,
                 entities,
                 types,
                 authorizer: cedar::Authorizer::new(),
                 selections,
                 slices,
+                observed,
                 decisions: DecisionCache::default(),
             })
         }
