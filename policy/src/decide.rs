@@ -23,7 +23,7 @@ use crate::source::LoadedPolicy;
 /// At most this many (scopes, action) selections keep a built Cedar set. Keys are subsets of the known scopes
 /// times the schema's actions, so the bound only matters for folders with many scopes.
 const MAX_SELECTIONS: usize = 1024;
-/// At most this many request entity slices are kept (see [`PolicySet::entities_for`]).
+/// At most this many request entity slices are kept (see `PolicySet::slice_for`).
 const MAX_SLICES: usize = 4096;
 
 /// The action ids a policy can apply to; `None` for a policy without an action constraint.
@@ -47,8 +47,22 @@ pub(crate) fn applicable_actions(policy: &cedar::Policy, schema: &cedar::Schema)
 
 /// The policies evaluated for one (scopes, action), and the entity literals they name.
 pub(crate) struct Selection {
-    policies: cedar::PolicySet,
+    policies: Arc<cedar::PolicySet>,
+    /// The same policies, in file order, with their scope constraints on principal and resource.
+    members: Vec<(cedar::Policy, cedar::PrincipalConstraint, cedar::ResourceConstraint)>,
     literals: Vec<cedar::EntityUid>,
+    /// Cedar sets of the members a request's principal and resource can satisfy the scope constraints of,
+    /// by which members those are.
+    subsets: quick_cache::sync::Cache<Vec<bool>, Arc<cedar::PolicySet>>,
+}
+
+/// At most this many subsets of one selection keep a built Cedar set.
+const MAX_SUBSETS: usize = 256;
+
+/// A request's entities, and the policies of its selection whose scope constraints they can satisfy.
+pub(crate) struct Slice {
+    entities: cedar::Entities,
+    policies: Arc<cedar::PolicySet>,
 }
 
 /// A bounded map of shared values: `quick_cache`, which evicts the least useful entry when full (rather than
@@ -59,7 +73,7 @@ pub(crate) type Bounded<K, V> = quick_cache::sync::Cache<K, Arc<V>>;
 pub(crate) type Selections = Bounded<(Vec<String>, String), Selection>;
 
 /// The entities of requests by (principal, resource, action, scopes): everything they depend on.
-pub(crate) type Slices = Bounded<(Actor, Resource, String, Vec<String>), cedar::Entities>;
+pub(crate) type Slices = Bounded<(Actor, Resource, String, Vec<String>), Slice>;
 
 /// Empty caches for a new set.
 pub(crate) fn caches() -> (Selections, Slices) {
@@ -147,6 +161,12 @@ impl PolicySet {
     }
 
     fn authorize(&self, request: &Request<'_>) -> Result<cedar::Response, String> {
+        let (cedar_request, _, slice) = self.prepare(request)?;
+        Ok(self.authorizer.is_authorized(&cedar_request, &slice.policies, &slice.entities))
+    }
+
+    /// The Cedar request, the selection and the slice `request` is decided with.
+    fn prepare(&self, request: &Request<'_>) -> Result<(cedar::Request, Arc<Selection>, Arc<Slice>), String> {
         let actor = request.principal.ok_or_else(|| "no actor".to_owned())?;
         let principal = self.types.actor(&actor.id);
         // Only what the schema declares for the action: a folder whose schema predates an attribute decides
@@ -166,29 +186,34 @@ impl PolicySet {
             cedar::Request::new(principal.clone(), action.clone(), resource, context, Some(&self.schema))
                 .map_err(|e| format!("invalid request: {}", message_of(&e)))?;
         let selection = self.policies_for(request.action, request.scopes)?;
-        let entities = self.entities_for(request, actor, principal, action, &selection)?;
-        Ok(self.authorizer.is_authorized(&cedar_request, &selection.policies, &entities))
+        let slice = self.slice_for(request, actor, &principal, action, &selection)?;
+        Ok((cedar_request, selection, slice))
     }
 
     /// The entities a request is decided against: its own (the principal with its meta, the resource and its
     /// chain) and the stored ones they reach (see `slice`). They depend on the principal, resource, action
     /// and scopes only, so requests that differ in context alone (another caller PID, another topic) share
     /// them.
-    fn entities_for(
+    ///
+    /// The slice also keeps the policies of the selection whose scope constraints (`principal in ...`,
+    /// `resource is ... in ...`) the request's principal and resource can satisfy. A policy whose scope
+    /// constraint is false is not satisfied and cannot fail (Cedar's `&&` stops at the scope), so leaving it
+    /// out changes no decision, no deciding policy and no error.
+    fn slice_for(
         &self,
         request: &Request<'_>,
         actor: &Actor,
-        principal: cedar::EntityUid,
+        principal: &cedar::EntityUid,
         action: cedar::EntityUid,
         selection: &Selection,
-    ) -> Result<Arc<cedar::Entities>, String> {
+    ) -> Result<Arc<Slice>, String> {
         let key = (actor.clone(), request.resource.clone(), request.action.to_owned(), request.scopes.to_vec());
         if let Some(entities) = self.slices.get(&key) {
             return Ok(entities);
         }
         let (_, mut entities) = self.types.resource(request.resource)?;
-        let declared = self.entities.get(&principal);
-        entities.push(convert::actor_entity(principal, actor, declared)?);
+        let declared = self.entities.get(principal);
+        entities.push(convert::actor_entity(principal.clone(), actor, declared)?);
         let mut roots: Vec<cedar::EntityUid> =
             entities.iter().flat_map(|e| slice::referenced(e, &self.references)).collect();
         roots.push(action);
@@ -199,10 +224,12 @@ impl PolicySet {
         // Request entities are not validated against the schema: an actor's meta may carry keys the schema
         // does not declare, and a policy that reads a mistyped one fails to evaluate, which is a deny.
         let entities = cedar::Entities::from_entities(entities, None)
-            .map(Arc::new)
             .map_err(|e| format!("invalid request entities: {}", message_of(&e)))?;
-        self.slices.insert(key, Arc::clone(&entities));
-        Ok(entities)
+        let resource = self.types.resource_uid(request.resource);
+        let policies = selection.for_heads(principal, &resource, &entities);
+        let slice = Arc::new(Slice { entities, policies });
+        self.slices.insert(key, Arc::clone(&slice));
+        Ok(slice)
     }
 
     fn decision(&self, response: &cedar::Response) -> Decision {
@@ -239,9 +266,74 @@ impl PolicySet {
         let literals: BTreeSet<cedar::EntityUid> = selected.iter().flat_map(|p| p.policy.entity_literals()).collect();
         let policies = cedar::PolicySet::from_policies(selected.iter().map(|p| p.policy.clone()))
             .map_err(|e| format!("cannot assemble the policies: {e}"))?;
-        let selection = Arc::new(Selection { policies, literals: literals.into_iter().collect() });
+        let members = selected
+            .iter()
+            .map(|p| (p.policy.clone(), p.policy.principal_constraint(), p.policy.resource_constraint()))
+            .collect();
+        let selection = Arc::new(Selection {
+            policies: Arc::new(policies),
+            members,
+            literals: literals.into_iter().collect(),
+            subsets: quick_cache::sync::Cache::new(MAX_SUBSETS),
+        });
         self.selections.insert(key, Arc::clone(&selection));
         Ok(selection)
+    }
+}
+
+impl Selection {
+    /// The members whose scope constraints `principal` and `resource` can satisfy in `entities` (which hold
+    /// both, with their ancestors), as a Cedar set: the whole selection when that is all of them.
+    fn for_heads(
+        &self,
+        principal: &cedar::EntityUid,
+        resource: &cedar::EntityUid,
+        entities: &cedar::Entities,
+    ) -> Arc<cedar::PolicySet> {
+        let mask: Vec<bool> = self
+            .members
+            .iter()
+            .map(|(_, p, r)| principal_may_match(p, principal, entities) && resource_may_match(r, resource, entities))
+            .collect();
+        if mask.iter().all(|kept| *kept) {
+            return Arc::clone(&self.policies);
+        }
+        if let Some(policies) = self.subsets.get(&mask) {
+            return policies;
+        }
+        let kept = self.members.iter().zip(&mask).filter(|(_, kept)| **kept).map(|((policy, _, _), _)| policy.clone());
+        // The members have distinct ids, so any subset assembles; if not, the whole selection decides.
+        let Ok(policies) = cedar::PolicySet::from_policies(kept) else { return Arc::clone(&self.policies) };
+        let policies = Arc::new(policies);
+        self.subsets.insert(mask, Arc::clone(&policies));
+        policies
+    }
+}
+
+/// Cedar's `a in b` for entity uids: `a` is `b`, or `b` is one of `a`'s ancestors in `entities`.
+fn is_in(a: &cedar::EntityUid, b: &cedar::EntityUid, entities: &cedar::Entities) -> bool {
+    a == b || entities.ancestors(a).is_some_and(|mut up| up.any(|ancestor| ancestor == b))
+}
+
+/// Whether `uid` satisfies a principal scope constraint.
+fn principal_may_match(c: &cedar::PrincipalConstraint, uid: &cedar::EntityUid, entities: &cedar::Entities) -> bool {
+    match c {
+        cedar::PrincipalConstraint::Any => true,
+        cedar::PrincipalConstraint::Eq(other) => uid == other,
+        cedar::PrincipalConstraint::In(group) => is_in(uid, group, entities),
+        cedar::PrincipalConstraint::Is(ty) => uid.type_name() == ty,
+        cedar::PrincipalConstraint::IsIn(ty, group) => uid.type_name() == ty && is_in(uid, group, entities),
+    }
+}
+
+/// Whether `uid` satisfies a resource scope constraint.
+fn resource_may_match(c: &cedar::ResourceConstraint, uid: &cedar::EntityUid, entities: &cedar::Entities) -> bool {
+    match c {
+        cedar::ResourceConstraint::Any => true,
+        cedar::ResourceConstraint::Eq(other) => uid == other,
+        cedar::ResourceConstraint::In(group) => is_in(uid, group, entities),
+        cedar::ResourceConstraint::Is(ty) => uid.type_name() == ty,
+        cedar::ResourceConstraint::IsIn(ty, group) => uid.type_name() == ty && is_in(uid, group, entities),
     }
 }
 
@@ -255,4 +347,82 @@ fn exact(request: &Request<'_>, observed: &Observed) -> bool {
 fn applies(policy: &LoadedPolicy, scopes: &[String], action: &str) -> bool {
     let in_scope = policy.scope.as_ref().is_none_or(|scope| scopes.binary_search(scope).is_ok());
     in_scope && policy.actions.as_ref().is_none_or(|actions| actions.contains(action))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICIES: &str = r#"
+@id("eq")
+permit (principal == Actor::"t0:a", action == Action::"process.send", resource);
+@id("tenant")
+permit (principal in Tenant::"t0", action, resource in Namespace::"t0") when { context has topic };
+@id("is-in")
+permit (principal is Actor in Tenant::"t1", action, resource is Process in Namespace::"t1.w");
+@id("entry")
+forbid (principal, action == Action::"process.spawn", resource == Entry::"t0.w:x");
+@id("no-secrets")
+forbid (principal in Tenant::"t1", action, resource in Namespace::"secrets");
+@id("pattern")
+permit (principal in Tenant::"t0", action == Action::"process.send", resource is Process)
+when { principal has role && principal.role like "a*" };
+@id("all")
+permit (principal, action == Action::"process.monitor", resource);
+"#;
+
+    const ENTITIES: &str = r#"[
+  {"uid": {"type": "Tenant", "id": "t0"}, "attrs": {}, "parents": []},
+  {"uid": {"type": "Tenant", "id": "t1"}, "attrs": {}, "parents": []},
+  {"uid": {"type": "Group", "id": "g"}, "attrs": {}, "parents": [{"type": "Tenant", "id": "t1"}]},
+  {"uid": {"type": "Actor", "id": "t0:a"}, "attrs": {}, "parents": [{"type": "Tenant", "id": "t0"}]},
+  {"uid": {"type": "Actor", "id": "t1:b"}, "attrs": {}, "parents": [{"type": "Group", "id": "g"}]}
+]"#;
+
+    /// Leaving out the policies whose scope constraints the request cannot satisfy changes nothing of the
+    /// response: decision, deciding policies, errors.
+    #[test]
+    fn slices_keep_the_answer_of_the_whole_selection() -> Result<(), String> {
+        let files = [("p.cedar".to_owned(), POLICIES.to_owned()), ("entities.json".to_owned(), ENTITIES.to_owned())];
+        let set = PolicySet::from_files(&files).map_err(|e| e.to_string())?;
+        let mut actors: Vec<Actor> = ["t0:a", "t1:b", "nobody"].map(Actor::new).into();
+        actors.push(Actor { id: "t0:a".into(), meta: [("role".to_owned(), AttrValue::from(1))].into() });
+        actors.push(Actor { id: "t0:c".into(), meta: [("role".to_owned(), AttrValue::from("ab"))].into() });
+        let mut resources = Vec::new();
+        for entry in ["t0.w:x", "t1.w:y", "secrets:z", "t1:w"] {
+            resources.push(Resource::Entry { id: entry.into() });
+            let actor = "t0:a".to_owned();
+            resources.push(Resource::Process { pid: "p".into(), entry: entry.into(), host: "t1:h".into(), actor });
+        }
+        let contexts = [
+            vec![("pid".to_owned(), AttrValue::from("c"))],
+            vec![("pid".to_owned(), AttrValue::from("c")), ("topic".to_owned(), AttrValue::from("t"))],
+        ];
+        let (mut narrowed, mut compared) = (0, 0);
+        for actor in &actors {
+            for resource in &resources {
+                for context in &contexts {
+                    for action in ["process.send", "process.spawn", "process.monitor", "process.terminate"] {
+                        let request = Request { principal: Some(actor), action, resource, context, scopes: &[] };
+                        let Ok((cedar_request, selection, slice)) = set.prepare(&request) else { continue };
+                        let whole = set.authorizer.is_authorized(&cedar_request, &selection.policies, &slice.entities);
+                        let some = set.authorizer.is_authorized(&cedar_request, &slice.policies, &slice.entities);
+                        let what = format!("{} {action} {resource} {context:?}", actor.id);
+                        assert_eq!(whole.decision(), some.decision(), "{what}");
+                        let reasons = |r: &cedar::Response| r.diagnostics().reason().cloned().collect::<BTreeSet<_>>();
+                        assert_eq!(reasons(&whole), reasons(&some), "{what}");
+                        let errors =
+                            |r: &cedar::Response| r.diagnostics().errors().map(ToString::to_string).collect::<Vec<_>>();
+                        assert_eq!(errors(&whole), errors(&some), "{what}");
+                        compared += 1;
+                        if slice.policies.policies().count() < selection.policies.policies().count() {
+                            narrowed += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 100 && narrowed > 50, "compared {compared}, narrowed {narrowed}");
+        Ok(())
+    }
 }
