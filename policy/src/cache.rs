@@ -39,18 +39,35 @@ struct Key {
     scopes: Vec<String>,
 }
 
+/// How many context attributes a [`Borrowed`] looks up once (the rest are looked up on each use).
+const INLINE: usize = 8;
+
 /// A request seen as a key, without copying it.
 struct Borrowed<'r, 'a> {
     request: &'r Request<'a>,
     observed: &'r Observed,
+    /// How the first [`INLINE`] context attributes enter the key, looked up once for hashing and comparing.
+    kept: [Kept; INLINE],
 }
 
-impl Borrowed<'_, '_> {
+impl<'r, 'a> Borrowed<'r, 'a> {
+    fn new(request: &'r Request<'a>, observed: &'r Observed) -> Self {
+        let mut kept = [Kept::Dropped; INLINE];
+        for (slot, (name, _)) in kept.iter_mut().zip(request.context) {
+            *slot = observed.kept(name);
+        }
+        Borrowed { request, observed, kept }
+    }
+
     fn context(&self) -> impl Iterator<Item = (&str, &AttrValue, Kept)> {
         self.request
             .context
             .iter()
-            .map(|(name, value)| (name.as_str(), value, self.observed.kept(name)))
+            .enumerate()
+            .map(|(i, (name, value))| {
+                let kept = self.kept.get(i).copied().unwrap_or_else(|| self.observed.kept(name));
+                (name.as_str(), value, kept)
+            })
             .filter(|(_, _, kept)| *kept != Kept::Dropped)
     }
 }
@@ -236,13 +253,13 @@ impl DecisionCache {
 
     /// The cached decision for `request` keyed by `observed`, marked [`Decision::cached`].
     pub(crate) fn get(&self, request: &Request<'_>, observed: &Observed) -> Option<Decision> {
-        let decision = self.map.get(&Borrowed { request, observed })?;
+        let decision = self.map.get(&Borrowed::new(request, observed))?;
         Some(Decision { cached: true, ..decision })
     }
 
     /// Remembers `decision` for `request` keyed by `observed`.
     pub(crate) fn insert(&self, request: &Request<'_>, observed: &Observed, decision: &Decision) {
-        let borrowed = Borrowed { request, observed };
+        let borrowed = Borrowed::new(request, observed);
         let key = Key {
             principal: request.principal.cloned(),
             action: request.action.to_owned(),
@@ -299,11 +316,11 @@ mod tests {
             scopes: scopes.to_vec(),
         };
         let hasher = quick_cache::DefaultHashBuilder::default();
-        let borrowed = Borrowed { request: &request, observed: &EXACT };
+        let borrowed = Borrowed::new(&request, &EXACT);
         assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(&key));
         assert!(borrowed.equivalent(&key));
         let other = Request { action: "process.link", ..request };
-        assert!(!Borrowed { request: &other, observed: &EXACT }.equivalent(&key));
+        assert!(!Borrowed::new(&other, &EXACT).equivalent(&key));
     }
 
     /// The old cache hashed with its own hasher and inserted into maps with theirs: once a map grew, the
@@ -322,6 +339,52 @@ mod tests {
             assert!(found.cached);
             assert_eq!(found.allowed, i % 2 == 0, "{}", actor.id);
         }
+        Ok(())
+    }
+
+    /// Past the attributes looked up once, the rest are looked up on each use: both hash and compare alike.
+    #[test]
+    fn long_contexts_are_keyed_like_short_ones() -> TestResult {
+        let observed = Observed::with(false, &[("a0", Kept::Value), ("a9", Kept::Value)], Kept::Shape);
+        let cache = DecisionCache::with_capacity(100);
+        let actor = Actor::new("user:alice");
+        let process = |pid: &str| Resource::Process {
+            pid: pid.into(),
+            entry: "a:w".into(),
+            host: "a:h".into(),
+            actor: "user:alice".into(),
+        };
+        let context = |last: &str, other: &str| -> Vec<(String, AttrValue)> {
+            let mut context: Vec<(String, AttrValue)> =
+                (0..9).map(|i| (format!("a{i}"), AttrValue::from(format!("{other}{i}")))).collect();
+            context[0].1 = AttrValue::from("first");
+            context.push(("a9".to_owned(), AttrValue::from(last)));
+            context
+        };
+        let (p1, p2) = (process("p1"), process("p2"));
+        let (base, unread, read) = (context("x", "v"), context("x", "w"), context("y", "v"));
+        cache.insert(&request(&actor, &p1, &base), &observed, &decision(true));
+        let hasher = quick_cache::DefaultHashBuilder::default();
+        let key_of = |r: &Request<'_>| {
+            let b = Borrowed::new(r, &observed);
+            let key = Key {
+                principal: r.principal.cloned(),
+                action: r.action.to_owned(),
+                resource: r.resource.clone(),
+                pid: observed.pid,
+                context: b.context().map(|(n, v, k)| (n.to_owned(), v.clone(), k)).collect(),
+                scopes: r.scopes.to_vec(),
+            };
+            (hasher.hash_one(&b), hasher.hash_one(&key), b.equivalent(&key))
+        };
+        let (borrowed, owned, equivalent) = key_of(&request(&actor, &p1, &base));
+        assert!(borrowed == owned && equivalent);
+        // Another PID and other values of unread attributes are the same key; a read one (the tenth) is not.
+        assert!(cache.get(&request(&actor, &p2, &unread), &observed).is_some());
+        assert!(cache.get(&request(&actor, &p1, &read), &observed).is_none());
+        let mut typed = base.clone();
+        typed[5].1 = AttrValue::from(5);
+        assert!(cache.get(&request(&actor, &p1, &typed), &observed).is_none(), "a shape differs");
         Ok(())
     }
 

@@ -20,7 +20,7 @@
 //!   expression's value, and the decision (allowed, deciding policies) is the same for every PID. Only the
 //!   *text* of an error can name the PID, so decisions with errors are cached under the exact key only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use cedar_policy as cedar;
 use serde_json::Value as Json;
@@ -91,12 +91,12 @@ fn context_names(json: &Json, names: &mut BTreeSet<String>) -> bool {
 pub(crate) struct Observed {
     /// Whether the target process's PID is in the key.
     pub(crate) pid: bool,
-    /// The attributes the schema declares for the action, each with whether its value is in the key
-    /// (`true`: some policy reads it) or only its shape (`false`).
-    attrs: BTreeMap<String, bool>,
-    /// For an attribute not in `attrs`: `None` drops it (the schema does not declare it, so Cedar never
-    /// sees it); `Some(exact)` keeps it (the declared attributes are not known), by value when `exact`.
-    others: Option<bool>,
+    /// The attributes the schema declares for the action, each with how it enters the key: its value when
+    /// some policy reads it, else its shape.
+    attrs: hashbrown::HashMap<String, Kept>,
+    /// How an attribute not in `attrs` enters the key: [`Kept::Dropped`] when the schema declares the
+    /// action's attributes (Cedar never sees another), else as its value or shape.
+    others: Kept,
 }
 
 /// How a context attribute enters the key.
@@ -110,21 +110,33 @@ pub(crate) enum Kept {
     Value,
 }
 
-/// The key of an action nothing is known about: every input, by value.
-pub(crate) static EXACT: Observed = Observed { pid: true, attrs: BTreeMap::new(), others: Some(true) };
+/// The key of an action nothing is known about (not in the schema): every input, by value.
+pub(crate) static EXACT: std::sync::LazyLock<Observed> = std::sync::LazyLock::new(Observed::exact);
 
 impl Observed {
+    /// The key of an action nothing is known about: every input, by value.
+    pub(crate) fn exact() -> Observed {
+        Observed { pid: true, attrs: hashbrown::HashMap::new(), others: Kept::Value }
+    }
+
+    /// A key that keeps the PID when `pid`, the attributes `attrs` as given, and others as `others`.
+    #[cfg(test)]
+    pub(crate) fn with(pid: bool, attrs: &[(&str, Kept)], others: Kept) -> Observed {
+        Observed { pid, attrs: attrs.iter().map(|(name, kept)| ((*name).to_owned(), *kept)).collect(), others }
+    }
+
     /// How the context attribute `name` enters the key.
     pub(crate) fn kept(&self, name: &str) -> Kept {
-        let exact = match self.attrs.get(name) {
-            Some(exact) => *exact,
-            None => match self.others {
-                None => return Kept::Dropped,
-                Some(exact) => exact,
-            },
-        };
-        if exact { Kept::Value } else { Kept::Shape }
+        if self.attrs.is_empty() {
+            return self.others;
+        }
+        self.attrs.get(name).copied().unwrap_or(self.others)
     }
+}
+
+/// How an attribute some policy reads (`read`) or none reads enters the key.
+fn by_reads(read: bool) -> Kept {
+    if read { Kept::Value } else { Kept::Shape }
 }
 
 /// The key of each of the schema's actions, from the policies that can apply to it, the attributes the
@@ -153,13 +165,13 @@ pub(crate) fn per_action(
         let observed = match context_attrs.declared(name) {
             Some(declared) => Observed {
                 pid,
-                attrs: declared.iter().map(|attr| (attr.clone(), is_read(attr))).collect(),
-                others: None,
+                attrs: declared.iter().map(|attr| (attr.clone(), by_reads(is_read(attr)))).collect(),
+                others: Kept::Dropped,
             },
             None => Observed {
                 pid,
-                attrs: read.iter().map(|attr| ((*attr).to_owned(), true)).collect(),
-                others: Some(whole_context),
+                attrs: read.iter().map(|attr| ((*attr).to_owned(), Kept::Value)).collect(),
+                others: by_reads(whole_context),
             },
         };
         out.insert(name.to_owned(), observed);
