@@ -107,7 +107,9 @@ pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> 
         (Some(schema), Some(entities), Some(types)) if problems.is_empty() => {
             let (selections, slices) = caches();
             let references = crate::slice::References::of(&entities);
-            let names_process = crate::observe::store_names_process(&entities, &references);
+            // A PID is observable through the stored entities, or through the schema if it lists the valid ones.
+            let names_process = crate::observe::store_names_process(&entities, &references)
+                || crate::observe::process_is_enum(schema_text);
             let observed = crate::observe::per_action(&schema, &policies, &context_attrs, names_process);
             Ok(PolicySet {
                 revision: revision(&files).into(),

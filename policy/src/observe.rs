@@ -19,6 +19,7 @@
 //!   entity, a parent, or an attribute or tag value). With neither, renaming the target process changes no
 //!   expression's value, and the decision (allowed, deciding policies) is the same for every PID. Only the
 //!   *text* of an error can name the PID, so decisions with errors are cached under the exact key only.
+//!   A schema that makes `Process` an enumerated type (whose valid ids it lists) keeps the PID too.
 
 use std::collections::BTreeSet;
 
@@ -179,6 +180,19 @@ pub(crate) fn per_action(
     out
 }
 
+/// Whether the schema makes `Process` an enumerated entity type (`entity Process enum [...]`), whose valid
+/// ids the schema lists: then a request's validity depends on the PID. A schema text that cannot be read
+/// counts as one that does.
+pub(crate) fn process_is_enum(schema_text: &str) -> bool {
+    let Ok((fragment, _)) = cedar::SchemaFragment::from_cedarschema_str(schema_text) else { return true };
+    let Ok(json) = fragment.to_json_value() else { return true };
+    let Some(namespaces) = json.as_object() else { return true };
+    namespaces.values().any(|namespace| {
+        let entity_type = namespace.get("entityTypes").and_then(|types| types.get(PROCESS));
+        entity_type.is_some_and(|ty| ty.get("enum").is_some())
+    })
+}
+
 /// Whether any stored entity is a `Process`, or names one as a parent or in an attribute or tag.
 pub(crate) fn store_names_process(store: &cedar::Entities, references: &crate::slice::References) -> bool {
     store.iter().any(|entity| {
@@ -227,6 +241,14 @@ mod tests {
         ] {
             assert_eq!(reads(policy).context, None, "{policy}");
         }
+    }
+
+    #[test]
+    fn an_enumerated_process_type_is_found() {
+        assert!(!process_is_enum(crate::load::DEFAULT_SCHEMA));
+        assert!(process_is_enum(r#"entity Process enum ["a", "b"]; entity Actor;"#));
+        assert!(!process_is_enum(r#"entity Color enum ["a", "b"]; entity Process;"#), "enums parse");
+        assert!(process_is_enum("not a schema"));
     }
 
     #[test]
