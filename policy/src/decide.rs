@@ -1,11 +1,17 @@
 //! Deciding a request: the one place Cedar is asked. Deciding never fails; a failure is a deny.
 //!
-//! Two things keep the hot path cheap without weakening it:
+//! Four things keep the hot path cheap without weakening it:
 //! - **Pre-selection.** Only the policies that can apply are evaluated: the unscoped ones plus those of the
 //!   request's scopes, and of those only the ones whose action constraint admits the request's action (an
 //!   `action in [...]` constraint is resolved through the schema's action groups). A policy that is left
 //!   out could not have matched the request, so the decision is the one the whole set gives.
-//! - **The decision cache** ([`crate::cache`]): an exact answer keyed on every input of the request.
+//! - **Scope constraints.** Of those, a request's entity slice keeps the ones whose principal and resource
+//!   scope constraints its principal and resource can satisfy (see [`PolicySet::slice_for`]).
+//! - **Entity slices** shared by the requests of one principal, resource, action and scopes; a target
+//!   process whose PID no policy can observe is decided for a stand-in PID, so all processes of one entry,
+//!   host and actor share one slice.
+//! - **The decision cache** ([`crate::cache`]): an exact answer keyed on every input of the request that the
+//!   policies can observe ([`crate::observe`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -75,6 +81,34 @@ pub(crate) type Selections = Bounded<(Vec<String>, String), Selection>;
 /// The entities of requests by (principal, resource, action, scopes): everything they depend on.
 pub(crate) type Slices = Bounded<(Actor, Resource, String, Vec<String>), Slice>;
 
+/// Requests found valid against the schema, by principal, action, resource and context shape.
+pub(crate) type ValidRequests =
+    quick_cache::sync::Cache<(cedar::EntityUid, cedar::EntityUid, cedar::EntityUid, Vec<(String, AttrValue)>), ()>;
+
+/// At most this many valid request shapes are remembered.
+const MAX_VALID_REQUESTS: usize = 8192;
+
+/// An empty cache of valid request shapes.
+pub(crate) fn valid_requests() -> ValidRequests {
+    quick_cache::sync::Cache::new(MAX_VALID_REQUESTS)
+}
+
+/// A context attribute with every string, number and boolean of its value replaced by one of the same type:
+/// what schema validation sees of it. `convert::context` has refused values nested too deep already.
+fn shaped((name, value): &(String, AttrValue)) -> (String, AttrValue) {
+    (name.clone(), shape(value))
+}
+
+fn shape(value: &AttrValue) -> AttrValue {
+    match value {
+        AttrValue::Bool(_) => AttrValue::Bool(false),
+        AttrValue::Long(_) => AttrValue::Long(0),
+        AttrValue::Str(_) => AttrValue::Str(String::new()),
+        AttrValue::Set(items) => AttrValue::Set(items.iter().map(shape).collect()),
+        AttrValue::Record(fields) => AttrValue::Record(fields.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+    }
+}
+
 /// Empty caches for a new set.
 pub(crate) fn caches() -> (Selections, Slices) {
     (Bounded::new(MAX_SELECTIONS), Bounded::new(MAX_SLICES))
@@ -89,8 +123,11 @@ impl PolicySet {
     /// rules), and the policies that apply are the unscoped ones plus those of `request.scopes`.
     ///
     /// Answers are cached per set, keyed on the principal (id and meta), action, resource, context and scope
-    /// names; the policies and entities are the set's own, so a reload (a new set) starts with an empty
-    /// cache. A cached answer is marked [`Decision::cached`] and is otherwise the same.
+    /// names, less what no policy that can apply to the action can observe: context attributes the schema
+    /// does not declare, the values (not the types) of attributes no policy reads, and a target process's
+    /// PID when no policy or stored entity names a `Process`. The policies and entities are the set's own,
+    /// so a reload (a new set) starts with an empty cache. A cached answer is marked [`Decision::cached`]
+    /// and is otherwise the same as evaluating ([`PolicySet::decide_uncached`]) gives.
     ///
     /// Never fails: no principal, an unknown action, a resource or context the schema does not allow, an
     /// entity that cannot be built and an evaluation error are each a deny with the reason in
@@ -181,10 +218,18 @@ impl PolicySet {
         let action = self.types.action(request.action);
         let resource = self.types.resource_uid(request.resource);
         // Validating the request against the schema catches an unknown action, a resource type the action
-        // does not apply to, and a context that does not fit.
-        let cedar_request =
-            cedar::Request::new(principal.clone(), action.clone(), resource, context, Some(&self.schema))
-                .map_err(|e| format!("invalid request: {}", message_of(&e)))?;
+        // does not apply to, and a context that does not fit. What it checks is the principal, action and
+        // resource (their types, and the ids of an enumerated type) and the context's shape (the types of its
+        // values, the keys of its records), so a request like one found valid before is valid: it is built
+        // without checking again. An invalid one is checked each time, so its error is its own.
+        let valid_key = (principal.clone(), action.clone(), resource.clone(), declared.iter().map(shaped).collect());
+        let known_valid = self.valid_requests.get(&valid_key).is_some();
+        let schema = (!known_valid).then_some(&self.schema);
+        let cedar_request = cedar::Request::new(principal.clone(), action.clone(), resource, context, schema)
+            .map_err(|e| format!("invalid request: {}", message_of(&e)))?;
+        if !known_valid {
+            self.valid_requests.insert(valid_key, ());
+        }
         let selection = self.policies_for(request.action, request.scopes)?;
         let slice = self.slice_for(request, actor, &principal, action, &selection)?;
         Ok((cedar_request, selection, slice))
@@ -378,6 +423,63 @@ permit (principal, action == Action::"process.monitor", resource);
   {"uid": {"type": "Actor", "id": "t0:a"}, "attrs": {}, "parents": [{"type": "Tenant", "id": "t0"}]},
   {"uid": {"type": "Actor", "id": "t1:b"}, "attrs": {}, "parents": [{"type": "Group", "id": "g"}]}
 ]"#;
+
+    /// A request built without checking because one of its shape was found valid is decided as a set that
+    /// checks it (a new one, with empty caches) decides it; an invalid one is refused with its own error.
+    #[test]
+    fn requests_like_valid_ones_are_decided_as_if_checked() -> Result<(), String> {
+        let files = [("p.cedar".to_owned(), POLICIES.to_owned()), ("entities.json".to_owned(), ENTITIES.to_owned())];
+        let warm = PolicySet::from_files(&files).map_err(|e| e.to_string())?;
+        let values = [
+            AttrValue::from("a"),
+            AttrValue::from("b"),
+            AttrValue::from(1),
+            AttrValue::Set(vec![AttrValue::from("a")]),
+            AttrValue::Set(vec![]),
+            AttrValue::Record([("x".to_owned(), AttrValue::from("a"))].into()),
+        ];
+        let mut contexts: Vec<Vec<(String, AttrValue)>> = Vec::new();
+        for pid in &values {
+            contexts.push(vec![("pid".to_owned(), pid.clone())]);
+            for topic in &values {
+                contexts.push(vec![("pid".to_owned(), pid.clone()), ("topic".to_owned(), topic.clone())]);
+                contexts.push(vec![("topic".to_owned(), topic.clone())]);
+                contexts.push(vec![("pid".to_owned(), pid.clone()), ("scopes".to_owned(), topic.clone())]);
+            }
+        }
+        let actor = Actor::new("t0:a");
+        let resource =
+            Resource::Process { pid: "p".into(), entry: "t0.w:x".into(), host: "t0:h".into(), actor: "t0:a".into() };
+        let (mut valid, mut invalid) = (0, 0);
+        let mut expected = Vec::new();
+        for context in &contexts {
+            let request =
+                Request { principal: Some(&actor), action: "process.send", resource: &resource, context, scopes: &[] };
+            let fresh = PolicySet::from_files(&files).map_err(|e| e.to_string())?;
+            let decision = fresh.decide_uncached(&request);
+            if decision.errors.iter().any(|e| e.starts_with("invalid request")) {
+                invalid += 1
+            } else {
+                valid += 1
+            }
+            expected.push(decision);
+        }
+        for _round in 0..2 {
+            for (context, b) in contexts.iter().zip(&expected) {
+                let request = Request {
+                    principal: Some(&actor),
+                    action: "process.send",
+                    resource: &resource,
+                    context,
+                    scopes: &[],
+                };
+                let a = warm.decide_uncached(&request);
+                assert_eq!((a.allowed, &a.policies, &a.errors), (b.allowed, &b.policies, &b.errors), "{context:?}");
+            }
+        }
+        assert!(valid > 5 && invalid > 5, "valid {valid}, invalid {invalid}");
+        Ok(())
+    }
 
     /// Leaving out the policies whose scope constraints the request cannot satisfy changes nothing of the
     /// response: decision, deciding policies, errors.

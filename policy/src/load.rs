@@ -124,6 +124,7 @@ pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> 
                 selections,
                 slices,
                 observed,
+                valid_requests: crate::decide::valid_requests(),
                 decisions: DecisionCache::default(),
             })
         }
