@@ -156,8 +156,9 @@ fn main() {
         let pids: Vec<[(String, AttrValue); 2]> = (0..100_000)
             .map(|i| [("pid".to_owned(), AttrValue::from(format!("{{local@1|t0:processes|{i}}}"))), context[1].clone()])
             .collect();
-        let topics: Vec<[(String, AttrValue); 2]> =
-            (0..100_000).map(|i| [context[0].clone(), ("topic".to_owned(), AttrValue::from(format!("t{i}")))]).collect();
+        let topics: Vec<[(String, AttrValue); 2]> = (0..100_000)
+            .map(|i| [context[0].clone(), ("topic".to_owned(), AttrValue::from(format!("t{i}")))])
+            .collect();
         let entries: Vec<Resource> = (0..100_000)
             .map(|i| Resource::Process {
                 pid: "{local@1|t0:processes|1}".into(),
