@@ -7,9 +7,14 @@
 //! tenant, mostly `process.send` by topic with some monitor, terminate and spawn rules. The measured request
 //! is a send by a tenant's actor to one of its processes, in the tenant's scope.
 //! - cached: the same request again (a cache hit).
-//! - miss: a new caller PID each time: the decision is not cached, the request's entities are.
-//! - cold: a new target process each time: nothing is reused.
-//! - unscoped: cold, against the same rules without `@scope` (only action pre-selection applies), to show
+//! - caller: a new caller PID each time (no policy reads `context.pid`).
+//! - target: a new target process each time, of the same entry, host and actor (no policy names a PID).
+//! - topic: a new topic each time: a context value the policies read, so the decision is not cached; the
+//!   request's entities can be.
+//! - uncached: `decide_uncached` on the same request: evaluation alone, the built Cedar sets and entities
+//!   reused.
+//! - entry: a target in a new entry each time: the request's entities are built anew, nothing is reused.
+//! - unscoped: entry, against the same rules without `@scope` (only action pre-selection applies), to show
 //!   what scope pre-selection saves.
 //!
 //! `CORRAL_BENCH_CACHED_ONLY=1` measures the cached column alone (for a profiler).
@@ -104,11 +109,12 @@ fn load(n: usize, scoped: bool) -> PolicySet {
 
 fn main() {
     println!("policy decisions: median ns per decision, release build");
-    println!("  cached: a repeated request; miss: a new caller PID (decision not cached, its entities are);");
-    println!("  cold: a new target process (nothing reused); unscoped: cold, same rules without @scope");
+    println!("  cached: a repeated request; caller: a new caller PID each time; target: a new target process;");
+    println!("  topic: a new topic (a context value the policies read); uncached: decide_uncached, same request;");
+    println!("  entry: a target in a new entry (its entities built anew); unscoped: entry, rules without @scope");
     println!(
-        "{:>9} {:>10} {:>8} {:>8} {:>8} {:>10} {:>10}",
-        "policies", "applicable", "cached", "miss", "cold", "unscoped", "(applic.)"
+        "{:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>9} {:>10}",
+        "policies", "applicable", "cached", "caller", "target", "topic", "uncached", "entry", "unscoped", "(applic.)"
     );
     for n in [20, 200] {
         let set = load(n, true);
@@ -150,20 +156,43 @@ fn main() {
         let pids: Vec<[(String, AttrValue); 2]> = (0..100_000)
             .map(|i| [("pid".to_owned(), AttrValue::from(format!("{{local@1|t0:processes|{i}}}"))), context[1].clone()])
             .collect();
-        let miss = median_ns(41, 1_000, |i| {
+        let topics: Vec<[(String, AttrValue); 2]> = (0..100_000)
+            .map(|i| [context[0].clone(), ("topic".to_owned(), AttrValue::from(format!("t{i}")))])
+            .collect();
+        let entries: Vec<Resource> = (0..100_000)
+            .map(|i| Resource::Process {
+                pid: "{local@1|t0:processes|1}".into(),
+                entry: format!("t0.workers:handler{i}"),
+                host: "t0:processes".into(),
+                actor: "t0:user1".into(),
+            })
+            .collect();
+        let caller = median_ns(41, 1_000, |i| {
             let request = Request { context: &pids[(i + 1) % pids.len()], ..request };
             black_box(set.decide(black_box(&request)));
         });
-        let cold = median_ns(41, 1_000, |i| {
+        let target = median_ns(41, 1_000, |i| {
             let request = Request { resource: &targets[(i + 1) % targets.len()], ..request };
             black_box(set.decide(black_box(&request)));
         });
-        let cold_unscoped = median_ns(21, 200, |i| {
-            let request = Request { resource: &targets[(i + 1) % targets.len()], scopes: &[], ..request };
+        let topic = median_ns(41, 1_000, |i| {
+            let request = Request { context: &topics[(i + 1) % topics.len()], ..request };
+            black_box(set.decide(black_box(&request)));
+        });
+        let uncached = median_ns(41, 1_000, |_| {
+            black_box(set.decide_uncached(black_box(&request)));
+        });
+        let entry = median_ns(21, 500, |i| {
+            let request = Request { resource: &entries[(i + 1) % entries.len()], ..request };
+            black_box(set.decide(black_box(&request)));
+        });
+        let entry_unscoped = median_ns(21, 200, |i| {
+            let request = Request { resource: &entries[(i + 50_001) % entries.len()], scopes: &[], ..request };
             black_box(unscoped.decide(black_box(&request)));
         });
         println!(
-            "{n:>9} {applicable:>10} {cached:>8.0} {miss:>8.0} {cold:>8.0} {cold_unscoped:>10.0} {applicable_unscoped:>10}"
+            "{n:>9} {applicable:>10} {cached:>8.0} {caller:>8.0} {target:>8.0} {topic:>8.0} {uncached:>9.0} {entry:>8.0} \
+             {entry_unscoped:>9.0} {applicable_unscoped:>10}"
         );
     }
 }

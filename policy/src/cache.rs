@@ -1,126 +1,304 @@
-//! The decision cache of a policy set: exact answers keyed on every input of a decision.
+//! The decision cache of a policy set: exact answers keyed on every input of a decision the policies can
+//! observe.
 //!
-//! A decision depends on the principal (id and meta), the action, the resource (with the attributes the
-//! [`Resource`] carries), the context, the scope names, the policies and the static entities. The last two
-//! are fixed for a [`PolicySet`](crate::PolicySet): a reload or an edit of `entities.json` builds a new set
-//! with an empty cache, so the policy revision and the entity generation are part of the key by construction.
-//! The rest is the key. Lookups hash the borrowed [`Request`] and allocate nothing.
+//! A decision depends on the principal (id and meta), the action, the resource, the context, the scope
+//! names, the policies and the static entities. The last two are fixed for a [`PolicySet`](crate::PolicySet):
+//! a reload or an edit of `entities.json` builds a new set with an empty cache, so the policy revision and
+//! the entity generation are part of the key by construction. Of the rest, the key leaves out what no policy
+//! of the set can observe for the request's action ([`Observed`], computed at load time): context attributes
+//! the schema does not declare, the values (not the shapes) of attributes no policy reads, and a target
+//! process's PID when no policy can tell processes apart.
+//!
+//! Lookups hash the borrowed [`Request`] and allocate nothing. The owned [`Key`] and the borrowed view hash
+//! and compare through the same functions, and the cache (`quick_cache`, bounded, with eviction) hashes
+//! both with its one hasher, for lookups and inserts alike.
 
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::{Mutex, PoisonError};
+use std::hash::{Hash, Hasher};
 
-use hashbrown::{Equivalent, HashMap};
+use quick_cache::Equivalent;
 
+use crate::observe::{Kept, Observed};
 use crate::request::{Actor, AttrValue, Decision, Request, Resource};
 
-/// Entries kept before the cache starts over (across all shards). A full shard is cleared rather than evicted
-/// entry by entry:
-/// the working set of a node (callers x targets x actions) refills it at the cost of one evaluation each.
-pub(crate) const CAPACITY: usize = 16 * 1024;
+/// Decisions kept at most (across the cache's shards); past that the least useful are evicted one by one.
+pub(crate) const CAPACITY: usize = 32 * 1024;
 
-/// An owned copy of every input of a request. Field order and types hash exactly as [`Borrowed`] does.
-#[derive(PartialEq, Eq, Hash)]
+/// Nesting followed when hashing or comparing a shape. Deeper values are refused by `convert` anyway; past
+/// this depth two shapes compare unequal, which is a miss, never a wrong hit.
+const MAX_SHAPE_DEPTH: usize = 40;
+
+/// An owned copy of a request's inputs, with how each enters the key.
 struct Key {
     principal: Option<Actor>,
     action: String,
     resource: Resource,
-    context: Vec<(String, AttrValue)>,
+    /// Whether the resource's PID is part of the key.
+    pid: bool,
+    /// The context attributes Cedar sees, in request order, each by value or by shape.
+    context: Vec<(String, AttrValue, Kept)>,
     scopes: Vec<String>,
 }
 
+/// How many context attributes a [`Borrowed`] looks up once (the rest are looked up on each use).
+const INLINE: usize = 8;
+
 /// A request seen as a key, without copying it.
-struct Borrowed<'r, 'a>(&'r Request<'a>);
+struct Borrowed<'r, 'a> {
+    request: &'r Request<'a>,
+    observed: &'r Observed,
+    /// How the first [`INLINE`] context attributes enter the key, looked up once for hashing and comparing.
+    kept: [Kept; INLINE],
+}
+
+impl<'r, 'a> Borrowed<'r, 'a> {
+    fn new(request: &'r Request<'a>, observed: &'r Observed) -> Self {
+        let mut kept = [Kept::Dropped; INLINE];
+        for (slot, (name, _)) in kept.iter_mut().zip(request.context) {
+            *slot = observed.kept(name);
+        }
+        Borrowed { request, observed, kept }
+    }
+
+    fn context(&self) -> impl Iterator<Item = (&str, &AttrValue, Kept)> {
+        self.request
+            .context
+            .iter()
+            .enumerate()
+            .map(|(i, (name, value))| {
+                let kept = self.kept.get(i).copied().unwrap_or_else(|| self.observed.kept(name));
+                (name.as_str(), value, kept)
+            })
+            .filter(|(_, _, kept)| *kept != Kept::Dropped)
+    }
+}
+
+impl Key {
+    fn context(&self) -> impl Iterator<Item = (&str, &AttrValue, Kept)> {
+        self.context.iter().map(|(name, value, kept)| (name.as_str(), value, *kept))
+    }
+}
+
+/// Feeds `state` what the key holds: the one sequence both [`Key`] and [`Borrowed`] hash.
+fn feed<'v, H: Hasher>(
+    state: &mut H,
+    principal: Option<&Actor>,
+    action: &str,
+    resource: &Resource,
+    pid: bool,
+    context: impl Iterator<Item = (&'v str, &'v AttrValue, Kept)>,
+    scopes: &[String],
+) {
+    principal.hash(state);
+    action.hash(state);
+    hash_resource(state, resource, pid);
+    for (name, value, kept) in context {
+        state.write_u8(1);
+        name.hash(state);
+        match kept {
+            Kept::Value => value.hash(state),
+            Kept::Shape | Kept::Dropped => hash_shape(state, value, 0),
+        }
+    }
+    state.write_u8(0);
+    scopes.hash(state);
+}
+
+fn hash_resource<H: Hasher>(state: &mut H, resource: &Resource, pid: bool) {
+    resource.type_name().hash(state);
+    match resource {
+        Resource::Process { pid: id, entry, host, actor } => {
+            if pid {
+                id.hash(state);
+            }
+            entry.hash(state);
+            host.hash(state);
+            actor.hash(state);
+        }
+        other => other.id().hash(state),
+    }
+}
+
+fn same_resource(a: &Resource, b: &Resource, pid: bool) -> bool {
+    match (a, b) {
+        (
+            Resource::Process { pid: a_pid, entry: a_entry, host: a_host, actor: a_actor },
+            Resource::Process { pid: b_pid, entry: b_entry, host: b_host, actor: b_actor },
+        ) => (!pid || a_pid == b_pid) && a_entry == b_entry && a_host == b_host && a_actor == b_actor,
+        _ => a == b,
+    }
+}
+
+/// Hashes what validation can see of a value: its kind and, inside sets and records, the shapes (and the
+/// record keys), but no string, number or boolean.
+fn hash_shape<H: Hasher>(state: &mut H, value: &AttrValue, depth: usize) {
+    if depth > MAX_SHAPE_DEPTH {
+        return;
+    }
+    match value {
+        AttrValue::Bool(_) => state.write_u8(0),
+        AttrValue::Long(_) => state.write_u8(1),
+        AttrValue::Str(_) => state.write_u8(2),
+        AttrValue::Set(items) => {
+            state.write_u8(3);
+            state.write_usize(items.len());
+            items.iter().for_each(|item| hash_shape(state, item, depth + 1));
+        }
+        AttrValue::Record(fields) => {
+            state.write_u8(4);
+            state.write_usize(fields.len());
+            for (key, field) in fields {
+                key.hash(state);
+                hash_shape(state, field, depth + 1);
+            }
+        }
+    }
+}
+
+/// Whether two values have the same shape (see [`hash_shape`]).
+fn same_shape(a: &AttrValue, b: &AttrValue, depth: usize) -> bool {
+    if depth > MAX_SHAPE_DEPTH {
+        return false;
+    }
+    match (a, b) {
+        (AttrValue::Bool(_), AttrValue::Bool(_))
+        | (AttrValue::Long(_), AttrValue::Long(_))
+        | (AttrValue::Str(_), AttrValue::Str(_)) => true,
+        (AttrValue::Set(a), AttrValue::Set(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_shape(a, b, depth + 1))
+        }
+        (AttrValue::Record(a), AttrValue::Record(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && same_shape(va, vb, depth + 1))
+        }
+        _ => false,
+    }
+}
+
+fn same_context<'a, 'b>(
+    mut a: impl Iterator<Item = (&'a str, &'a AttrValue, Kept)>,
+    mut b: impl Iterator<Item = (&'b str, &'b AttrValue, Kept)>,
+) -> bool {
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some((na, va, ka)), Some((nb, vb, kb))) => {
+                let same_value = match ka {
+                    Kept::Value => va == vb,
+                    Kept::Shape | Kept::Dropped => same_shape(va, vb, 0),
+                };
+                if na != nb || ka != kb || !same_value {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let principal = self.principal.as_ref();
+        feed(state, principal, &self.action, &self.resource, self.pid, self.context(), &self.scopes);
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.principal == other.principal
+            && self.action == other.action
+            && self.pid == other.pid
+            && same_resource(&self.resource, &other.resource, self.pid)
+            && same_context(self.context(), other.context())
+            && self.scopes == other.scopes
+    }
+}
+
+impl Eq for Key {}
 
 impl Hash for Borrowed<'_, '_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        // The same sequence `Key`'s derived `Hash` feeds: `&T` hashes as `T`, `&str` as `String`, and a slice
-        // as a `Vec`.
-        self.0.principal.hash(state);
-        self.0.action.hash(state);
-        self.0.resource.hash(state);
-        self.0.context.hash(state);
-        self.0.scopes.hash(state);
+        let r = self.request;
+        feed(state, r.principal, r.action, r.resource, self.observed.pid, self.context(), r.scopes);
     }
 }
 
 impl Equivalent<Key> for Borrowed<'_, '_> {
     fn equivalent(&self, key: &Key) -> bool {
-        let r = self.0;
+        let r = self.request;
         r.principal == key.principal.as_ref()
             && r.action == key.action
-            && *r.resource == key.resource
-            && r.context == key.context.as_slice()
+            && self.observed.pid == key.pid
+            && same_resource(r.resource, &key.resource, key.pid)
+            && same_context(self.context(), key.context())
             && r.scopes == key.scopes.as_slice()
     }
 }
 
-/// Shards of the cache; a request's hash picks one, so workers deciding at once rarely share a lock.
-const SHARDS: usize = 16;
-
-/// Decisions by request, for one policy set: [`SHARDS`] maps under their own locks, one hasher for all, so a
-/// lookup hashes the request once.
+/// Decisions by request, for one policy set: a bounded concurrent map (sharded, each shard under its own
+/// lock) that evicts entries one at a time when full.
 pub(crate) struct DecisionCache {
-    hasher: hashbrown::DefaultHashBuilder,
-    shards: [Mutex<HashMap<Key, Decision>>; SHARDS],
+    map: quick_cache::sync::Cache<Key, Decision>,
 }
 
 impl Default for DecisionCache {
     fn default() -> Self {
-        DecisionCache { hasher: Default::default(), shards: std::array::from_fn(|_| Mutex::new(HashMap::new())) }
+        DecisionCache::with_capacity(CAPACITY)
     }
 }
 
 impl DecisionCache {
-    fn shard(&self, hash: u64) -> std::sync::MutexGuard<'_, HashMap<Key, Decision>> {
-        // The high bits pick the shard; hashbrown uses the low and top-7 bits within it.
-        let index = (hash >> 32) as usize % SHARDS;
-        // Inserts and clears are single calls that leave a map whole, so a poisoned lock is safe to use.
-        self.shards[index].lock().unwrap_or_else(PoisonError::into_inner)
+    /// An empty cache of at most `capacity` decisions.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        DecisionCache { map: quick_cache::sync::Cache::new(capacity.max(1)) }
     }
 
-    /// The cached decision for `request`, marked [`Decision::cached`].
-    pub(crate) fn get(&self, request: &Request<'_>) -> Option<Decision> {
-        let borrowed = Borrowed(request);
-        let hash = self.hasher.hash_one(&borrowed);
-        let shard = self.shard(hash);
-        let (_, decision) = shard.raw_entry().from_hash(hash, |key| borrowed.equivalent(key))?;
-        Some(Decision { cached: true, ..decision.clone() })
+    /// The cached decision for `request` keyed by `observed`, marked [`Decision::cached`].
+    pub(crate) fn get(&self, request: &Request<'_>, observed: &Observed) -> Option<Decision> {
+        let decision = self.map.get(&Borrowed::new(request, observed))?;
+        Some(Decision { cached: true, ..decision })
     }
 
-    /// Remembers `decision` for `request`.
-    pub(crate) fn insert(&self, request: &Request<'_>, decision: &Decision) {
+    /// Remembers `decision` for `request` keyed by `observed`.
+    pub(crate) fn insert(&self, request: &Request<'_>, observed: &Observed, decision: &Decision) {
+        let borrowed = Borrowed::new(request, observed);
         let key = Key {
             principal: request.principal.cloned(),
             action: request.action.to_owned(),
             resource: request.resource.clone(),
-            context: request.context.to_vec(),
+            pid: observed.pid,
+            context: borrowed.context().map(|(name, value, kept)| (name.to_owned(), value.clone(), kept)).collect(),
             scopes: request.scopes.to_vec(),
         };
-        let hash = self.hasher.hash_one(&key);
-        let mut shard = self.shard(hash);
-        if shard.len() >= CAPACITY / SHARDS {
-            shard.clear();
-        }
-        let decision = Decision { cached: false, ..decision.clone() };
-        match shard.raw_entry_mut().from_key_hashed_nocheck(hash, &key) {
-            hashbrown::hash_map::RawEntryMut::Occupied(mut entry) => {
-                entry.insert(decision);
-            }
-            hashbrown::hash_map::RawEntryMut::Vacant(entry) => {
-                entry.insert_hashed_nocheck(hash, key, decision);
-            }
-        }
+        self.map.insert(key, Decision { cached: false, ..decision.clone() });
     }
 
     /// How many decisions are cached.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len()).sum()
+        self.map.len()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::hash::BuildHasher;
+
     use super::*;
+    use crate::observe::EXACT;
+
+    type TestResult = Result<(), String>;
+
+    fn request<'a>(actor: &'a Actor, resource: &'a Resource, context: &'a [(String, AttrValue)]) -> Request<'a> {
+        Request { principal: Some(actor), action: "process.send", resource, context, scopes: &[] }
+    }
+
+    fn decision(allowed: bool) -> Decision {
+        Decision {
+            allowed,
+            policies: std::sync::Arc::new([]),
+            errors: std::sync::Arc::new([]),
+            revision: "r".into(),
+            cached: false,
+        }
+    }
 
     #[test]
     fn a_borrowed_request_hashes_like_its_owned_key() {
@@ -128,24 +306,122 @@ mod tests {
         let resource = Resource::Name { name: "svc".into() };
         let context = [("pid".to_owned(), AttrValue::from("<1>"))];
         let scopes = ["a".to_owned()];
-        let request = Request {
-            principal: Some(&actor),
-            action: "process.send",
-            resource: &resource,
-            context: &context,
-            scopes: &scopes,
-        };
+        let request = Request { scopes: &scopes, ..request(&actor, &resource, &context) };
         let key = Key {
             principal: Some(actor.clone()),
             action: "process.send".into(),
             resource: resource.clone(),
-            context: context.to_vec(),
+            pid: true,
+            context: vec![("pid".to_owned(), AttrValue::from("<1>"), Kept::Value)],
             scopes: scopes.to_vec(),
         };
-        let hasher = hashbrown::DefaultHashBuilder::default();
-        assert_eq!(hasher.hash_one(Borrowed(&request)), hasher.hash_one(&key));
-        assert!(Borrowed(&request).equivalent(&key));
+        let hasher = quick_cache::DefaultHashBuilder::default();
+        let borrowed = Borrowed::new(&request, &EXACT);
+        assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(&key));
+        assert!(borrowed.equivalent(&key));
         let other = Request { action: "process.link", ..request };
-        assert!(!Borrowed(&other).equivalent(&key));
+        assert!(!Borrowed::new(&other, &EXACT).equivalent(&key));
+    }
+
+    /// The old cache hashed with its own hasher and inserted into maps with theirs: once a map grew, the
+    /// entries it rehashed were lost to lookups. Every key inserted (below capacity) must be found again.
+    #[test]
+    fn every_key_is_found_after_the_cache_grows() -> TestResult {
+        let cache = DecisionCache::with_capacity(CAPACITY);
+        let actors: Vec<Actor> = (0..5_000).map(|i| Actor::new(format!("user:{i}"))).collect();
+        let resource = Resource::Name { name: "svc".into() };
+        for (i, actor) in actors.iter().enumerate() {
+            cache.insert(&request(actor, &resource, &[]), &EXACT, &decision(i % 2 == 0));
+        }
+        assert_eq!(cache.len(), actors.len());
+        for (i, actor) in actors.iter().enumerate() {
+            let found = cache.get(&request(actor, &resource, &[]), &EXACT).ok_or(format!("{} is missing", actor.id))?;
+            assert!(found.cached);
+            assert_eq!(found.allowed, i % 2 == 0, "{}", actor.id);
+        }
+        Ok(())
+    }
+
+    /// Past the attributes looked up once, the rest are looked up on each use: both hash and compare alike.
+    #[test]
+    fn long_contexts_are_keyed_like_short_ones() -> TestResult {
+        let observed = Observed::with(false, &[("a0", Kept::Value), ("a9", Kept::Value)], Kept::Shape);
+        let cache = DecisionCache::with_capacity(100);
+        let actor = Actor::new("user:alice");
+        let process = |pid: &str| Resource::Process {
+            pid: pid.into(),
+            entry: "a:w".into(),
+            host: "a:h".into(),
+            actor: "user:alice".into(),
+        };
+        let context = |last: &str, other: &str| -> Vec<(String, AttrValue)> {
+            let mut context: Vec<(String, AttrValue)> =
+                (0..9).map(|i| (format!("a{i}"), AttrValue::from(format!("{other}{i}")))).collect();
+            context[0].1 = AttrValue::from("first");
+            context.push(("a9".to_owned(), AttrValue::from(last)));
+            context
+        };
+        let (p1, p2) = (process("p1"), process("p2"));
+        let (base, unread, read) = (context("x", "v"), context("x", "w"), context("y", "v"));
+        cache.insert(&request(&actor, &p1, &base), &observed, &decision(true));
+        let hasher = quick_cache::DefaultHashBuilder::default();
+        let key_of = |r: &Request<'_>| {
+            let b = Borrowed::new(r, &observed);
+            let key = Key {
+                principal: r.principal.cloned(),
+                action: r.action.to_owned(),
+                resource: r.resource.clone(),
+                pid: observed.pid,
+                context: b.context().map(|(n, v, k)| (n.to_owned(), v.clone(), k)).collect(),
+                scopes: r.scopes.to_vec(),
+            };
+            (hasher.hash_one(&b), hasher.hash_one(&key), b.equivalent(&key))
+        };
+        let (borrowed, owned, equivalent) = key_of(&request(&actor, &p1, &base));
+        assert!(borrowed == owned && equivalent);
+        // Another PID and other values of unread attributes are the same key; a read one (the tenth) is not.
+        assert!(cache.get(&request(&actor, &p2, &unread), &observed).is_some());
+        assert!(cache.get(&request(&actor, &p1, &read), &observed).is_none());
+        let mut typed = base.clone();
+        typed[5].1 = AttrValue::from(5);
+        assert!(cache.get(&request(&actor, &p1, &typed), &observed).is_none(), "a shape differs");
+        Ok(())
+    }
+
+    #[test]
+    fn a_full_cache_evicts_rather_than_starting_over() {
+        let cache = DecisionCache::with_capacity(1_000);
+        let resource = Resource::Name { name: "svc".into() };
+        let actors: Vec<Actor> = (0..3_000).map(|i| Actor::new(format!("user:{i}"))).collect();
+        for actor in &actors {
+            cache.insert(&request(actor, &resource, &[]), &EXACT, &decision(true));
+            assert!(cache.len() <= 1_100, "the cache stays near its capacity: {}", cache.len());
+        }
+        assert!(cache.len() >= 900, "a full cache keeps most of its entries: {}", cache.len());
+    }
+
+    #[test]
+    fn shapes_keep_kinds_and_record_keys_but_not_leaves() {
+        let record = |k: &str, v: AttrValue| AttrValue::Record([(k.to_owned(), v)].into());
+        let same = [
+            (AttrValue::from("a"), AttrValue::from("b")),
+            (AttrValue::from(1), AttrValue::from(2)),
+            (AttrValue::Set(vec!["a".into()]), AttrValue::Set(vec!["b".into()])),
+            (record("k", 1.into()), record("k", 5.into())),
+        ];
+        for (a, b) in &same {
+            assert!(same_shape(a, b, 0), "{a:?} {b:?}");
+        }
+        let different = [
+            (AttrValue::from("a"), AttrValue::from(1)),
+            (AttrValue::from(true), AttrValue::from("true")),
+            (AttrValue::Set(vec![]), AttrValue::Set(vec!["b".into()])),
+            (AttrValue::Set(vec!["a".into()]), AttrValue::Set(vec![1.into()])),
+            (record("k", 1.into()), record("j", 1.into())),
+            (record("k", 1.into()), record("k", "1".into())),
+        ];
+        for (a, b) in &different {
+            assert!(!same_shape(a, b, 0), "{a:?} {b:?}");
+        }
     }
 }

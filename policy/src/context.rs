@@ -43,6 +43,12 @@ impl ContextAttrs {
         ContextAttrs(out)
     }
 
+    /// The attributes the schema declares for `action`; `None` when they are not known (every attribute
+    /// is passed).
+    pub(crate) fn declared(&self, action: &str) -> Option<&BTreeSet<String>> {
+        self.0.get(action)
+    }
+
     /// Whether `action`'s context may carry `attribute`.
     pub(crate) fn allows(&self, action: &str, attribute: &str) -> bool {
         self.0.get(action).is_none_or(|names| names.contains(attribute))

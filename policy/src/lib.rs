@@ -73,6 +73,7 @@ mod decide;
 mod entities;
 mod error;
 mod load;
+mod observe;
 mod request;
 mod set;
 mod slice;

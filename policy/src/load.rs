@@ -106,18 +106,25 @@ pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> 
     match (schema, entities, types) {
         (Some(schema), Some(entities), Some(types)) if problems.is_empty() => {
             let (selections, slices) = caches();
+            let references = crate::slice::References::of(&entities);
+            // A PID is observable through the stored entities, or through the schema if it lists the valid ones.
+            let names_process = crate::observe::store_names_process(&entities, &references)
+                || crate::observe::process_is_enum(schema_text);
+            let observed = crate::observe::per_action(&schema, &policies, &context_attrs, names_process);
             Ok(PolicySet {
                 revision: revision(&files).into(),
                 scopes: policies.iter().filter_map(|p| p.scope.clone()).collect::<BTreeSet<_>>(),
                 policies,
                 schema,
                 context_attrs,
-                references: crate::slice::References::of(&entities),
+                references,
                 entities,
                 types,
                 authorizer: cedar::Authorizer::new(),
                 selections,
                 slices,
+                observed,
+                valid_requests: crate::decide::valid_requests(),
                 decisions: DecisionCache::default(),
             })
         }

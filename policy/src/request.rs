@@ -167,7 +167,8 @@ pub struct Decision {
     /// The revision of the policy set that decided.
     pub revision: Arc<str>,
     /// Whether the answer came from the set's decision cache rather than from evaluating policies. Cached
-    /// answers are exact: the cache key holds every input of the decision (see [`PolicySet::decide`]).
+    /// answers are exact: the cache key holds every input of the decision that the policies can observe (see
+    /// [`PolicySet::decide`]).
     ///
     /// [`PolicySet::decide`]: crate::PolicySet::decide
     pub cached: bool,

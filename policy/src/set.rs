@@ -35,6 +35,10 @@ pub struct PolicySet {
     pub(crate) selections: Selections,
     /// Built request entities per (principal, resource, action, scopes).
     pub(crate) slices: Slices,
+    /// What the policies that can apply to each action observe of a request: the decision cache's key.
+    pub(crate) observed: hashbrown::HashMap<String, crate::observe::Observed>,
+    /// Requests found valid against the schema, by their shape.
+    pub(crate) valid_requests: crate::decide::ValidRequests,
     /// Decisions made by this set.
     pub(crate) decisions: DecisionCache,
 }

@@ -32,6 +32,13 @@ impl References {
     }
 }
 
+impl References {
+    /// What the stored entity `uid` refers to (nothing for an entity not stored).
+    pub(crate) fn of_uid(&self, uid: &cedar::EntityUid) -> &[cedar::EntityUid] {
+        self.0.get(uid).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// Pushes the entity uids `value` names.
 fn named(value: &cedar::EvalResult, out: &mut Vec<cedar::EntityUid>) {
     match value {
