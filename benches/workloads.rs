@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench workloads` runs them all, each in its own process; `cargo bench --bench workloads --
 //! <workload> [n] [laps]` runs one: `pingpong [trips]`, `ring [processes] [laps]`, `fanout [workers]`,
-//! `idle [processes]`. `benches/compare` runs these beside `benches/erlang/workloads.escript` and prints the
+//! `idle [processes]`. `CORRAL_ALLOWS=each` records every decision (`[audit] allows = "each"`) instead of
+//! summarising repeated cached allows. `benches/compare` runs these beside `benches/erlang/workloads.escript` and prints the
 //! ratios.
 
 use std::path::{Path, PathBuf};
@@ -33,7 +34,14 @@ fn node(log: &Path) -> Result<Runtime, String> {
     let app = Arc::new(App::load(&dir).map_err(|e| e.to_string())?);
     let policies = PolicySet::load_dir(&dir.join("policies")).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(log);
-    let audit = Arc::new(JsonlAudit::open(log, AuditOptions::default()).map_err(|e| e.to_string())?);
+    // `CORRAL_ALLOWS=each` writes one record per decision (`[audit] allows = "each"`); the default summarises
+    // repeated cached allows.
+    let allows = match std::env::var("CORRAL_ALLOWS").as_deref() {
+        Ok("each") => corral_core::audit::Allows::Each,
+        _ => corral_core::audit::Allows::Summary,
+    };
+    let options = AuditOptions { allows, ..AuditOptions::default() };
+    let audit = Arc::new(JsonlAudit::open(log, options).map_err(|e| e.to_string())?);
     Ok(Runtime::new(Config {
         node: "bench".into(),
         app,
