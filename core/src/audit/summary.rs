@@ -244,6 +244,8 @@ pub struct Summaries {
     /// (due, hash, slot id), in the order the slots opened: with one interval, in due order. An entry whose
     /// slot was written early is skipped.
     due: VecDeque<(Instant, u64, u64)>,
+    /// PID (caller or target) -> its open slots as (hash, id): an exit takes its slots without a scan.
+    by_pid: HashMap<String, Vec<(u64, u64)>>,
     open: usize,
     next_id: u64,
 }
@@ -256,6 +258,7 @@ impl Summaries {
             hasher: RandomState::new(),
             slots: HashMap::new(),
             due: VecDeque::new(),
+            by_pid: HashMap::new(),
             open: 0,
             next_id: 1,
         }
@@ -292,12 +295,11 @@ impl Summaries {
         if allow.op <= bucket[at].last_op() {
             return Counted::Unordered;
         }
-        let slot = bucket.swap_remove(at);
-        if bucket.is_empty() {
-            self.slots.remove(&hash);
+        let id = bucket[at].id;
+        match self.remove(hash, id) {
+            Some(slot) => Counted::Full(Box::new(slot)),
+            None => Counted::Absent,
         }
-        self.open -= 1;
-        Counted::Full(Box::new(slot))
     }
 
     /// Opens a slot for `allow`'s key holding `allow`, due at `now` plus the interval, with `reserved` bytes
@@ -308,6 +310,10 @@ impl Summaries {
         let id = self.next_id;
         self.next_id += 1;
         let slot = Slot { reserved, ..Slot::of(allow, id, wall) };
+        self.by_pid.entry(slot.pid.clone()).or_default().push((hash, id));
+        if let Some(target) = slot.target().filter(|t| *t != slot.pid) {
+            self.by_pid.entry(target.to_string()).or_default().push((hash, id));
+        }
         self.slots.entry(hash).or_default().push(slot);
         self.due.push_back((now + self.interval, hash, id));
         self.open += 1;
@@ -341,24 +347,27 @@ impl Summaries {
             self.slots.remove(&hash);
         }
         self.open -= 1;
+        self.unindex(&slot.pid, id);
+        if let Some(target) = slot.target() {
+            self.unindex(target, id);
+        }
         Some(slot)
+    }
+
+    /// Forgets that `pid` has the slot `id` open (the slot was taken out).
+    fn unindex(&mut self, pid: &str, id: u64) {
+        if let Some(open) = self.by_pid.get_mut(pid) {
+            open.retain(|&(_, i)| i != id);
+            if open.is_empty() {
+                self.by_pid.remove(pid);
+            }
+        }
     }
 
     /// Takes out the slots whose caller or target is `pid` (it exits), oldest first.
     pub fn take_of(&mut self, pid: &str) -> Vec<Slot> {
-        let mut out = Vec::new();
-        for bucket in self.slots.values_mut() {
-            let mut i = 0;
-            while i < bucket.len() {
-                if bucket[i].pid == pid || bucket[i].target() == Some(pid) {
-                    out.push(bucket.swap_remove(i));
-                } else {
-                    i += 1;
-                }
-            }
-        }
-        self.slots.retain(|_, bucket| !bucket.is_empty());
-        self.open -= out.len();
+        let open = self.by_pid.remove(pid).unwrap_or_default();
+        let mut out: Vec<Slot> = open.into_iter().filter_map(|(hash, id)| self.remove(hash, id)).collect();
         out.sort_by_key(|s| s.id);
         out
     }
@@ -367,6 +376,7 @@ impl Summaries {
     pub fn take_all(&mut self) -> Vec<Slot> {
         let mut out: Vec<Slot> = self.slots.drain().flat_map(|(_, bucket)| bucket).collect();
         self.due.clear();
+        self.by_pid.clear();
         self.open = 0;
         out.sort_by_key(|s| s.id);
         out
@@ -584,6 +594,21 @@ mod tests {
         // The slot written early is skipped when its time comes.
         assert_eq!(s.due(now + Duration::from_secs(1)).len(), 1);
         assert!(s.is_empty());
+        assert!(s.by_pid.is_empty(), "the exit index keeps only open slots: {:?}", s.by_pid);
+    }
+
+    #[test]
+    fn an_exit_among_many_open_slots_takes_only_its_own() {
+        let keys: Vec<Key> = (0..1000).map(|i| key(&format!("t{i}"))).collect();
+        let now = Instant::now();
+        let mut s = Summaries::new(Duration::from_secs(1));
+        for (i, k) in keys.iter().enumerate() {
+            feed(&mut s, &allow(k, "caller", "ping", i as u64 + 1), now);
+        }
+        assert_eq!(s.take_of("t500").len(), 1, "the slot whose target exits");
+        assert_eq!(s.len(), 999);
+        assert_eq!(s.take_of("caller").len(), 999, "the caller's exit takes the rest");
+        assert!(s.by_pid.is_empty() && s.is_empty());
     }
 
     #[test]
