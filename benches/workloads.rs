@@ -25,6 +25,17 @@ fn status_kib(field: &str) -> u64 {
     status.lines().find_map(|l| l.strip_prefix(field)?.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
 }
 
+/// Removes the log and its rotated siblings (`<stem>.<seq>.jsonl`).
+fn remove_logs(log: &Path) {
+    let (Some(dir), Some(stem)) = (log.parent(), log.file_stem().and_then(|s| s.to_str())) else { return };
+    let Ok(items) = std::fs::read_dir(dir) else { return };
+    for item in items.flatten() {
+        if item.file_name().to_str().is_some_and(|n| n.starts_with(stem)) {
+            let _ = std::fs::remove_file(item.path());
+        }
+    }
+}
+
 fn app_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/apps/workloads")
 }
@@ -135,7 +146,7 @@ async fn workload(name: &str, n: Option<usize>, laps: Option<usize>) -> Result<S
         other => return Err(format!("unknown workload `{other}` (pingpong, ring, fanout, idle)")),
     };
     node.shutdown().await;
-    let _ = std::fs::remove_file(&log);
+    remove_logs(&log);
     Ok(line)
 }
 
