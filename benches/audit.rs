@@ -165,7 +165,7 @@ fn main() -> Result<(), String> {
         throughput(&dir, n, 4, typed)?;
     }
 
-    let app_dir = root.join("benches/apps/pingpong");
+    let app_dir = root.join("benches/apps/workloads");
     let app = Arc::new(App::load(&app_dir).map_err(|e| e.to_string())?);
     let policies = app_dir.join("policies");
     let trips = (n / 10).max(100);
