@@ -433,6 +433,8 @@ impl AuditSink for JsonlAudit {
             Counted::Counted => return Ok(true),
             Counted::Unordered => return Ok(false),
             Counted::Full(slot) => emit(&mut state, &self.path, &self.shared, *slot)?,
+            // A key's first cached allow of an interval is written alone: only a repeat opens a slot.
+            Counted::Absent if state.summaries.first_sighting(allow, Instant::now()) => return Ok(false),
             Counted::Absent => {}
         }
         let reserve = HEAD_MAX + SUMMARY.len() as u64 + 2 + Slot::bound(allow) + LINE_OVERHEAD;
@@ -926,6 +928,8 @@ mod tests {
         let (k2, k3) = (key("p2"), key("p3"));
         {
             let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+            sight(&sink, &allow(&k2, "p1", 0))?;
+            sight(&sink, &allow(&k3, "p4", 100))?;
             for op in 1..=10 {
                 assert!(sink.summarise(&allow(&k2, "p1", op))?);
                 assert!(sink.summarise(&allow(&k3, "p4", 100 + op))?);
@@ -938,6 +942,7 @@ mod tests {
             // A reload writes every open slot.
             sink.flush_summaries(None)?;
             sink.record_fields("policy.reload", &pairs(2))?;
+            sight(&sink, &allow(&k2, "p9", 299))?;
             assert!(sink.summarise(&allow(&k2, "p9", 300))?);
         } // Closing (shutdown) writes the rest.
         let expect = [
@@ -951,6 +956,12 @@ mod tests {
         Ok(())
     }
 
+    /// Offers a key's first cached allow of an interval, which the sink leaves to the gate to write alone.
+    fn sight(sink: &JsonlAudit, allow: &CachedAllow<'_>) -> Result<(), Box<dyn std::error::Error>> {
+        assert!(!sink.summarise(allow)?, "a key's first cached allow is written alone");
+        Ok(())
+    }
+
     #[test]
     fn each_writes_every_allow_and_sync_writes_open_summaries() -> Result<(), Box<dyn std::error::Error>> {
         let path = temp("each")?;
@@ -960,7 +971,8 @@ mod tests {
         assert!(!sink.summarise(&allow(&k, "p1", 1))?, "with allows = each the gate writes it");
         drop(sink);
         let sink = JsonlAudit::open(&path, AuditOptions::default())?;
-        assert!(sink.summarise(&allow(&k, "p1", 2))?);
+        sight(&sink, &allow(&k, "p1", 2))?;
+        assert!(sink.summarise(&allow(&k, "p1", 3))?);
         sink.sync()?;
         assert_eq!(kinds(&path), [("authz.summary".to_string(), 1)]);
         Ok(())
@@ -972,6 +984,7 @@ mod tests {
         let path = temp("reserve")?;
         let (k2, k3) = (key("p2"), key("p3"));
         let sink = JsonlAudit::open(&path, AuditOptions::default())?;
+        sight(&sink, &allow(&k2, "p1", 0))?;
         assert!(sink.summarise(&allow(&k2, "p1", 1))?);
         let promised = lock(&sink.shared.state).space.promised;
         assert!(promised > 0, "the slot's bytes are set aside");
@@ -990,7 +1003,7 @@ mod tests {
             let state = lock(&sink.shared.state);
             assert!(state.space.accepted + state.space.promised <= state.space.reserved);
         }
-        // A new slot cannot be reserved: a deny, and decisions are denied from now on ...
+        // A new key cannot be admitted (not even alone): a deny, and decisions are denied from now on ...
         assert!(sink.summarise(&allow(&k3, "p1", 2)).is_err());
         assert!(sink.record_fields("authz.decision", &pairs(0)).is_err());
         assert!(sink.status().is_err());
@@ -1009,6 +1022,7 @@ mod tests {
             state.space.ceiling = state.space.reserved;
             state.space.accepted = state.space.reserved - HEADROOM - 10;
         }
+        sight(&sink, &allow(&k2, "p1", 0))?;
         assert!(sink.summarise(&allow(&k2, "p1", 1)).is_err());
         assert!(sink.status().is_err());
         assert_eq!(lock(&sink.shared.state).space.promised, 0);

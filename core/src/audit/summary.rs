@@ -246,6 +246,12 @@ pub struct Summaries {
     due: VecDeque<(Instant, u64, u64)>,
     /// PID (caller or target) -> its open slots as (hash, id): an exit takes its slots without a scan.
     by_pid: HashMap<String, Vec<(u64, u64)>>,
+    /// Keys (by hash) whose first cached allow of the last interval was written alone, with when: a slot
+    /// opens only when a key repeats within an interval, so a key that does not (a ring larger than an
+    /// interval's traffic) costs one plain record per allow, not a summary each.
+    seen: HashMap<u64, Instant>,
+    /// `seen` in the order it filled, for expiry.
+    seen_order: VecDeque<(Instant, u64)>,
     open: usize,
     next_id: u64,
 }
@@ -259,6 +265,8 @@ impl Summaries {
             slots: HashMap::new(),
             due: VecDeque::new(),
             by_pid: HashMap::new(),
+            seen: HashMap::new(),
+            seen_order: VecDeque::new(),
             open: 0,
             next_id: 1,
         }
@@ -300,6 +308,28 @@ impl Summaries {
             Some(slot) => Counted::Full(Box::new(slot)),
             None => Counted::Absent,
         }
+    }
+
+    /// Whether `allow` (whose key has no open slot) is its key's first cached allow within an interval at
+    /// `now`: then it is remembered and should be written as its own record; `false` (it repeats): open a
+    /// slot for it. Forgets what is older than an interval, so it holds at most an interval's keys.
+    pub fn first_sighting(&mut self, allow: &CachedAllow<'_>, now: Instant) -> bool {
+        while let Some(&(at, hash)) = self.seen_order.front() {
+            if at + self.interval > now {
+                break;
+            }
+            self.seen_order.pop_front();
+            if self.seen.get(&hash) == Some(&at) {
+                self.seen.remove(&hash);
+            }
+        }
+        let hash = self.hash(allow);
+        if self.seen.remove(&hash).is_some() {
+            return false;
+        }
+        self.seen.insert(hash, now);
+        self.seen_order.push_back((now, hash));
+        true
     }
 
     /// Opens a slot for `allow`'s key holding `allow`, due at `now` plus the interval, with `reserved` bytes
@@ -595,6 +625,20 @@ mod tests {
         assert_eq!(s.due(now + Duration::from_secs(1)).len(), 1);
         assert!(s.is_empty());
         assert!(s.by_pid.is_empty(), "the exit index keeps only open slots: {:?}", s.by_pid);
+    }
+
+    #[test]
+    fn a_key_is_summarised_only_once_it_repeats_within_an_interval() {
+        let (k2, k3) = (key("p2"), key("p3"));
+        let now = Instant::now();
+        let mut s = Summaries::new(Duration::from_secs(1));
+        assert!(s.first_sighting(&allow(&k2, "p1", "ping", 1), now), "the first is written alone");
+        assert!(s.first_sighting(&allow(&k3, "p1", "ping", 2), now), "so is another key's");
+        assert!(!s.first_sighting(&allow(&k2, "p1", "ping", 3), now), "a repeat opens a slot");
+        assert!(s.first_sighting(&allow(&k2, "p1", "ping", 4), now), "the sighting was used up");
+        let later = now + Duration::from_secs(1);
+        assert!(s.first_sighting(&allow(&k3, "p1", "ping", 5), later), "an interval later it is new again");
+        assert_eq!(s.seen.len(), 1, "what is older than an interval is forgotten");
     }
 
     #[test]
