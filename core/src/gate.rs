@@ -391,7 +391,7 @@ impl Operation<'_> {
     }
 }
 
-/// `context.actor`, `context.tenant` and `context.scopes` of a child (see [`Child`]).
+/// `context.actor`, `context.tenant`, `context.actor_meta` and `context.scopes` of a child (see [`Child`]).
 fn child_attrs(child: &Child<'_>) -> Vec<(String, AttrValue)> {
     let mut attrs = Vec::new();
     if let Some(actor) = child.actor {
@@ -399,6 +399,8 @@ fn child_attrs(child: &Child<'_>) -> Vec<(String, AttrValue)> {
         if let Some(AttrValue::Str(tenant)) = actor.meta.get("tenant") {
             attrs.push(("tenant".to_string(), AttrValue::Str(tenant.clone())));
         }
+        // The whole meta; a request passes the keys its schema declares for `actor_meta` (policy crate).
+        attrs.push(("actor_meta".to_string(), AttrValue::Record(actor.meta.clone())));
     }
     if let Some(scopes) = child.scopes {
         attrs.push(("scopes".to_string(), AttrValue::Set(scopes.iter().cloned().map(AttrValue::Str).collect())));

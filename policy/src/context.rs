@@ -9,12 +9,19 @@
 use std::collections::{BTreeSet, HashMap};
 
 use cedar_policy as cedar;
+
+use crate::request::AttrValue;
 use serde_json::Value as Json;
 
 /// Action name -> the context attribute names its schema declares. An action missing from the map (a schema
-/// the reader does not understand) keeps every attribute, so Cedar's own validation decides.
+/// the reader does not understand) keeps every attribute, so Cedar's own validation decides. For an attribute
+/// whose type is a record (`actor_meta`: the assumed actor's meta), the record's declared keys too: a request
+/// passes only those (meta keys the schema does not declare never reach Cedar, which would reject them).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ContextAttrs(HashMap<String, BTreeSet<String>>);
+pub(crate) struct ContextAttrs {
+    attrs: HashMap<String, BTreeSet<String>>,
+    records: HashMap<(String, String), BTreeSet<String>>,
+}
 
 impl ContextAttrs {
     /// Reads the declared attributes from the schema's text (`schema.cedarschema`). A text that does not
@@ -24,43 +31,77 @@ impl ContextAttrs {
             return ContextAttrs::default();
         };
         let Ok(json) = fragment.to_json_value() else { return ContextAttrs::default() };
-        let mut out = HashMap::new();
-        let Some(namespaces) = json.as_object() else { return ContextAttrs(out) };
+        let mut out = ContextAttrs::default();
+        let Some(namespaces) = json.as_object() else { return out };
         for namespace in namespaces.values() {
             let common = namespace.get("commonTypes").and_then(Json::as_object);
             let Some(actions) = namespace.get("actions").and_then(Json::as_object) else { continue };
             for (action, spec) in actions {
                 let context = spec.get("appliesTo").and_then(|a| a.get("context"));
-                let names = match context {
-                    None => Some(BTreeSet::new()),
-                    Some(ty) => attributes(ty, common),
+                let record = match context {
+                    None => Some(serde_json::Map::new()),
+                    Some(ty) => record(ty, common).cloned(),
                 };
-                if let Some(names) = names {
-                    out.insert(action.clone(), names);
+                let Some(record) = record else { continue };
+                for (name, ty) in &record {
+                    if let Some(keys) = record_of(ty, common) {
+                        out.records.insert((action.clone(), name.clone()), keys.keys().cloned().collect());
+                    }
                 }
+                out.attrs.insert(action.clone(), record.keys().cloned().collect());
             }
         }
-        ContextAttrs(out)
+        out
+    }
+
+    /// `value` of attribute `name` of `action`'s context as the schema declares it: a record keeps only its
+    /// declared keys; anything else is unchanged.
+    pub(crate) fn narrow(&self, action: &str, name: &str, value: &AttrValue) -> AttrValue {
+        match (self.records.get(&(action.to_string(), name.to_string())), value) {
+            (Some(keys), AttrValue::Record(map)) => AttrValue::Record(
+                map.iter().filter(|(k, _)| keys.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ),
+            _ => value.clone(),
+        }
     }
 
     /// The attributes the schema declares for `action`; `None` when they are not known (every attribute
     /// is passed).
     pub(crate) fn declared(&self, action: &str) -> Option<&BTreeSet<String>> {
-        self.0.get(action)
+        self.attrs.get(action)
     }
 
     /// Whether `action`'s context may carry `attribute`.
     pub(crate) fn allows(&self, action: &str, attribute: &str) -> bool {
-        self.0.get(action).is_none_or(|names| names.contains(attribute))
+        self.attrs.get(action).is_none_or(|names| names.contains(attribute))
     }
 }
 
-/// The attribute names of a record type, following one common-type name; `None` when the shape is unknown.
-fn attributes(ty: &Json, common: Option<&serde_json::Map<String, Json>>) -> Option<BTreeSet<String>> {
+/// The attributes of a record type, following one common-type name; `None` when the shape is unknown.
+fn record<'j>(
+    ty: &'j Json,
+    common: Option<&'j serde_json::Map<String, Json>>,
+) -> Option<&'j serde_json::Map<String, Json>> {
     match ty.get("type").and_then(Json::as_str)? {
-        "Record" => Some(ty.get("attributes").and_then(Json::as_object)?.keys().cloned().collect()),
-        "EntityOrCommon" => attributes(common?.get(ty.get("name").and_then(Json::as_str)?)?, None),
-        name => attributes(common?.get(name)?, None),
+        "Record" => ty.get("attributes").and_then(Json::as_object),
+        "EntityOrCommon" => record(common?.get(ty.get("name").and_then(Json::as_str)?)?, None),
+        name => record(common?.get(name)?, None),
+    }
+}
+
+/// The attributes of an attribute's type when it is a record (through a common type); `None` otherwise.
+fn record_of<'j>(
+    ty: &'j Json,
+    common: Option<&'j serde_json::Map<String, Json>>,
+) -> Option<&'j serde_json::Map<String, Json>> {
+    match ty.get("type").and_then(Json::as_str)? {
+        "Record" => ty.get("attributes").and_then(Json::as_object),
+        "EntityOrCommon" => {
+            let named = common?.get(ty.get("name").and_then(Json::as_str)?)?;
+            (named.get("type").and_then(Json::as_str) == Some("Record"))
+                .then(|| named.get("attributes")?.as_object())?
+        }
+        _ => None,
     }
 }
 
@@ -82,5 +123,16 @@ mod tests {
         assert!(attrs.allows("look", "pid") && !attrs.allows("look", "topic"));
         assert!(!attrs.allows("bare", "pid"));
         assert!(attrs.allows("unknown", "anything"), "an action the reader did not find keeps its context");
+        let meta = ContextAttrs::of_schema_text(
+            r#"entity A; entity R;
+            type Meta = { "tenant"?: String };
+            action "spawn" appliesTo { principal: [A], resource: [R], context: { "pid": String, "actor_meta"?: Meta } };"#,
+        );
+        let given = AttrValue::Record(
+            [("tenant".to_string(), AttrValue::from("acme")), ("secret".to_string(), AttrValue::Long(1))].into(),
+        );
+        let kept = AttrValue::Record([("tenant".to_string(), AttrValue::from("acme"))].into());
+        assert_eq!(meta.narrow("spawn", "actor_meta", &given), kept, "only the declared meta keys pass");
+        assert_eq!(meta.narrow("spawn", "pid", &AttrValue::from("<1>")), AttrValue::from("<1>"));
     }
 }

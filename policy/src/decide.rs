@@ -212,7 +212,7 @@ impl PolicySet {
             .context
             .iter()
             .filter(|(name, _)| self.context_attrs.allows(request.action, name))
-            .cloned()
+            .map(|(name, value)| (name.clone(), self.context_attrs.narrow(request.action, name, value)))
             .collect();
         let context = convert::context(&declared)?;
         let action = self.types.action(request.action);
