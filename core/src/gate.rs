@@ -226,7 +226,7 @@ pub enum OpKind {
 /// Exactly what a permit allows: its operation's target. An effect redeems the permit with the target it is
 /// about to act on, and a permit for another target is refused, so a permit cannot be stretched to a
 /// different process, name, entry or topic than the one decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Subject {
     /// A spawn or exec of `entry` on `host`.
     Start {
@@ -250,6 +250,60 @@ pub(crate) enum Subject {
     Name(String),
     /// An upgrade to an entry.
     Entry(String),
+}
+
+/// The target an effect is about to act on, borrowed, to redeem a permit with (no copy on the effect's path).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SubjectRef<'a> {
+    /// See [`Subject::Start`].
+    Start {
+        /// Entry id.
+        entry: &'a str,
+        /// Host id.
+        host: &'a str,
+    },
+    /// See [`Subject::Message`].
+    Message {
+        /// The receiver.
+        to: &'a Pid,
+        /// The topic.
+        topic: &'a str,
+    },
+    /// See [`Subject::Process`].
+    Process(&'a Pid),
+    /// See [`Subject::Capability`].
+    Capability(&'static str),
+    /// See [`Subject::Name`].
+    Name(&'a str),
+    /// See [`Subject::Entry`].
+    Entry(&'a str),
+}
+
+impl From<SubjectRef<'_>> for Subject {
+    fn from(target: SubjectRef<'_>) -> Subject {
+        match target {
+            SubjectRef::Start { entry, host } => Subject::Start { entry: entry.into(), host: host.into() },
+            SubjectRef::Message { to, topic } => Subject::Message { to: to.clone(), topic: topic.into() },
+            SubjectRef::Process(pid) => Subject::Process(pid.clone()),
+            SubjectRef::Capability(name) => Subject::Capability(name),
+            SubjectRef::Name(name) => Subject::Name(name.into()),
+            SubjectRef::Entry(entry) => Subject::Entry(entry.into()),
+        }
+    }
+}
+
+impl Subject {
+    /// Whether it is exactly `acted`.
+    fn is(&self, acted: SubjectRef<'_>) -> bool {
+        match (self, acted) {
+            (Subject::Start { entry, host }, SubjectRef::Start { entry: e, host: h }) => entry == e && host == h,
+            (Subject::Message { to, topic }, SubjectRef::Message { to: t, topic: p }) => to == t && topic == p,
+            (Subject::Process(pid), SubjectRef::Process(p)) => pid == p,
+            (Subject::Capability(c), SubjectRef::Capability(k)) => *c == k,
+            (Subject::Name(n), SubjectRef::Name(m)) | (Subject::Entry(n), SubjectRef::Entry(m)) => n == m,
+            _ => false,
+        }
+    }
 }
 
 /// Proof that an operation on one target was allowed and recorded. Only [`Gate::check`] makes one; it is
@@ -276,8 +330,8 @@ impl Permit {
 
     /// Consumes the permit for an effect of `kind` on `subject`. Errors: `Internal` when the permit is for
     /// another kind or another target (a bug in core: the effect is not made).
-    pub(crate) fn redeem(self, kind: OpKind, subject: &Subject) -> Result<()> {
-        if self.kind == kind && &self.subject == subject {
+    pub(crate) fn redeem(self, kind: OpKind, subject: SubjectRef<'_>) -> Result<()> {
+        if self.kind == kind && self.subject.is(subject) {
             Ok(())
         } else {
             Err(Error::Internal(format!(
@@ -288,7 +342,7 @@ impl Permit {
     }
 }
 
-impl Operation<'_> {
+impl<'a> Operation<'a> {
     /// The kind, for the permit.
     pub fn kind(&self) -> OpKind {
         match self {
@@ -309,23 +363,23 @@ impl Operation<'_> {
         }
     }
 
-    /// The target a permit for this operation names.
-    pub(crate) fn subject(&self) -> Subject {
+    /// The target a permit for this operation names, borrowed.
+    pub(crate) fn subject(&self) -> SubjectRef<'a> {
         match *self {
             Operation::Spawn { entry, host, .. } | Operation::Exec { entry, host, .. } => {
-                Subject::Start { entry: entry.into(), host: host.into() }
+                SubjectRef::Start { entry, host }
             }
-            Operation::Send { target, topic, .. } => Subject::Message { to: target.pid.clone(), topic: topic.into() },
+            Operation::Send { target, topic, .. } => SubjectRef::Message { to: &target.pid, topic },
             Operation::Terminate(t)
             | Operation::Cancel(t)
             | Operation::Monitor(t)
             | Operation::Unmonitor(t)
             | Operation::Link(t)
-            | Operation::Unlink(t) => Subject::Process(t.pid.clone()),
-            Operation::Context => Subject::Capability("context"),
-            Operation::Security(_) => Subject::Capability("security"),
-            Operation::Register(n, _) | Operation::Unregister(n, _) => Subject::Name(n.into()),
-            Operation::Upgrade(e) => Subject::Entry(e.into()),
+            | Operation::Unlink(t) => SubjectRef::Process(&t.pid),
+            Operation::Context => SubjectRef::Capability("context"),
+            Operation::Security(_) => SubjectRef::Capability("security"),
+            Operation::Register(n, _) | Operation::Unregister(n, _) => SubjectRef::Name(n),
+            Operation::Upgrade(e) => SubjectRef::Entry(e),
         }
     }
 
@@ -495,7 +549,7 @@ impl Gate {
                 return Err(Error::Denied { action: action.as_str().into(), resource: resource.to_string(), reason });
             }
         }
-        Ok(Permit { kind: operation.kind(), subject: operation.subject(), op_id })
+        Ok(Permit { kind: operation.kind(), subject: operation.subject().into(), op_id })
     }
 
     /// `security.can(action, resource)`: decides one request for `caller` and records it, with no effect.

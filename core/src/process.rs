@@ -300,6 +300,11 @@ impl Process {
         }
     }
 
+    /// Its actor's id, shared (messages it sends carry it, `msg:from_actor()`); `None` without an actor.
+    pub(crate) fn actor_id(&self) -> Option<Arc<str>> {
+        self.actor.as_ref().map(|_| self.actor_id.clone())
+    }
+
     /// It as a policy resource.
     pub fn target(&self) -> Target {
         Target { pid: self.pid.clone(), entry: self.entry_id.clone(), actor: self.actor_id.clone() }

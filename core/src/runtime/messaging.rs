@@ -10,7 +10,7 @@ use super::Runtime;
 use super::spawn::check_topic;
 use crate::audit::{OVERFLOW_WINDOW, OverflowCount};
 use crate::error::{Error, Result};
-use crate::gate::{OpKind, Operation, Permit, Subject};
+use crate::gate::{OpKind, Operation, Permit, SubjectRef};
 use crate::lock;
 use crate::mailbox::Message;
 use crate::process::Process;
@@ -60,9 +60,8 @@ impl Runtime {
         payload: Vec<Value>,
         bytes: usize,
     ) -> Result<()> {
-        permit.redeem(OpKind::Send, &Subject::Message { to: target.pid().clone(), topic: topic.into() })?;
-        let message = Message::new(Some(from.pid().clone()), topic.into(), payload.into())
-            .with_actor(from.actor().map(|a| a.id.as_str().into()));
+        permit.redeem(OpKind::Send, SubjectRef::Message { to: target.pid(), topic })?;
+        let message = Message::new(Some(from.pid().clone()), topic.into(), payload.into()).with_actor(from.actor_id());
         match target.mailbox().deliver(message, bytes) {
             Ok(_) => {
                 count_delivery(from, target);
@@ -109,9 +108,9 @@ impl Runtime {
         let Ok(permit) = self.gate().check(&from.caller(), send) else {
             return Err(full(&refused));
         };
-        permit.redeem(OpKind::Send, &Subject::Message { to: fallback.pid().clone(), topic: FALLBACK_TOPIC.into() })?;
+        permit.redeem(OpKind::Send, SubjectRef::Message { to: fallback.pid(), topic: FALLBACK_TOPIC })?;
         let message = Message::new(Some(from.pid().clone()), FALLBACK_TOPIC.into(), vec![wrapped].into())
-            .with_actor(from.actor().map(|a| a.id.as_str().into()));
+            .with_actor(from.actor_id());
         match fallback.mailbox().deliver(message, wrapped_bytes) {
             Ok(_) => {
                 count_delivery(from, &fallback);

@@ -8,7 +8,7 @@ use corral_policy::{Actor, Resource};
 use super::{Runtime, State};
 use crate::app::{Entry, EntryKind};
 use crate::error::{Error, Result};
-use crate::gate::{Child, OpKind, Operation, Owner, Permit, Subject};
+use crate::gate::{Child, OpKind, Operation, Owner, Permit, SubjectRef};
 use crate::lock;
 use crate::pid::Pid;
 use crate::process::Process;
@@ -98,7 +98,7 @@ impl Runtime {
     }
 
     fn bind(&self, permit: Permit, payer: &Process, name: &str, owner: &Pid) -> Result<()> {
-        permit.redeem(OpKind::Register, &Subject::Name(name.into()))?;
+        permit.redeem(OpKind::Register, SubjectRef::Name(name))?;
         let mut state = lock(&self.inner.state);
         if let Some(holder) = state.names.get(name) {
             return Err(Error::NameTaken { name: name.into(), holder: holder.to_string() });
@@ -132,7 +132,7 @@ impl Runtime {
         };
         let owner = holder.as_ref().map(|target| Owner { target, own: &target.pid == from.pid() });
         let permit = self.gate().check(&from.caller(), Operation::Unregister(name, owner))?;
-        permit.redeem(OpKind::Unregister, &Subject::Name(name.into()))?;
+        permit.redeem(OpKind::Unregister, SubjectRef::Name(name))?;
         let mut state = lock(&self.inner.state);
         Ok(release_name(&mut state, name))
     }
@@ -148,7 +148,7 @@ impl Runtime {
         let (kind, subject) = (operation.kind(), operation.subject());
         let permit = self.gate().check(&from.caller(), operation)?;
         let op_id = permit.op_id();
-        permit.redeem(kind, &subject)?;
+        permit.redeem(kind, subject)?;
         Ok(Grant { caller: from.pid().clone(), capability, op_id })
     }
 
@@ -160,9 +160,7 @@ impl Runtime {
         if entry.kind == EntryKind::Library {
             return Err(Error::NotAProcess { id: id.into() });
         }
-        self.gate()
-            .check(&from.caller(), Operation::Upgrade(id))?
-            .redeem(OpKind::Upgrade, &Subject::Entry(id.into()))?;
+        self.gate().check(&from.caller(), Operation::Upgrade(id))?.redeem(OpKind::Upgrade, SubjectRef::Entry(id))?;
         self.audit_event("proc.upgrade", [("pid", from.pid().to_string().into()), ("entry", id.into())]);
         Ok(Upgrade { entry: entry.clone() })
     }

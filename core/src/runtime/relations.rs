@@ -8,7 +8,7 @@ use super::exit::unix_now;
 use super::spawn::{add_link, add_monitor};
 use crate::audit::rfc3339;
 use crate::error::{Error, Result};
-use crate::gate::{OpKind, Operation, Subject, Target};
+use crate::gate::{OpKind, Operation, SubjectRef, Target};
 use crate::lock;
 use crate::mailbox::{Event, EventKind};
 use crate::pid::Pid;
@@ -37,7 +37,7 @@ impl Runtime {
             }
         }
         let permit = self.gate().check(&from.caller(), Operation::Monitor(&target))?;
-        permit.redeem(OpKind::Monitor, &Subject::Process(target.pid.clone()))?;
+        permit.redeem(OpKind::Monitor, SubjectRef::Process(&target.pid))?;
         let alive = {
             let mut state = lock(&self.inner.state);
             let alive = state.procs.contains_key(&target.pid);
@@ -59,7 +59,7 @@ impl Runtime {
     pub fn unmonitor(&self, from: &Process, dest: &str) -> Result<()> {
         let target = self.resolve(dest)?.target();
         let permit = self.gate().check(&from.caller(), Operation::Unmonitor(&target))?;
-        permit.redeem(OpKind::Unmonitor, &Subject::Process(target.pid.clone()))?;
+        permit.redeem(OpKind::Unmonitor, SubjectRef::Process(&target.pid))?;
         let mut state = lock(&self.inner.state);
         if let Some(set) = state.watchers.get_mut(&target.pid) {
             set.remove(from.pid());
@@ -84,7 +84,7 @@ impl Runtime {
             return Ok(());
         }
         let permit = self.gate().check(&from.caller(), Operation::Link(&target))?;
-        permit.redeem(OpKind::Link, &Subject::Process(target.pid.clone()))?;
+        permit.redeem(OpKind::Link, SubjectRef::Process(&target.pid))?;
         {
             let mut state = lock(&self.inner.state);
             if !state.procs.contains_key(&target.pid) {
@@ -100,7 +100,7 @@ impl Runtime {
     pub fn unlink(&self, from: &Process, dest: &str) -> Result<()> {
         let target = self.resolve(dest)?.target();
         let permit = self.gate().check(&from.caller(), Operation::Unlink(&target))?;
-        permit.redeem(OpKind::Unlink, &Subject::Process(target.pid.clone()))?;
+        permit.redeem(OpKind::Unlink, SubjectRef::Process(&target.pid))?;
         let mut state = lock(&self.inner.state);
         if let Some(set) = state.links.get_mut(from.pid()) {
             set.remove(&target.pid);
@@ -118,7 +118,7 @@ impl Runtime {
     pub fn terminate(&self, from: &Process, dest: &str) -> Result<()> {
         let target = self.resolve(dest)?;
         let permit = self.gate().check(&from.caller(), Operation::Terminate(&target.target()))?;
-        permit.redeem(OpKind::Terminate, &Subject::Process(target.pid().clone()))?;
+        permit.redeem(OpKind::Terminate, SubjectRef::Process(target.pid()))?;
         self.audit_signal("terminate", from, &target, None);
         target.kill(Exit::abnormal(ExitReason::Terminated, "terminated"));
         Ok(())
@@ -132,7 +132,7 @@ impl Runtime {
     pub fn cancel(&self, from: &Process, dest: &str, deadline: Option<Duration>) -> Result<()> {
         let target = self.resolve(dest)?;
         let permit = self.gate().check(&from.caller(), Operation::Cancel(&target.target()))?;
-        permit.redeem(OpKind::Cancel, &Subject::Process(target.pid().clone()))?;
+        permit.redeem(OpKind::Cancel, SubjectRef::Process(target.pid()))?;
         let wait = deadline.unwrap_or(target.host().spec.cancel_deadline);
         let at = self.cancel_deadline(&target, wait)?;
         self.audit_signal("cancel", from, &target, Some(&at));

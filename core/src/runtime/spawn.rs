@@ -11,7 +11,7 @@ use super::registry::Grant;
 use super::{Runtime, State};
 use crate::app::EntryKind;
 use crate::error::{Error, Result};
-use crate::gate::{Caller, Child, OpKind, Operation, Permit, Subject};
+use crate::gate::{Caller, Child, OpKind, Operation, Permit, SubjectRef};
 use crate::limits::LimitRequest;
 use crate::lock;
 use crate::mailbox::Message;
@@ -302,7 +302,7 @@ impl Runtime {
             state.waiters.entry(pid.clone()).or_default().push(tx);
         }
         drop(state);
-        let from_actor = parent.and_then(|p| p.actor()).map(|a| Arc::<str>::from(a.id.as_str()));
+        let from_actor = parent.and_then(Process::actor_id);
         for ((topic, payload), &bytes) in spec.messages.iter().zip(message_bytes) {
             let message = Message::new(parent.map(|p| p.pid().clone()), topic.as_str().into(), payload.clone().into())
                 .with_actor(from_actor.clone());
@@ -403,18 +403,18 @@ impl SpawnPermits {
     /// something else.
     fn redeem(self, spec: &SpawnSpec, pid: &Pid) -> Result<()> {
         if let Some(permit) = self.context {
-            permit.redeem(OpKind::Context, &Subject::Capability("context"))?;
+            permit.redeem(OpKind::Context, SubjectRef::Capability("context"))?;
         }
         if let Some(permit) = self.security {
-            permit.redeem(OpKind::Security, &Subject::Capability("security"))?;
+            permit.redeem(OpKind::Security, SubjectRef::Capability("security"))?;
         }
         let kind = if self.exec { OpKind::Exec } else { OpKind::Spawn };
-        self.start.redeem(kind, &Subject::Start { entry: spec.entry.clone(), host: spec.host.clone() })?;
+        self.start.redeem(kind, SubjectRef::Start { entry: &spec.entry, host: &spec.host })?;
         if let (Some(permit), Some(name)) = (self.name, &spec.name) {
-            permit.redeem(OpKind::Register, &Subject::Name(name.clone()))?;
+            permit.redeem(OpKind::Register, SubjectRef::Name(name))?;
         }
         for (permit, (topic, _)) in self.messages.into_iter().zip(&spec.messages) {
-            permit.redeem(OpKind::Send, &Subject::Message { to: pid.clone(), topic: topic.clone() })?;
+            permit.redeem(OpKind::Send, SubjectRef::Message { to: pid, topic })?;
         }
         Ok(())
     }
