@@ -38,17 +38,17 @@ impl ContextAttrs {
             let Some(actions) = namespace.get("actions").and_then(Json::as_object) else { continue };
             for (action, spec) in actions {
                 let context = spec.get("appliesTo").and_then(|a| a.get("context"));
-                let record = match context {
+                let declared = match context {
                     None => Some(serde_json::Map::new()),
                     Some(ty) => record(ty, common).cloned(),
                 };
-                let Some(record) = record else { continue };
-                for (name, ty) in &record {
-                    if let Some(keys) = record_of(ty, common) {
+                let Some(declared) = declared else { continue };
+                for (name, ty) in &declared {
+                    if let Some(keys) = record(ty, common) {
                         out.records.insert((action.clone(), name.clone()), keys.keys().cloned().collect());
                     }
                 }
-                out.attrs.insert(action.clone(), record.keys().cloned().collect());
+                out.attrs.insert(action.clone(), declared.keys().cloned().collect());
             }
         }
         out
@@ -77,7 +77,8 @@ impl ContextAttrs {
     }
 }
 
-/// The attributes of a record type, following one common-type name; `None` when the shape is unknown.
+/// The attributes of a record type (a context's, or an attribute's), following one common-type name; `None`
+/// when it is not a record or the shape is unknown.
 fn record<'j>(
     ty: &'j Json,
     common: Option<&'j serde_json::Map<String, Json>>,
@@ -86,22 +87,6 @@ fn record<'j>(
         "Record" => ty.get("attributes").and_then(Json::as_object),
         "EntityOrCommon" => record(common?.get(ty.get("name").and_then(Json::as_str)?)?, None),
         name => record(common?.get(name)?, None),
-    }
-}
-
-/// The attributes of an attribute's type when it is a record (through a common type); `None` otherwise.
-fn record_of<'j>(
-    ty: &'j Json,
-    common: Option<&'j serde_json::Map<String, Json>>,
-) -> Option<&'j serde_json::Map<String, Json>> {
-    match ty.get("type").and_then(Json::as_str)? {
-        "Record" => ty.get("attributes").and_then(Json::as_object),
-        "EntityOrCommon" => {
-            let named = common?.get(ty.get("name").and_then(Json::as_str)?)?;
-            (named.get("type").and_then(Json::as_str) == Some("Record"))
-                .then(|| named.get("attributes")?.as_object())?
-        }
-        _ => None,
     }
 }
 
