@@ -188,6 +188,21 @@ pub fn check_bounded(what: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// `text` cut to at most `max` bytes on a character boundary, ending in `…` when it was cut (exit errors in
+/// records and events, which are bounded).
+pub fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    let mut out = text.get(..end).unwrap_or_default().to_string();
+    out.push('…');
+    out
+}
+
 /// The memory account of one process: the bytes of its Lua heap (as the sandbox last measured them) plus the
 /// bytes the host keeps on its behalf outside that heap (messages and events queued for it, its listeners,
 /// and what its Lua objects hold in Rust: error texts, scopes, builders, channel items). Both count against

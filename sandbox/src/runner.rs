@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use corral_core::app::Entry;
+use corral_core::limits::cut;
 use corral_core::value::Value as CoreValue;
 use corral_core::{Exit, ExitReason, Process, Runtime};
 use std::task::Poll;
@@ -194,20 +195,6 @@ fn outcome(result: mlua::Result<MultiValue>, bounds: Bounds) -> Exit {
         }
         Err(e) => Exit::abnormal(ExitReason::Error, cut(&error_text(&e), bounds.bytes)),
     }
-}
-
-/// `text` cut to at most `max` bytes on a character boundary, ending in `…` when it was cut.
-pub fn cut(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max.saturating_sub('…'.len_utf8());
-    while !text.is_char_boundary(end) {
-        end = end.saturating_sub(1);
-    }
-    let mut out = text.get(..end).unwrap_or_default().to_string();
-    out.push('…');
-    out
 }
 
 /// The text of an error value, cut to `max` bytes. It never calls a metamethod: that would run script code

@@ -86,7 +86,7 @@ impl Runtime {
     fn audit_exit(&self, process: &Process, exit: &Exit) {
         let error = match &exit.result {
             Ok(_) => Json::Null,
-            Err(message) => Json::from(truncate(message, AUDIT_ERROR_MAX)),
+            Err(message) => Json::from(crate::limits::cut(message, AUDIT_ERROR_MAX)),
         };
         let ordering = std::sync::atomic::Ordering::Relaxed;
         let usage = process.usage();
@@ -127,21 +127,9 @@ pub(crate) fn unix_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-/// `text` cut to at most `max` bytes on a character boundary, ending in `…` when it was cut.
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max.saturating_sub('…'.len_utf8());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
 #[cfg(test)]
 mod tests {
-    use super::truncate;
+    use crate::limits::cut as truncate;
 
     #[test]
     fn a_long_error_is_cut_to_the_bound_on_a_character_boundary() {
