@@ -61,16 +61,20 @@ fn node(log: &Path) -> Result<Runtime, String> {
     }))
 }
 
-/// Runs `entry` as a root with `args` and returns its value.
-async fn run(node: &Runtime, entry: &str, args: &[f64]) -> Result<Value, String> {
-    let spec = RootSpec {
+/// `entry` as a root process of the bench's actor on its host, with number arguments.
+fn root(entry: &str, args: &[f64]) -> RootSpec {
+    RootSpec {
         entry: entry.into(),
         host: "bench:processes".into(),
         args: args.iter().map(|&a| Value::Num(a)).collect(),
         actor: Some(Arc::new(Actor::new("user:bench"))),
         scopes: vec![],
-    };
-    let (_, exit) = node.start_root(spec).map_err(|e| e.to_string())?;
+    }
+}
+
+/// Runs `entry` as a root with `args` and returns its value.
+async fn run(node: &Runtime, entry: &str, args: &[f64]) -> Result<Value, String> {
+    let (_, exit) = node.start_root(root(entry, args)).map_err(|e| e.to_string())?;
     exit.await.map_err(|e| e.to_string())?.result
 }
 
@@ -119,14 +123,8 @@ async fn workload(name: &str, n: Option<usize>, laps: Option<usize>) -> Result<S
         "idle" => {
             let procs = n.unwrap_or(100_000);
             let before = status_kib("VmRSS:");
-            let spec = RootSpec {
-                entry: "bench:idle_parent".into(),
-                host: "bench:processes".into(),
-                args: vec![Value::Num(procs as f64)],
-                actor: Some(Arc::new(Actor::new("user:bench"))),
-                scopes: vec![],
-            };
-            let (_, mut exit) = node.start_root(spec).map_err(|e| e.to_string())?;
+            let (_, mut exit) =
+                node.start_root(root("bench:idle_parent", &[procs as f64])).map_err(|e| e.to_string())?;
             while node.live() < procs + 1 {
                 if let Ok(exit) = exit.try_recv() {
                     return Err(format!("the idle parent ended early: {:?}", exit.result));
