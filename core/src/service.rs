@@ -184,12 +184,8 @@ impl Services {
             }
             let (state, _) = watch::channel(State::Starting);
             let (stop, stop_rx) = watch::channel(false);
-            let required: Vec<watch::Receiver<State>> = spec
-                .lifecycle
-                .requires
-                .iter()
-                .filter_map(|r| slots.get(r).map(|s| s.state.subscribe()))
-                .collect();
+            let required: Vec<watch::Receiver<State>> =
+                spec.lifecycle.requires.iter().filter_map(|r| slots.get(r).map(|s| s.state.subscribe())).collect();
             let slot = Slot {
                 spec: spec.clone(),
                 source: source_of(app, spec),
@@ -311,7 +307,11 @@ async fn supervise(
                 shared.set_state(&id, State::Running);
                 runtime.audit_event(
                     "service.start",
-                    [("service", id.clone().into()), ("pid", pid.to_string().into()), ("attempt", (failures + 1).into())],
+                    [
+                        ("service", id.clone().into()),
+                        ("pid", pid.to_string().into()),
+                        ("attempt", (failures + 1).into()),
+                    ],
                 );
                 let began = tokio::time::Instant::now();
                 let mut receiver = exit;

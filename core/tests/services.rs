@@ -148,8 +148,7 @@ async fn a_crashing_service_is_restarted_with_doubling_delays_then_given_up() {
     let status = services.status();
     assert_eq!((status[0].restarts, status[0].failures), (3, 4));
     // Each exit is recorded with its reason, after the start it ends.
-    let exits: Vec<_> =
-        records.iter().filter(|(k, _)| k == "service.exit").map(|(_, r)| r["reason"].clone()).collect();
+    let exits: Vec<_> = records.iter().filter(|(k, _)| k == "service.exit").map(|(_, r)| r["reason"].clone()).collect();
     assert_eq!(exits, vec![Json::from("error"); 4]);
 }
 
@@ -338,4 +337,3 @@ fn bad_services_are_problems_naming_file_and_line() {
     let err = App::load(&dir).unwrap_err().to_string();
     assert!(err.contains("services require each other in a cycle: app:s2 -> app:s3 -> app:s2"), "{err}");
 }
-

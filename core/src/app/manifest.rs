@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::{Location, Spanned};
 
 use crate::app::error::Problems;
-use crate::app::yaml::{self, Node, SNode};
 use crate::app::service::{self, PendingRef, SERVICE_KIND, ServiceSpec};
+use crate::app::yaml::{self, Node, SNode};
 use crate::app::{Entry, EntryKind, HostSpec, host, lua};
 
 /// The kind of a `process.host` entry.

@@ -239,7 +239,8 @@ fn check_services(loader: &mut Loader<'_>) {
     }
     if let Err(cycle) = service::start_order(&loader.services) {
         let first = cycle.first().and_then(|id| loader.services.get(id));
-        let (file, line) = first.map(|s| (s.file.clone(), Some(s.line))).unwrap_or_else(|| (loader.root.to_path_buf(), None));
+        let (file, line) =
+            first.map(|s| (s.file.clone(), Some(s.line))).unwrap_or_else(|| (loader.root.to_path_buf(), None));
         let message = format!("services require each other in a cycle: {}", cycle.join(" -> "));
         loader.problems.push(&file, line, message);
     }

@@ -196,8 +196,11 @@ pub(crate) fn service_entry(
                     spec.input = items.iter().map(|i| i.value.to_json()).collect();
                 }
                 Node::Seq(items) => {
-                    let message =
-                        format!("`input` of service `{}` has {} arguments, over the bound of {MAX_INPUT}", cx.id, items.len());
+                    let message = format!(
+                        "`input` of service `{}` has {} arguments, over the bound of {MAX_INPUT}",
+                        cx.id,
+                        items.len()
+                    );
                     cx.problem(&value.referenced, message);
                 }
                 Node::Scalar(serde_json::Value::Null) => {}
@@ -231,7 +234,8 @@ fn id_text(node: &Node) -> Option<String> {
 fn lifecycle(cx: &mut EntryCx<'_>, out: &mut Lifecycle, value: &SNode, pending: &mut Vec<PendingRef>) {
     let Node::Map(pairs) = &value.value else {
         if !value.value.is_null() {
-            let message = format!("`lifecycle` of service `{}` must be a mapping, got {}", cx.id, value.value.describe());
+            let message =
+                format!("`lifecycle` of service `{}` must be a mapping, got {}", cx.id, value.value.describe());
             cx.problem(&value.referenced, message);
         }
         return;
@@ -322,7 +326,11 @@ fn security(node: &Node, out: &mut Lifecycle) -> Result<(), String> {
                     return Err(format!("`scopes` must be a list of names, got {}", value.value.describe()));
                 };
                 if items.len() > crate::limits::MAX_SCOPE_NAMES {
-                    return Err(format!("has {} scopes, over the bound of {}", items.len(), crate::limits::MAX_SCOPE_NAMES));
+                    return Err(format!(
+                        "has {} scopes, over the bound of {}",
+                        items.len(),
+                        crate::limits::MAX_SCOPE_NAMES
+                    ));
                 }
                 out.scopes = items
                     .iter()
@@ -438,7 +446,8 @@ mod tests {
     }
 
     fn spec(id: &str, requires: &[&str]) -> (String, ServiceSpec) {
-        let lifecycle = Lifecycle { requires: requires.iter().map(|s| s.to_string()).collect(), ..Lifecycle::default() };
+        let lifecycle =
+            Lifecycle { requires: requires.iter().map(|s| s.to_string()).collect(), ..Lifecycle::default() };
         let spec = ServiceSpec {
             id: id.into(),
             process: "app:p".into(),
@@ -453,7 +462,8 @@ mod tests {
 
     #[test]
     fn start_order_puts_requirements_first_and_names_a_cycle() {
-        let services: BTreeMap<_, _> = [spec("app:a", &["app:c"]), spec("app:b", &[]), spec("app:c", &["app:b"])].into();
+        let services: BTreeMap<_, _> =
+            [spec("app:a", &["app:c"]), spec("app:b", &[]), spec("app:c", &["app:b"])].into();
         assert_eq!(start_order(&services).unwrap(), ["app:b", "app:c", "app:a"]);
         let cyclic: BTreeMap<_, _> = [spec("app:a", &["app:b"]), spec("app:b", &["app:a"])].into();
         assert_eq!(start_order(&cyclic).unwrap_err(), ["app:a", "app:b", "app:a"]);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use corral_policy::PolicySet;
 use tokio::sync::oneshot;
 
-use super::{Runtime, RootSpec, SpawnSpec, hosts_of};
+use super::{RootSpec, Runtime, SpawnSpec, hosts_of};
 use crate::app::App;
 use crate::audit::AuditError;
 use crate::error::Result;
@@ -87,7 +87,9 @@ impl Runtime {
             ],
         );
         let bytes = at.len();
-        target.mailbox().push_event(Event::new(EventKind::Cancel, node, super::exit::unix_now(), None, Some(at)), bytes);
+        target
+            .mailbox()
+            .push_event(Event::new(EventKind::Cancel, node, super::exit::unix_now(), None, Some(at)), bytes);
         true
     }
 
