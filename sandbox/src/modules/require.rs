@@ -166,6 +166,47 @@ fn push_bounded(line: &mut String, text: &str) -> bool {
     false
 }
 
+/// The `assert` scripts see: Lua 5.4's, which raises its message whatever its type.
+const ASSERT: &str = r##"
+local error, select = error, select
+return function(v, ...)
+    if v then
+        return v, ...
+    end
+    if select("#", ...) == 0 or (...) == nil then
+        error("assertion failed!", 2)
+    end
+    error((...), 0)
+end
+"##;
+
+/// The string functions that take an error object where a string is expected, in the reference dialect.
+const STRING_FUNCTIONS: [&str; 11] =
+    ["find", "match", "gmatch", "gsub", "sub", "len", "lower", "upper", "byte", "rep", "split"];
+
+/// In the reference dialect an error value works where a string is expected: `string.find(err, "not
+/// found")`. Each function of [`STRING_FUNCTIONS`] is wrapped so that an error object as its first argument
+/// is its message; anything else passes through unchanged.
+fn errors_as_strings(lua: &Lua) -> mlua::Result<()> {
+    let string: Table = lua.globals().get("string")?;
+    for name in STRING_FUNCTIONS {
+        let Ok(original) = string.get::<mlua::Function>(name) else { continue };
+        let wrapped = lua.create_function(move |lua, mut args: mlua::MultiValue| {
+            if let Some(Value::UserData(ud)) = args.front()
+                && let Ok(err) = ud.borrow::<crate::modules::errors::LuaError>()
+            {
+                let message = lua.create_string(&err.message)?;
+                drop(err);
+                args.pop_front();
+                args.push_front(Value::String(message));
+            }
+            original.call::<mlua::MultiValue>(args)
+        })?;
+        string.set(name, wrapped)?;
+    }
+    Ok(())
+}
+
 /// Installs `require`, `print`, `os` (time and clock only), `collectgarbage("count")` (the KiB the calling
 /// process holds, `interrupt::held_by`: never the VM's total, which would show its neighbours'), and in `wippy` mode
 /// the reference system's `string(x)` cast.
@@ -198,7 +239,12 @@ pub fn register(lua: &Lua, wippy: bool) -> mlua::Result<()> {
             ))),
         })?,
     )?;
+    // `assert(v, message, ...)` raises `message` as it is, an error object included (Luau's needs a string, so
+    // `assert(process.spawn(...))` hid the real error behind "string expected, got userdata").
+    let assert: mlua::Function = lua.load(ASSERT).set_name("=assert").eval()?;
+    globals.set("assert", assert)?;
     if wippy {
+        errors_as_strings(lua)?;
         let string: Table = globals.get("string")?;
         let meta = lua.create_table()?;
         meta.set(
