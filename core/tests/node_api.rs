@@ -137,6 +137,11 @@ async fn an_api_spawn_is_decided_by_the_node_gate_as_the_callers_actor_and_recor
     let deny = decisions(&node.audit, "process.spawn").pop().unwrap();
     assert_eq!((deny["decision"].clone(), deny["principal"].clone()), ("deny".into(), "user:app-only".into()));
     assert_eq!(rt.live(), 1, "nothing was spawned on the deny");
+    // Running the child as another actor needs process.security, which the node's policies do not grant ops.
+    let disguised = SpawnSpec { actor: Some(Arc::new(Actor::new("node:admin"))), ..idle() };
+    let err = rt.api_spawn(&node.gate, &caller("tenant:ops", &[]), disguised).unwrap_err();
+    assert!(err.to_string().contains("process.security"), "{err}");
+    assert_eq!(rt.live(), 1);
     // A monitored or linked API spawn makes no sense: there is no process to tell.
     let monitored = SpawnSpec { monitored: true, ..idle() };
     assert_eq!(rt.api_spawn(&node.gate, &caller("node:admin", &[]), monitored).unwrap_err().kind(), ErrorKind::Invalid);
