@@ -50,6 +50,9 @@ impl Runtime {
         }
         let hosts = hosts_of(&app, Some(&self.inner.hosts.load()));
         self.inner.hosts.store(Arc::new(hosts));
+        if !self.inner.node_quotas {
+            self.inner.quotas.store(Arc::new(app.config.quotas.clone()));
+        }
         self.inner.app.store(app);
         Ok(())
     }
@@ -65,7 +68,7 @@ impl Runtime {
         let caller = Caller { pid: None, entry: None, actor: root.actor.clone(), scopes: root.scopes.into() };
         let (tx, rx) = oneshot::channel();
         let spec = SpawnSpec { entry: root.entry, host: root.host, args: root.args, ..SpawnSpec::default() };
-        let pid = self.spawn_with(caller, None, spec, Some((crate::gate::OpKind::Spawn, tx)))?;
+        let pid = self.spawn_with(crate::gate::Decider::own(self.gate()), caller, None, spec, Some((crate::gate::OpKind::Spawn, tx)))?;
         Ok((pid, rx))
     }
 
