@@ -4,6 +4,7 @@
 //! set, its audit sink and the [`Launcher`] that runs scripts. Each public call that has an effect goes
 //! through the gate first (see [`crate::gate`]) and hands the permit to the private function that acts.
 
+mod call;
 mod exit;
 mod messaging;
 mod owned;
@@ -21,6 +22,9 @@ use futures_util::future::BoxFuture;
 use serde_json::{Map, Value as Json};
 use tokio::sync::{Notify, oneshot};
 
+pub use call::{
+    CallRef, DEFAULT_CALL_TIMEOUT, MAX_PENDING_CALLS, MAX_PENDING_NODE_CALLS, PENDING_CALL_BYTES, PendingCall,
+};
 pub use messaging::{FALLBACK_TOPIC, check_payload};
 pub(crate) use owned::exited as owned_exited;
 pub use owned::{MAX_OWNED_TASKS, OwnedTask};
@@ -84,6 +88,8 @@ struct Inner {
     owned_live: Arc<std::sync::atomic::AtomicUsize>,
     /// The caller the last root process was started as: the runtime starts hosts' fallback processes as it.
     root_caller: Mutex<Option<Caller>>,
+    /// Calls waiting for their reply (`process.call`, `runtime/call.rs`).
+    calls: Mutex<call::Calls>,
 }
 
 /// Everything that must change together: the table of live processes, the registry, monitors and links.
@@ -139,6 +145,7 @@ impl Runtime {
                 usage: crate::limits::ActorUsage::default(),
                 owned_live: Arc::default(),
                 root_caller: Mutex::new(None),
+                calls: Mutex::new(call::Calls::default()),
             }),
         };
         runtime.inner.gate.set_origin(runtime.inner.node.clone(), incarnation);
