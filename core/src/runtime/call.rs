@@ -206,13 +206,7 @@ impl Runtime {
     /// A call from a caller that is no process (the node's HTTP API): decided for `caller` (whose `pid` is
     /// `None`) at the gate like a process's call, bounded by the target's host message bounds, with no sender
     /// PID in the message. Returns the pending call. Errors: as [`Runtime::start_call`].
-    pub fn start_call_as(
-        &self,
-        caller: &Caller,
-        dest: &str,
-        topic: &str,
-        payload: Vec<Value>,
-    ) -> Result<PendingCall> {
+    pub fn start_call_as(&self, caller: &Caller, dest: &str, topic: &str, payload: Vec<Value>) -> Result<PendingCall> {
         check_topic(topic)?;
         let target = self.resolve(dest)?;
         let bytes = super::messaging::check_values(&target.host().spec, &payload)?;
@@ -291,7 +285,8 @@ impl Runtime {
         calls.of_caller.entry(caller.clone()).or_default().insert(id);
         calls.to_target.entry(target.pid().clone()).or_default().insert(id);
         drop(calls);
-        let reference = Arc::new(CallRef { id, op, caller, target: target.pid().clone(), answered: AtomicBool::new(false) });
+        let reference =
+            Arc::new(CallRef { id, op, caller, target: target.pid().clone(), answered: AtomicBool::new(false) });
         Ok((reference, PendingCall { runtime: self.clone(), id, target: target.pid().clone(), rx }))
     }
 
