@@ -188,6 +188,7 @@ scenarios!(
     hostile,
     quotas,
     permits,
+    call,
 );
 
 #[test]
