@@ -132,6 +132,15 @@ function modes.cancel(target)
     return process.cancel(target, "20ms")
 end
 
+-- A call is denied (naming process.call), a send to the same process is not.
+function modes.denied(server)
+    local v, err = process.call(server, "echo", 1, "1s")
+    expect(v == nil and err:kind() == "PERMISSION_DENIED", "a call is denied: " .. tostring(err))
+    expect(string.find(err:message(), "process.call", 1, true), err:message())
+    expect(process.send(server, "stop") == true, "a send is allowed")
+    return "ok"
+end
+
 -- Waits in a call until it is terminated or cancelled.
 function modes.wait(target)
     return process.call(target, "t", nil, "1h")
@@ -475,8 +484,8 @@ async fn a_node_caller_holds_at_most_its_bound_of_pending_calls() {
     runtime.shutdown().await;
 }
 
-/// A node over `policies` (`(file, text)`), with the built-in schema, recording into a memory audit.
-fn node_with(name: &str, policies: &str) -> (Runtime, Arc<MemoryAudit>) {
+/// A node over `policies` and `schema` (the built-in one when `None`), recording into a memory audit.
+fn node_with(name: &str, policies: &str, schema: Option<String>) -> (Runtime, Arc<MemoryAudit>) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("call-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -485,7 +494,9 @@ fn node_with(name: &str, policies: &str) -> (Runtime, Arc<MemoryAudit>) {
         std::fs::write(dir.join(file), text).unwrap();
     }
     let app = Arc::new(App::load(&dir).unwrap());
-    let set = PolicySet::from_files(&[("p.cedar".into(), policies.into())]).unwrap();
+    let mut files = vec![("p.cedar".to_string(), policies.to_string())];
+    files.extend(schema.map(|text| ("schema.cedarschema".to_string(), text)));
+    let set = PolicySet::from_files(&files).unwrap();
     let audit = Arc::new(MemoryAudit::new());
     let runtime = Runtime::new(Config {
         node: name.into(),
@@ -503,7 +514,7 @@ async fn a_call_needs_process_call_besides_process_send_and_a_reply_is_recorded(
         @id("no.call") forbid (principal, action == Action::"process.call", resource)
             when { context has topic && context.topic == "secret" };
     "#;
-    let (runtime, audit) = node_with("denied", everything_but_call);
+    let (runtime, audit) = node_with("denied", everything_but_call, None);
     let (server, _) = runtime
         .start_root(RootSpec {
             entry: "app:server".into(),
@@ -568,4 +579,36 @@ async fn a_caller_blocked_in_a_call_is_still_cancelled_at_its_deadline() {
     assert_eq!(runtime.pending_calls_of(&waiter), 0);
     assert_eq!(runtime.pending_calls(), 0);
     runtime.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn under_an_older_schema_without_process_call_a_call_is_a_plain_deny() {
+    // The built-in schema as apps wrote it before `process.call` existed.
+    let old = include_str!("../../policies/schema.cedarschema").replace(", \"process.call\"", "");
+    assert!(!old.contains("\"process.call\""));
+    let (runtime, audit) = node_with("old-schema", "@id(\"all\") permit (principal, action, resource);", Some(old));
+    let (server, server_exit) = runtime
+        .start_root(RootSpec {
+            entry: "app:server".into(),
+            host: "app:procs".into(),
+            args: vec![],
+            actor: tester(),
+            scopes: vec![],
+        })
+        .unwrap();
+    let exit = run(&runtime, "denied", vec![Value::str(&server.to_string())]).await;
+    assert_eq!(exit.result, Ok(Value::str("ok")), "{exit:?}");
+    assert_eq!(server_exit.await.unwrap().result, Ok(Value::str("stopped")), "the send after the denied call");
+    let records = audit.records();
+    let call = records
+        .iter()
+        .find(|r| r.get("action").and_then(|a| a.as_str()) == Some("process.call"))
+        .expect("the call's decision is recorded");
+    assert_eq!(call.get("decision").and_then(|d| d.as_str()), Some("deny"));
+    assert_eq!(
+        call.get("basis").and_then(|d| d.as_str()),
+        Some("default_deny"),
+        "a plain deny, not an error: {call:?}"
+    );
+    assert_eq!(runtime.pending_calls(), 0);
 }
