@@ -91,16 +91,17 @@ pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
 /// Every `modules:` name that is not a built-in module, naming its file and line: `require` could
 /// never grant it, so the script would fail at run time.
 fn unknown_modules(app: &App) -> Vec<String> {
-    use corral_sandbox::modules::require::BUILTIN;
+    use corral_sandbox::modules::require::{builtin_names, is_builtin};
+    let wippy = app.config.wippy;
     let mut problems = Vec::new();
     for entry in app.entries.values() {
-        for (i, module) in entry.modules.iter().enumerate().filter(|(_, m)| !BUILTIN.contains(&m.as_str())) {
+        for (i, module) in entry.modules.iter().enumerate().filter(|(_, m)| !is_builtin(m, wippy)) {
             problems.push(format!(
                 "{}:{}: module `{module}` of entry `{}` does not exist (built-in modules: {})",
                 entry.file.display(),
                 entry.module_lines.get(i).copied().unwrap_or(entry.line),
                 entry.id,
-                BUILTIN.join(", ")
+                builtin_names(wippy)
             ));
         }
     }

@@ -214,3 +214,15 @@ fn bad_input_at_load_an_empty_root_actor_in_corral_toml_is_exit_2_naming_it() {
     let stderr = refused(&app, &[], &[]);
     assert!(stderr.contains("corral.toml: `[root] actor` must name an actor"), "{stderr}");
 }
+
+#[test]
+fn bad_input_at_load_a_reference_module_outside_the_reference_dialect_is_exit_2() {
+    // `json` and `uuid` are the reference system's modules: granted only with `[compat] wippy = true`, so
+    // Corral's own API stays that of `lua-api.md`.
+    let app = echo_with("load-compat-module", "modules: [time]", "modules: [time, json]");
+    let stderr = refused(&app, &[], &[]);
+    assert!(
+        stderr.contains("module `json` of entry `app:main` does not exist (built-in modules: time, security, ctx)"),
+        "{stderr}"
+    );
+}

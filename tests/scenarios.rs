@@ -185,6 +185,7 @@ scenarios!(
     denials,
     errors_args,
     wippy_app,
+    wippy_modules,
     hostile,
     quotas,
     permits,

@@ -28,6 +28,7 @@ pub mod mailbox;
 pub mod pid;
 pub mod process;
 pub mod runtime;
+pub mod service;
 pub mod value;
 
 pub use error::{Error, ErrorKind, Result};

@@ -115,7 +115,7 @@ impl Runtime {
         self.process(&pid).ok_or_else(|| Error::NoSuchProcess { dest: pid.to_string() })
     }
 
-    fn spawn_with(
+    pub(super) fn spawn_with(
         &self,
         caller: Caller,
         parent: Option<&Process>,
@@ -125,6 +125,7 @@ impl Runtime {
         let entry = self
             .inner
             .app
+            .load()
             .entries
             .get(&spec.entry)
             .cloned()
@@ -206,7 +207,8 @@ impl Runtime {
     /// Errors: `LimitExceeded` naming the actor and the quota; nothing is counted then. A process without an
     /// actor, or a node without quotas, counts nothing.
     fn reserve_quota(&self, child: &Process) -> Result<()> {
-        let quotas = &self.inner.app.config.quotas;
+        let app = self.inner.app.load();
+        let quotas = &app.config.quotas;
         match child.actor() {
             Some(actor) if !quotas.is_empty() => self.inner.usage.reserve(quotas, &actor.id, child.limits().memory),
             _ => Ok(()),
@@ -216,7 +218,7 @@ impl Runtime {
     /// Undoes [`Runtime::reserve_quota`] (the spawn failed after it, or the process ended).
     pub(super) fn release_quota(&self, child: &Process) {
         if let Some(actor) = child.actor()
-            && !self.inner.app.config.quotas.is_empty()
+            && !self.inner.app.load().config.quotas.is_empty()
         {
             self.inner.usage.release(&actor.id, child.limits().memory);
         }

@@ -8,10 +8,12 @@
 pub mod builder;
 pub mod channel;
 pub mod errors;
+pub mod json;
 pub mod process;
 pub mod require;
 pub mod security;
 pub mod time;
+pub mod uuid;
 
 use mlua::Lua;
 

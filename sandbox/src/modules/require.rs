@@ -18,6 +18,27 @@ use crate::procs::{PrintBudget, current_or_raise};
 /// The built-in modules `require` can grant.
 pub const BUILTIN: [&str; 3] = ["time", "security", "ctx"];
 
+/// The reference system's modules `require` can grant only with `[compat] wippy = true` (Corral's own API
+/// stays `lua-api.md`): `json` and `uuid`.
+pub const COMPAT_BUILTIN: [&str; 2] = ["json", "uuid"];
+
+/// Whether `name` is a module `require` can grant in this mode.
+pub fn is_builtin(name: &str, wippy: bool) -> bool {
+    BUILTIN.contains(&name) || (wippy && COMPAT_BUILTIN.contains(&name))
+}
+
+/// The modules `require` can grant in this mode, for messages.
+pub fn builtin_names(wippy: bool) -> String {
+    let mut names: Vec<&str> = BUILTIN.to_vec();
+    if wippy {
+        names.extend(COMPAT_BUILTIN);
+    }
+    names.join(", ")
+}
+
+/// Whether the VM runs the reference system's dialect (set once by [`register`]).
+struct Wippy(bool);
+
 fn builtin(lua: &Lua, name: &str) -> mlua::Result<Table> {
     let key = format!("corral.module.{name}");
     if let Some(t) = lua.named_registry_value::<Option<Table>>(&key)? {
@@ -26,6 +47,8 @@ fn builtin(lua: &Lua, name: &str) -> mlua::Result<Table> {
     let t = match name {
         "time" => crate::modules::time::create(lua)?,
         "security" => crate::modules::security::create(lua)?,
+        "json" => crate::modules::json::create(lua)?,
+        "uuid" => crate::modules::uuid::create(lua)?,
         _ => crate::modules::security::create_ctx(lua)?,
     };
     t.set_readonly(true);
@@ -53,11 +76,13 @@ fn require_in(lua: &Lua, library: &str, name: String) -> mlua::Result<Value> {
 /// `imports:` alias names (run once per process, in an env whose `require` is the library's own).
 fn resolve(lua: &Lua, ctx: &crate::procs::ProcCtx, entry: &Entry, name: String) -> mlua::Result<Value> {
     if entry.modules.iter().any(|m| m == &name) {
-        if BUILTIN.contains(&name.as_str()) {
+        let wippy = lua.app_data_ref::<Wippy>().is_some_and(|w| w.0);
+        if is_builtin(&name, wippy) {
             return builtin(lua, &name).map(Value::Table);
         }
         return Err(mlua::Error::runtime(format!(
-            "module `{name}` does not exist (built-in modules: time, security, ctx)"
+            "module `{name}` does not exist (built-in modules: {})",
+            builtin_names(wippy)
         )));
     }
     let Some(library) = entry.imports.get(&name) else {
@@ -146,6 +171,7 @@ fn push_bounded(line: &mut String, text: &str) -> bool {
 /// the reference system's `string(x)` cast.
 pub fn register(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     let globals = lua.globals();
+    lua.set_app_data(Wippy(wippy));
     globals.set("require", lua.create_function(require)?)?;
     let fallback = Arc::new(Mutex::new(PrintBudget::default()));
     globals.set("print", lua.create_function(move |lua, args| print(lua, args, &fallback))?)?;
