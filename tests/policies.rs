@@ -11,7 +11,7 @@ use corral_policy::testing::load_tests;
 use support::{copy_app, corral, temp};
 
 /// The actions of `policy-model.md`.
-const ACTIONS: [&str; 17] = [
+const ACTIONS: [&str; 18] = [
     "process.spawn",
     "process.spawn.monitored",
     "process.spawn.linked",
@@ -29,6 +29,7 @@ const ACTIONS: [&str; 17] = [
     "process.registry.register",
     "process.registry.unregister",
     "process.upgrade",
+    "process.call",
 ];
 
 fn sets() -> Vec<PathBuf> {

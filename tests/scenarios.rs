@@ -189,6 +189,7 @@ scenarios!(
     hostile,
     quotas,
     permits,
+    call,
 );
 
 #[test]

@@ -140,6 +140,10 @@ pub enum Error {
     /// A wait that timed out.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The other side cannot answer: a called process exited before it replied (`models.md`, "Call and
+    /// reply"); the text names the process and its exit reason.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A defect of the runtime.
     #[error("internal error: {0}")]
     Internal(String),
@@ -163,6 +167,7 @@ impl Error {
             Error::NameTaken { .. } => ErrorKind::AlreadyExists,
             Error::MailboxFull { .. } | Error::Limit { .. } => ErrorKind::LimitExceeded,
             Error::Timeout(_) => ErrorKind::Timeout,
+            Error::Unavailable(_) => ErrorKind::Unavailable,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

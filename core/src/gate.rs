@@ -57,6 +57,8 @@ pub enum Action {
     Unregister,
     /// `process.upgrade` on the entry.
     Upgrade,
+    /// `process.call` on the target process (with `process.send`, for a call that waits for a reply).
+    Call,
 }
 
 impl Action {
@@ -80,6 +82,7 @@ impl Action {
             Action::Register => "process.registry.register",
             Action::Unregister => "process.registry.unregister",
             Action::Upgrade => "process.upgrade",
+            Action::Call => "process.call",
         }
     }
 }
@@ -254,6 +257,16 @@ pub enum Operation<'a> {
     Unregister(&'a str, Option<Owner<'a>>),
     /// `process.upgrade`.
     Upgrade(&'a str),
+    /// `process.call`: a send that waits for a reply, decided as `process.send` and `process.call` on the
+    /// receiver, both with `context.topic` (`models.md`, "Call and reply").
+    Call {
+        /// The receiver.
+        target: &'a Target,
+        /// The topic, passed as `context.topic`.
+        topic: &'a str,
+        /// The payload's size in bytes, as for [`Operation::Send`].
+        bytes: usize,
+    },
 }
 
 /// The kind of operation a permit was issued for.
@@ -287,6 +300,8 @@ pub enum OpKind {
     Unregister,
     /// See [`Operation::Upgrade`].
     Upgrade,
+    /// See [`Operation::Call`].
+    Call,
 }
 
 /// Exactly what a permit allows: its operation's target. An effect redeems the permit with the target it is
@@ -426,6 +441,7 @@ impl<'a> Operation<'a> {
             Operation::Register(..) => OpKind::Register,
             Operation::Unregister(..) => OpKind::Unregister,
             Operation::Upgrade(_) => OpKind::Upgrade,
+            Operation::Call { .. } => OpKind::Call,
         }
     }
 
@@ -435,7 +451,9 @@ impl<'a> Operation<'a> {
             Operation::Spawn { entry, host, .. } | Operation::Exec { entry, host, .. } => {
                 SubjectRef::Start { entry, host }
             }
-            Operation::Send { target, topic, .. } => SubjectRef::Message { to: &target.pid, topic },
+            Operation::Send { target, topic, .. } | Operation::Call { target, topic, .. } => {
+                SubjectRef::Message { to: &target.pid, topic }
+            }
             Operation::Terminate(t)
             | Operation::Cancel(t)
             | Operation::Monitor(t)
@@ -452,7 +470,7 @@ impl<'a> Operation<'a> {
     /// The payload size an operation carries, for the `request` level of its records.
     fn payload_bytes(&self) -> Option<usize> {
         match self {
-            Operation::Send { bytes, .. } => Some(*bytes),
+            Operation::Send { bytes, .. } | Operation::Call { bytes, .. } => Some(*bytes),
             _ => None,
         }
     }
@@ -507,6 +525,10 @@ impl<'a> Operation<'a> {
             Operation::Register(n, owner) => vec![(Action::Register, name(n), owner_attrs(owner))],
             Operation::Unregister(n, owner) => vec![(Action::Unregister, name(n), owner_attrs(owner))],
             Operation::Upgrade(e) => vec![(Action::Upgrade, entry(e), vec![])],
+            Operation::Call { target, topic, .. } => {
+                let on = vec![("topic".to_string(), AttrValue::Str(topic.into()))];
+                vec![(Action::Send, process(target), on.clone()), (Action::Call, process(target), on)]
+            }
         }
     }
 }

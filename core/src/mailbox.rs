@@ -27,6 +27,8 @@ pub struct Message {
     pub payload: Arc<[Value]>,
     /// The sender's actor id (`msg:from_actor()`), or `None` when the sender has no actor or is the runtime.
     pub from_actor: Option<Arc<str>>,
+    /// For a call (`process.call`), the reference its reply answers (`msg:reply_to()`); `None` for a send.
+    pub reply_to: Option<Arc<crate::runtime::CallRef>>,
     /// What the receiver's account pays while the host holds the message (set on delivery).
     charge: Charge,
 }
@@ -34,12 +36,18 @@ pub struct Message {
 impl Message {
     /// A message not yet delivered (only the runtime builds them, after the gate's decision).
     pub(crate) fn new(from: Option<Pid>, topic: Arc<str>, payload: Arc<[Value]>) -> Message {
-        Message { from, topic, payload, from_actor: None, charge: Charge::default() }
+        Message { from, topic, payload, from_actor: None, reply_to: None, charge: Charge::default() }
     }
 
     /// The message with the sender's actor id.
     pub(crate) fn with_actor(mut self, actor: Option<Arc<str>>) -> Message {
         self.from_actor = actor;
+        self
+    }
+
+    /// The message as a call, answered through `reference`.
+    pub(crate) fn with_reply(mut self, reference: Arc<crate::runtime::CallRef>) -> Message {
+        self.reply_to = Some(reference);
         self
     }
 }

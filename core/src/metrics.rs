@@ -22,7 +22,7 @@ use crate::gate::{Action, NodeAction};
 use crate::process::ExitReason;
 
 /// The action label values, in slot order: the built-in `process.*` actions, the node actions, then `other`.
-pub const ACTIONS: [&str; 21] = [
+pub const ACTIONS: [&str; 22] = [
     "process.spawn",
     "process.spawn.monitored",
     "process.spawn.linked",
@@ -43,6 +43,7 @@ pub const ACTIONS: [&str; 21] = [
     "node.deploy",
     "node.remove",
     "node.inspect",
+    "process.call",
     "other",
 ];
 
@@ -75,7 +76,7 @@ const DECISION_BUCKETS_NS: [u64; 12] =
 pub(crate) struct ActionSlot(usize);
 
 impl ActionSlot {
-    /// The slot of an action given by name: a built-in one's, else `other` (a linear scan of 20 names, used
+    /// The slot of an action given by name: a built-in one's, else `other` (a linear scan of 21 names, used
     /// only for `security.can`, whose action is tenant text).
     pub(crate) fn of_name(name: &str) -> ActionSlot {
         ActionSlot(ACTIONS[..OTHER].iter().position(|a| *a == name).unwrap_or(OTHER))
@@ -102,6 +103,7 @@ impl From<Action> for ActionSlot {
             Action::Register => 14,
             Action::Unregister => 15,
             Action::Upgrade => 16,
+            Action::Call => 20,
         })
     }
 }

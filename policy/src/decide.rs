@@ -131,7 +131,8 @@ impl PolicySet {
     ///
     /// Never fails: no principal, an unknown action, a resource or context the schema does not allow, an
     /// entity that cannot be built and an evaluation error are each a deny with the reason in
-    /// [`Decision::errors`].
+    /// [`Decision::errors`]. One of Corral's [`crate::OPTIONAL_ACTIONS`] that the folder's schema does not
+    /// declare is a plain deny, with no error: no policy of that folder can permit it.
     pub fn decide(&self, request: &Request<'_>) -> Decision {
         let observed = self.observed(request.action);
         if let Some(decision) = self.decisions.get(request, observed) {
@@ -185,6 +186,15 @@ impl PolicySet {
     }
 
     fn evaluate(&self, request: &Request<'_>) -> Decision {
+        if !self.observed.contains_key(request.action) && crate::load::OPTIONAL_ACTIONS.contains(&request.action) {
+            return Decision {
+                allowed: false,
+                policies: Arc::new([]),
+                errors: Arc::new([]),
+                revision: Arc::clone(&self.revision),
+                cached: false,
+            };
+        }
         match self.authorize(request) {
             Ok(response) => self.decision(&response),
             Err(error) => Decision {

@@ -81,6 +81,7 @@ mod source;
 pub mod testing;
 
 pub use error::{LoadError, Problem};
+pub use load::OPTIONAL_ACTIONS;
 pub use request::{Actor, AttrValue, Decision, Request, Resource};
 pub use set::PolicySet;
 

@@ -182,6 +182,11 @@ fn check_names(sorted: &[SourceFile], problems: &mut Vec<Problem>) {
     }
 }
 
+/// Actions of the built-in schema that a folder's schema may leave out: added after app schemas existed, so
+/// an older schema still loads, and a request for such an action it does not declare is denied by default
+/// (see `PolicySet::decide`). `process.call` came with call and reply (`models.md`).
+pub const OPTIONAL_ACTIONS: [&str; 1] = ["process.call"];
+
 /// The entity types every schema must declare: the ones Corral's requests are made of.
 pub(crate) const CORRAL_TYPES: [&str; 7] = ["Actor", "Namespace", "Entry", "Host", "Process", "Name", "Capability"];
 
@@ -190,7 +195,7 @@ pub(crate) const NODE_TYPES: [&str; 1] = ["App"];
 
 /// The folder's schema, or the built-in one of `kind` when it has none. A folder's schema must declare
 /// Corral's entity types ([`CORRAL_TYPES`], and [`NODE_TYPES`] for a node) and every action of the built-in
-/// schema of its kind: a problem naming the schema file lists what is missing.
+/// schema of its kind but the [`OPTIONAL_ACTIONS`]: a problem naming the schema file lists what is missing.
 fn load_schema(file: Option<&SourceFile>, kind: Kind, problems: &mut Vec<Problem>) -> Option<cedar::Schema> {
     let (path, text) = match file {
         Some(file) => (file.path.as_path(), file.text.as_str()),
@@ -227,7 +232,8 @@ fn missing_corral_parts(schema: &cedar::Schema, kind: Kind) -> Vec<String> {
     // The built-in schemas are Corral's own and parse (tests/load.rs loads folders without a schema).
     if let Ok((builtin, _)) = cedar::Schema::from_cedarschema_str(kind.builtin()) {
         let actions: HashSet<&str> = schema.actions().map(|a| a.id().unescaped()).collect();
-        let mut wanted: Vec<&str> = builtin.actions().map(|a| a.id().unescaped()).collect();
+        let mut wanted: Vec<&str> =
+            builtin.actions().map(|a| a.id().unescaped()).filter(|a| !OPTIONAL_ACTIONS.contains(a)).collect();
         wanted.sort_unstable();
         missing.extend(wanted.into_iter().filter(|a| !actions.contains(a)).map(|a| format!("action `{a}`")));
     }

@@ -261,3 +261,39 @@ fn a_policy_set_is_shared_across_threads() -> TestResult {
     assert_eq!(answers, [true, false, true, false]);
     Ok(())
 }
+
+/// An app schema written before `process.call` existed (the fixture's, without the action) still loads, and
+/// a call request is then a plain deny: no policy, no error, even under a policy that permits every action.
+#[test]
+fn a_schema_without_process_call_loads_and_denies_every_call_plainly() -> TestResult {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/basic");
+    let schema = std::fs::read_to_string(dir.join("schema.cedarschema"))?.replace(", \"process.call\"", "");
+    assert!(!schema.contains("\"process.call\""), "the older schema lacks the action");
+    let everything = "@id(\"all\")\npermit (principal, action, resource);\n";
+    let set = PolicySet::from_files(&[
+        ("schema.cedarschema".to_owned(), schema),
+        ("all.cedar".to_owned(), everything.to_owned()),
+    ])?;
+    let alice = actor("user:alice");
+    let target = process("acme:worker", "user:alice");
+    allowed_by(&ask(&set, Some(&alice), "process.send", &target, &[]), &["all"]);
+    for _ in 0..2 {
+        // Decided, then from the cache: the same plain deny.
+        let call = ask(&set, Some(&alice), "process.call", &target, &[]);
+        denied_by(&call, &[]);
+    }
+    let uncached = set.decide_uncached(&Request {
+        principal: Some(&alice),
+        action: "process.call",
+        resource: &target,
+        context: &[("pid".to_owned(), AttrValue::from("<1.0.1>"))],
+        scopes: &[],
+    });
+    denied_by(&uncached, &[]);
+    // Any other undeclared action is still a deny with the reason.
+    denied_with_error(&ask(&set, Some(&alice), "process.nonesuch", &target, &[]), "process.nonesuch");
+    // The built-in schema declares it: the same policy permits a call there.
+    let current = PolicySet::from_files(&[("all.cedar".to_owned(), everything.to_owned())])?;
+    allowed_by(&ask(&current, Some(&alice), "process.call", &target, &[]), &["all"]);
+    Ok(())
+}

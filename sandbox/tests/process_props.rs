@@ -71,10 +71,12 @@ entries:
 "#;
 
 /// Every function of `process` and `process.registry` (`lua-api.md`).
-const FUNCTIONS: [&str; 25] = [
+const FUNCTIONS: [&str; 27] = [
     "pid",
     "id",
     "send",
+    "call",
+    "reply",
     "spawn",
     "spawn_monitored",
     "spawn_linked",

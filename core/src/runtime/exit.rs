@@ -47,6 +47,8 @@ impl Runtime {
             let linked: Vec<Arc<Process>> = linked.iter().filter_map(|l| state.procs.get(l).cloned()).collect();
             (watchers, linked, state.waiters.remove(&pid).unwrap_or_default())
         };
+        // Calls it waits for end with it; calls to it end with UNAVAILABLE naming the exit.
+        self.end_calls_of(process, &exit);
         process.mailbox().close();
         // Nothing it started outlives it: its timers, tickers and pending cancel deadline stop now.
         process.abort_all_owned();

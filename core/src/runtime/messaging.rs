@@ -34,7 +34,7 @@ impl Runtime {
     }
 
     /// [`Runtime::resolve`], remembering the last PID `from` sent to (see [`Process`]'s `last_dest`).
-    fn resolve_for(&self, from: &Process, dest: &str) -> Result<Arc<Process>> {
+    pub(super) fn resolve_for(&self, from: &Process, dest: &str) -> Result<Arc<Process>> {
         if dest.starts_with('{') {
             let memo = lock(&from.last_dest);
             if let Some((text, target)) = memo.as_ref()

@@ -4,6 +4,7 @@
 //! set, its audit sink and the [`Launcher`] that runs scripts. Each public call that has an effect goes
 //! through the gate first (see [`crate::gate`]) and hands the permit to the private function that acts.
 
+mod call;
 mod deploy;
 mod api;
 mod exit;
@@ -23,6 +24,9 @@ use futures_util::future::BoxFuture;
 use serde_json::{Map, Value as Json};
 use tokio::sync::{Notify, oneshot};
 
+pub use call::{
+    CallRef, DEFAULT_CALL_TIMEOUT, MAX_PENDING_CALLS, MAX_PENDING_NODE_CALLS, PENDING_CALL_BYTES, PendingCall,
+};
 pub use deploy::NODE_HOST;
 pub use api::{API_HOST, ProcessInfo};
 pub use messaging::{FALLBACK_TOPIC, check_payload};
@@ -111,6 +115,8 @@ struct Inner {
     owned_live: Arc<std::sync::atomic::AtomicUsize>,
     /// The caller the last root process was started as: the runtime starts hosts' fallback processes as it.
     root_caller: Mutex<Option<Caller>>,
+    /// Calls waiting for their reply (`process.call`, `runtime/call.rs`).
+    calls: Mutex<call::Calls>,
 }
 
 /// Everything that must change together: the table of live processes, the registry, monitors and links.
@@ -194,6 +200,7 @@ impl Runtime {
                 node_quotas,
                 owned_live: Arc::default(),
                 root_caller: Mutex::new(None),
+                calls: Mutex::new(call::Calls::default()),
             }),
         };
         runtime.inner.gate.set_origin(runtime.inner.node.clone(), incarnation);

@@ -12,6 +12,7 @@ use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value
 
 use crate::convert::{payload_to_lua, to_lua};
 use crate::modules::errors::LuaError;
+use crate::modules::process::LuaCallRef;
 
 /// A channel as scripts hold it.
 #[derive(Clone)]
@@ -64,6 +65,15 @@ impl UserData for LuaMessage {
                 None if this.wippy => Some(String::new()),
                 None => None,
             })
+        });
+        // The call's reply reference, or nil for a plain send (`models.md`, "Call and reply").
+        methods.add_method("reply_to", |_, this, ()| Ok(this.message.reply_to.clone().map(LuaCallRef)));
+        methods.add_method("reply", |lua, this, value: Value| match &this.message.reply_to {
+            Some(reference) => crate::modules::process::reply(lua, reference, &value),
+            None => crate::modules::errors::fail(
+                lua,
+                LuaError::invalid("msg:reply on a message that is not a call (it came from process.send)"),
+            ),
         });
         methods.add_method("payload", |lua, this, ()| {
             let value = payload_to_lua(lua, &this.message.payload)?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use corral_core::chan::Chan;
 use corral_core::mailbox::EventKind;
-use corral_core::runtime::SpawnSpec;
+use corral_core::runtime::{CallRef, DEFAULT_CALL_TIMEOUT, SpawnSpec};
 use corral_core::value::Value as CoreValue;
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
@@ -108,6 +108,17 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     process.set("spawn_linked", spawn_fn(lua, false, true)?)?;
     process.set("spawn_linked_monitored", spawn_fn(lua, true, true)?)?;
     process.set("exec", lua.create_async_function(exec)?)?;
+    process.set("call", lua.create_async_function(call)?)?;
+    process.set(
+        "reply",
+        lua.create_function(|lua, (reference, value): (Value, Value)| {
+            let reference = match reference_arg(&reference) {
+                Ok(reference) => reference,
+                Err(e) => return fail(lua, e),
+            };
+            reply(lua, &reference, &value)
+        })?,
+    )?;
     process.set("terminate", dest_fn(lua, |c, d| c.runtime.terminate(&c.process, d))?)?;
     process.set("monitor", dest_fn(lua, |c, d| c.runtime.monitor(&c.process, d))?)?;
     process.set("unmonitor", dest_fn(lua, |c, d| c.runtime.unmonitor(&c.process, d))?)?;
@@ -151,6 +162,67 @@ async fn exec(lua: Lua, args: Args) -> mlua::Result<MultiValue> {
             Ok(value) => Ok(MultiValue::from_iter([to_lua(&lua, &value)?])),
             Err(message) => fail(&lua, LuaError::new(corral_core::ErrorKind::Internal, message)),
         },
+        Err(e) => fail(&lua, e),
+    }
+}
+
+/// A call's reply reference as scripts hold it (`msg:reply_to()`): opaque, it cannot be copied into a message
+/// (userdata are not payloads), so only the process the call was sent to can answer it.
+#[derive(Clone)]
+pub struct LuaCallRef(pub Arc<CallRef>);
+
+impl mlua::UserData for LuaCallRef {
+    fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_method(mlua::MetaMethod::ToString, |_, this, ()| Ok(format!("call: {}", this.0.id())));
+        methods.add_meta_method(mlua::MetaMethod::Eq, |_, this, other: mlua::AnyUserData| {
+            Ok(other.borrow::<LuaCallRef>().map(|o| Arc::ptr_eq(&o.0, &this.0)).unwrap_or(false))
+        });
+    }
+}
+
+/// The reference argument of `process.reply`. Errors: `INVALID` for anything but a `msg:reply_to()` value.
+fn reference_arg(value: &Value) -> Result<Arc<CallRef>, LuaError> {
+    let not_a_reference = || {
+        LuaError::invalid(format!("reply reference must be the value of msg:reply_to(), got a {}", value.type_name()))
+    };
+    let ud = value.as_userdata().ok_or_else(not_a_reference)?;
+    let reference = ud.borrow::<LuaCallRef>().map_err(|_| not_a_reference())?;
+    Ok(reference.0.clone())
+}
+
+/// `process.reply(ref, value)` and `msg:reply(value)`: `true` for the first reply, `false` afterwards (and
+/// for a reference of a call to another process); `nil, err` for a value that cannot be copied (`INVALID`)
+/// or is over the replier's message bounds (`LIMIT_EXCEEDED`).
+pub fn reply(lua: &Lua, reference: &CallRef, value: &Value) -> mlua::Result<MultiValue> {
+    with_ctx(lua, |ctx| {
+        let value = crate::convert::from_lua(value, "reply", Bounds::of_process(&ctx.process))?;
+        Ok(ctx.runtime.reply(&ctx.process, reference, value)?)
+    })
+}
+
+/// `process.call(dest, topic, payload?, timeout?)`: the reply value, or `nil, err` (`TIMEOUT` after
+/// `timeout`, default 5s; `UNAVAILABLE` when the target exits before it replies; those of a send).
+async fn call(lua: Lua, args: Args) -> mlua::Result<MultiValue> {
+    let prepared = current(&lua).and_then(|ctx| {
+        let dest = string_arg(args.first(), "destination")?;
+        let topic = string_arg(args.get(1), "topic")?;
+        let payload = match args.get(2) {
+            None | Some(Value::Nil) => Vec::new(),
+            Some(value) => vec![crate::convert::from_lua(value, "payload", Bounds::of_process(&ctx.process))?],
+        };
+        let timeout = match args.get(3) {
+            None | Some(Value::Nil) => DEFAULT_CALL_TIMEOUT,
+            Some(value) => duration_arg(value)?,
+        };
+        let pending = ctx.runtime.start_call(&ctx.process, &dest, &topic, payload)?;
+        Ok((pending, timeout))
+    });
+    let (pending, timeout) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => return fail(&lua, e),
+    };
+    match pending.wait(timeout).await {
+        Ok(value) => Ok(MultiValue::from_iter([to_lua(&lua, &value)?])),
         Err(e) => fail(&lua, e),
     }
 }
