@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use corral_core::app::App;
 use corral_core::audit::MemoryAudit;
@@ -363,4 +364,30 @@ fn a_node_gate_records_its_policy_load_and_reloads_its_folder_whole_or_not_at_al
         .map(|r| format!("{}@{}", r["kind"].as_str().unwrap(), r["node"]))
         .collect();
     assert_eq!(kinds, ["policy.load@\"node\"", "policy.reject@\"node\"", "policy.reload@\"node\""]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_api_call_is_decided_as_send_and_call_by_the_node_gate_and_times_out_leaving_nothing() {
+    let node = node(None);
+    let runtime = node.runtime("call");
+    let admin = caller("node:admin", &[]);
+    let (pid, _) = runtime.api_spawn(&node.gate, &admin, idle()).unwrap();
+    let dest = pid.to_string();
+    // `tenant:ops` may send but the node policies give it no `process.call`.
+    let err = runtime
+        .api_call(&node.gate, &caller("tenant:ops", &[]), &dest, "q", vec![], Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(err.to_string().contains("process.call"), "the denial names the action: {err}");
+    // The admin's call reaches the process (which never answers) and times out; nothing stays pending.
+    let err = runtime.api_call(&node.gate, &admin, &dest, "q", vec![], Duration::from_millis(50)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(runtime.pending_calls(), 0);
+    let calls = decisions(&node.audit, "process.call");
+    assert_eq!(calls.len(), 2, "one decision per call");
+    assert!(calls.iter().all(|r| r["via"] == "api" && r["pid"].is_null()), "{calls:?}");
+    assert_eq!(calls[0]["decision"], "deny");
+    assert_eq!(calls[1]["decision"], "allow");
+    runtime.shutdown().await;
 }

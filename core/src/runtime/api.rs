@@ -120,6 +120,33 @@ impl Runtime {
         }
     }
 
+    /// `process.call` of `dest` for the API caller (`POST /v1/processes/{pid-or-name}/call`), decided by
+    /// `node_gate` as `process.send` plus `process.call` on the target, exactly as a process's call is: the
+    /// message has no sender PID and carries the caller's actor, the payload is bounded by the target's host,
+    /// and the call counts against the node-wide bound of pending calls that are no process's
+    /// (`MAX_PENDING_NODE_CALLS`). Waits at most `timeout` for the reply.
+    /// Errors: those of [`Runtime::api_send`]; `Timeout` when no reply came in time (a late reply is dropped
+    /// and counted); `Unavailable` when the target exited before it replied.
+    pub async fn api_call(
+        &self,
+        node_gate: &Gate,
+        caller: &ApiCaller,
+        dest: &str,
+        topic: &str,
+        payload: Vec<Value>,
+        timeout: std::time::Duration,
+    ) -> Result<Value> {
+        check_topic(topic)?;
+        let target = self.resolve(dest)?;
+        let bytes = super::messaging::check_values(&target.host().spec, &payload)?;
+        let call = Operation::Call { target: &target.target(), topic, bytes };
+        let permit = Decider::api(node_gate).check(&caller.caller(), call)?;
+        let actor: std::sync::Arc<str> = caller.actor.id.as_str().into();
+        let pending = self.deliver_call(permit, None, Some(actor), &target, topic, payload, bytes)?;
+        self.inner.counters.message();
+        pending.wait(timeout).await
+    }
+
     /// `process.cancel` of `dest` for the API caller, decided by `node_gate`: as [`Runtime::cancel`], the
     /// CANCEL event naming [`Runtime::api_pid`] as its sender and the `proc.signal` record `pid: null` with
     /// the caller's actor. Errors: `NotFound`, `PermissionDenied` naming `process.cancel`.

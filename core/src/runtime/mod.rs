@@ -4,9 +4,9 @@
 //! set, its audit sink and the [`Launcher`] that runs scripts. Each public call that has an effect goes
 //! through the gate first (see [`crate::gate`]) and hands the permit to the private function that acts.
 
+mod api;
 mod call;
 mod deploy;
-mod api;
 mod exit;
 mod messaging;
 mod owned;
@@ -24,11 +24,11 @@ use futures_util::future::BoxFuture;
 use serde_json::{Map, Value as Json};
 use tokio::sync::{Notify, oneshot};
 
+pub use api::{API_HOST, ProcessInfo};
 pub use call::{
     CallRef, DEFAULT_CALL_TIMEOUT, MAX_PENDING_CALLS, MAX_PENDING_NODE_CALLS, PENDING_CALL_BYTES, PendingCall,
 };
 pub use deploy::NODE_HOST;
-pub use api::{API_HOST, ProcessInfo};
 pub use messaging::{FALLBACK_TOPIC, check_payload};
 pub(crate) use owned::exited as owned_exited;
 pub use owned::{MAX_OWNED_TASKS, OwnedTask};
@@ -243,7 +243,8 @@ impl Runtime {
     /// Live processes per host, sorted by host id, every host of the app included (the built-in default host
     /// too): the `corral_processes` gauge. Reads each host's counter; no lock.
     pub fn live_by_host(&self) -> Vec<(String, usize)> {
-        let mut hosts: Vec<(String, usize)> = self.inner.hosts.load().iter().map(|(id, h)| (id.clone(), h.live())).collect();
+        let mut hosts: Vec<(String, usize)> =
+            self.inner.hosts.load().iter().map(|(id, h)| (id.clone(), h.live())).collect();
         hosts.sort();
         hosts
     }
