@@ -68,7 +68,7 @@ entries:
   - name: walker
     kind: process.lua
     source: file://walker.lua
-    modules: [time, security, ctx]
+    modules: [time, security, ctx, server]
 "#;
 
 fn node() -> Runtime {

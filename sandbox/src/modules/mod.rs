@@ -12,6 +12,7 @@ pub mod json;
 pub mod process;
 pub mod require;
 pub mod security;
+pub mod server;
 pub mod time;
 pub mod uuid;
 
