@@ -1,0 +1,161 @@
+//! The HTTP API of a node (`spec/node.md`): routes, bearer authentication, the drain gate and request
+//! metrics, on `axum`.
+//!
+//! Refusals come in this order: `401` (no or unknown token, [`authenticate`]), `403` (the node policies deny
+//! the node action), `413` (a deploy body over `max_archive_size`), `422` (the archive, then the app), `409`
+//! (a namespace of another app). While the node drains every request is `503`.
+
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Extension, Json, Router};
+use corral_core::ErrorKind;
+use serde::Serialize;
+
+use crate::node::Node;
+use crate::node::apps::{Source, check_name};
+use crate::node::config::MetricsAccess;
+use crate::node::error::ApiError;
+use crate::node::tokens::ApiIdentity;
+
+type Shared = Arc<Node>;
+
+/// The node's router: health and metrics, then the authenticated `/v1` routes.
+pub fn router(node: Shared) -> Router {
+    let api = Router::new()
+        .route("/v1/apps", get(list_apps))
+        .route("/v1/apps/{name}", put(deploy).delete(remove))
+        .route_layer(middleware::from_fn_with_state(node.clone(), authenticate));
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/metrics", get(metrics))
+        .merge(api)
+        .layer(middleware::from_fn_with_state(node.clone(), observe))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            node.settings.request_timeout,
+        ))
+        .with_state(node)
+}
+
+/// The drain gate and the request counter: while draining, every request is `503`; every answer is counted
+/// in `corral_http_requests_total` by route pattern and status.
+async fn observe(State(node): State<Shared>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = if node.draining() {
+        if route == "/v1/health" {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "draining"}))).into_response()
+        } else {
+            ApiError::new(ErrorKind::Unavailable, "the node is draining").into_response()
+        }
+    } else {
+        next.run(request).await
+    };
+    node.metrics.request(&route, response.status().as_u16());
+    response
+}
+
+/// The caller of a request: `Authorization: Bearer TOKEN` whose digest is in the tokens file.
+fn identify(node: &Node, headers: &HeaderMap) -> Option<ApiIdentity> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+    node.tokens.identify(token.trim())
+}
+
+/// `401` without a known token; otherwise the caller's [`ApiIdentity`] goes with the request.
+async fn authenticate(State(node): State<Shared>, mut request: Request, next: Next) -> Response {
+    match identify(&node, request.headers()) {
+        Some(who) => {
+            request.extensions_mut().insert(who);
+            next.run(request).await
+        }
+        None => ApiError::Unauthenticated.into_response(),
+    }
+}
+
+/// Decides a node action (`node.deploy`, `node.remove`, `node.inspect`) on `App::"<app>"` by the node's
+/// policies. Errors: `403` naming the action and app.
+fn authorize(_node: &Node, _who: &ApiIdentity, _action: &str, _app: &str) -> Result<(), ApiError> {
+    // Temporary until the node gate's `decide_node` is merged: every authenticated caller may act.
+    Ok(())
+}
+
+async fn health(State(node): State<Shared>) -> Response {
+    let _ = &node;
+    Json(serde_json::json!({"status": "ok"})).into_response()
+}
+
+async fn metrics(State(node): State<Shared>, headers: HeaderMap) -> Response {
+    if node.settings.metrics == MetricsAccess::Authenticated && identify(&node, &headers).is_none() {
+        return ApiError::Unauthenticated.into_response();
+    }
+    for (name, slot) in node.apps() {
+        node.metrics.gauge("corral_processes", &[("app", name), ("host", "*".into())], slot.runtime.live() as f64);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], node.metrics.render()).into_response()
+}
+
+#[derive(Serialize)]
+struct AppView {
+    name: String,
+    revision: String,
+    deployed_at: String,
+    processes: usize,
+}
+
+async fn list_apps(State(node): State<Shared>, Extension(who): Extension<ApiIdentity>) -> Response {
+    let apps: Vec<AppView> = node
+        .apps()
+        .into_values()
+        .filter(|slot| authorize(&node, &who, "node.inspect", &slot.name).is_ok())
+        .map(|slot| AppView {
+            name: slot.name.clone(),
+            revision: slot.revision.clone(),
+            deployed_at: slot.deployed_at.clone(),
+            processes: slot.runtime.live(),
+        })
+        .collect();
+    Json(apps).into_response()
+}
+
+async fn deploy(
+    State(node): State<Shared>,
+    Extension(who): Extension<ApiIdentity>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    check_name(&name)?;
+    authorize(&node, &who, "node.deploy", &name)?;
+    let bound = node.settings.limits.max_archive_bytes;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > bound) {
+        return Err(ApiError::TooLarge(bound));
+    }
+    // The body is read only now, after the caller is known and allowed, and never past the bound.
+    let limit = usize::try_from(bound).unwrap_or(usize::MAX);
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::TooLarge(bound))?;
+    let deployed = node.deploy(&name, Source::Archive(bytes)).await?;
+    let status = if deployed.replaced { StatusCode::OK } else { StatusCode::CREATED };
+    tracing::info!(app = %name, revision = %deployed.revision, actor = who.actor.id.as_str(), "deployed");
+    Ok((status, Json(deployed)).into_response())
+}
+
+async fn remove(
+    State(node): State<Shared>,
+    Extension(who): Extension<ApiIdentity>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&node, &who, "node.remove", &name)?;
+    node.remove(&name).await?;
+    tracing::info!(app = %name, actor = who.actor.id.as_str(), "removed");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
