@@ -15,6 +15,7 @@ use crate::audit::records::{DecisionRecord, RequestContext};
 use crate::audit::summary::Shown;
 use crate::audit::{AuditSink, CachedAllow, Level, Levels};
 use crate::error::{Error, Result};
+use crate::metrics::{ActionSlot, Counters};
 use crate::pid::Pid;
 use arc_swap::ArcSwap;
 use corral_policy::{Actor, AttrValue, Decision, PolicySet, Request, Resource};
@@ -94,6 +95,71 @@ pub struct Caller {
     pub actor: Option<Arc<Actor>>,
     /// The scope names that select policies.
     pub scopes: Arc<[String]>,
+}
+
+/// Who calls over a node's API (`corral serve`): a bearer token's actor and scopes. It is no process: its
+/// requests are decided by the node's policy set (a gate of its own), with the actor as principal and the
+/// scopes selecting `@scope` policies, and their records carry `pid: null`, `via: "api"` and the actor as
+/// principal. A request's context `pid` is `"api"`.
+#[derive(Clone, Debug)]
+pub struct ApiCaller {
+    /// The token's actor: the principal of every decision its requests cause.
+    pub actor: Arc<Actor>,
+    /// The token's scope names.
+    pub scopes: Arc<[String]>,
+}
+
+impl ApiCaller {
+    /// The caller as the gate sees it: no PID, no entry.
+    pub(crate) fn caller(&self) -> Caller {
+        Caller { pid: None, entry: None, actor: Some(self.actor.clone()), scopes: self.scopes.clone() }
+    }
+}
+
+/// The node actions on `App::"<name>"` (`node.md`, "Who is calling"), decided by the node's policy set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NodeAction {
+    /// `node.deploy`: deploying a new app or a new revision of one.
+    Deploy,
+    /// `node.remove`: removing an app.
+    Remove,
+    /// `node.inspect`: listing an app and reading its processes.
+    Inspect,
+}
+
+impl NodeAction {
+    /// The Cedar action id, e.g. `node.deploy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeAction::Deploy => "node.deploy",
+            NodeAction::Remove => "node.remove",
+            NodeAction::Inspect => "node.inspect",
+        }
+    }
+}
+
+/// Who decides a call: a gate, and whether the caller is the node's API (its records say `via: "api"`).
+#[derive(Clone, Copy)]
+pub(crate) struct Decider<'a> {
+    gate: &'a Gate,
+    api: bool,
+}
+
+impl<'a> Decider<'a> {
+    /// A process's or the runtime's own calls, decided by `gate` (the app's).
+    pub(crate) fn own(gate: &'a Gate) -> Decider<'a> {
+        Decider { gate, api: false }
+    }
+
+    /// An API caller's calls, decided by `gate` (the node's).
+    pub(crate) fn api(gate: &'a Gate) -> Decider<'a> {
+        Decider { gate, api: true }
+    }
+
+    /// [`Gate::check`] on this decider's gate.
+    pub(crate) fn check(&self, caller: &Caller, operation: Operation<'_>) -> Result<Permit> {
+        self.gate.check_via(caller, operation, self.api)
+    }
 }
 
 /// A live process as a resource: `Process::"<pid>"` with its entry, host and actor.
@@ -484,6 +550,19 @@ pub struct Gate {
     levels: Levels,
     /// The node and incarnation every record carries, set when the runtime is built.
     origin: OnceLock<(Arc<str>, u64)>,
+    /// The node's metrics counters, set when the runtime is built (or by [`Gate::with_counters`]).
+    counters: OnceLock<Arc<Counters>>,
+}
+
+/// What one decision is about, for [`Gate::decide`]: the action's id and metrics slot, the operation id, the
+/// payload size, and whether the caller is the API.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    action: &'a str,
+    slot: ActionSlot,
+    op: u64,
+    bytes: Option<usize>,
+    api: bool,
 }
 
 impl Gate {
@@ -495,7 +574,27 @@ impl Gate {
             next_op: AtomicU64::new(1),
             levels: Levels::default(),
             origin: OnceLock::new(),
+            counters: OnceLock::new(),
         }
+    }
+
+    /// The gate with `node` and `incarnation` written into its decision records. A runtime sets its own
+    /// gate's; a node's gate (deciding API callers, used with many runtimes) is given the node's here.
+    pub fn with_origin(self, node: impl Into<Arc<str>>, incarnation: u64) -> Gate {
+        let _ = self.origin.set((node.into(), incarnation));
+        self
+    }
+
+    /// The gate counting its decisions and records into `counters` (a node's gate; a runtime's gate takes
+    /// the runtime's counters when it is built, unless it has some).
+    pub fn with_counters(self, counters: Arc<Counters>) -> Gate {
+        let _ = self.counters.set(counters);
+        self
+    }
+
+    /// Gives the gate `counters` unless it has some (the runtime does it).
+    pub(crate) fn set_counters(&self, counters: Arc<Counters>) {
+        let _ = self.counters.set(counters);
     }
 
     /// The gate with `levels` deciding how much of each decision is recorded (`[[audit.rules]]`); a deny is
@@ -529,11 +628,17 @@ impl Gate {
     /// Errors: [`Error::Denied`] naming the first denied action and its resource (with the reason when the
     /// audit log could not record the decision). Nothing is decided after the first deny.
     pub fn check(&self, caller: &Caller, operation: Operation<'_>) -> Result<Permit> {
+        self.check_via(caller, operation, false)
+    }
+
+    /// [`Gate::check`], for an API caller when `api` (context `pid` is `"api"`, records say `via: "api"`).
+    pub(crate) fn check_via(&self, caller: &Caller, operation: Operation<'_>, api: bool) -> Result<Permit> {
         let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
         let policies = self.policies.load();
         let bytes = operation.payload_bytes();
         for (action, resource, extra) in operation.requests() {
-            let decision = self.decide(&policies, caller, action.as_str(), &resource, extra, (op_id, bytes));
+            let asked = Asked { action: action.as_str(), slot: action.into(), op: op_id, bytes, api };
+            let decision = self.decide(&policies, caller, asked, &resource, extra);
             let decision = match decision {
                 Ok(decision) => decision,
                 Err(reason) => {
@@ -557,9 +662,32 @@ impl Gate {
     pub fn ask(&self, caller: &Caller, action: &str, resource: &Resource) -> Result<bool> {
         let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
         let policies = self.policies.load();
-        self.decide(&policies, caller, action, resource, Vec::new(), (op_id, None)).map(|d| d.allowed).map_err(
-            |reason| Error::Denied { action: action.into(), resource: resource.to_string(), reason: Some(reason) },
-        )
+        let asked = Asked { action, slot: ActionSlot::of_name(action), op: op_id, bytes: None, api: false };
+        self.decide(&policies, caller, asked, resource, Vec::new()).map(|d| d.allowed).map_err(|reason| Error::Denied {
+            action: action.into(),
+            resource: resource.to_string(),
+            reason: Some(reason),
+        })
+    }
+
+    /// Decides a node action (`node.deploy`, `node.remove`, `node.inspect`) on `App::"<app>"` for an API
+    /// caller, and records it like every decision (`pid: null`, `via: "api"`, the caller's actor as
+    /// principal). Use it on the node's gate, over the node's policy set ([`PolicySet::load_node_dir`]).
+    /// Errors: [`Error::Denied`] naming the action and `App::"<app>"` (never policy text; with the reason when
+    /// the audit log could not record the decision); `Invalid` for an app name over
+    /// [`crate::limits::MAX_NAME_BYTES`].
+    pub fn decide_node(&self, caller: &ApiCaller, action: NodeAction, app: &str) -> Result<()> {
+        crate::limits::check_bounded("app name", app)?;
+        let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
+        let policies = self.policies.load();
+        let resource = Resource::App { name: app.to_string() };
+        let asked = Asked { action: action.as_str(), slot: action.into(), op: op_id, bytes: None, api: true };
+        let denied = |reason| Error::Denied { action: action.as_str().into(), resource: resource.to_string(), reason };
+        match self.decide(&policies, &caller.caller(), asked, &resource, Vec::new()) {
+            Ok(decision) if decision.allowed => Ok(()),
+            Ok(decision) => Err(denied((!decision.errors.is_empty()).then(|| decision.errors.join("; ")))),
+            Err(reason) => Err(denied(Some(reason))),
+        }
     }
 
     /// Decides one request and records it at the level the rules give (a deny always). `op` is the
@@ -571,20 +699,30 @@ impl Gate {
         &self,
         policies: &PolicySet,
         caller: &Caller,
-        action: &str,
+        asked: Asked<'_>,
         resource: &Resource,
         extra: Vec<(String, AttrValue)>,
-        op: (u64, Option<usize>),
     ) -> std::result::Result<Decision, String> {
+        let Asked { action, op: op_id, bytes, api, .. } = asked;
         let pid = caller.pid.as_ref().map(Pid::to_string);
-        let context_pid = pid.clone().unwrap_or_else(|| "runtime".into());
+        let context_pid = match &pid {
+            Some(pid) => pid.clone(),
+            None if api => "api".into(),
+            None => "runtime".into(),
+        };
         let mut context = vec![("pid".to_string(), AttrValue::Str(context_pid))];
         context.extend(extra);
         let request =
             Request { principal: caller.actor.as_deref(), action, resource, context: &context, scopes: &caller.scopes };
         let started = Instant::now();
         let decision = policies.decide(&request);
-        let micros = started.elapsed().as_secs_f64() * 1e6;
+        let elapsed = started.elapsed();
+        let micros = elapsed.as_secs_f64() * 1e6;
+        let counters = self.counters.get();
+        if let Some(counters) = counters {
+            let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+            counters.decision(asked.slot, decision.allowed, decision.cached, nanos);
+        }
         tracing::debug!(
             target: "corral::gate",
             action,
@@ -606,7 +744,7 @@ impl Gate {
         {
             let allow = CachedAllow {
                 origin: self.origin.get().map(|(node, incarnation)| (&**node, *incarnation)),
-                op: op.0,
+                op: op_id,
                 pid,
                 entry: caller.entry.as_deref(),
                 principal: &actor.id,
@@ -621,12 +759,16 @@ impl Gate {
                 return Ok(decision);
             }
         }
-        let mut record = self.decision_record(caller, pid.as_deref(), &request, &decision, op.0, micros);
+        let mut record = self.decision_record(caller, pid.as_deref(), &request, &decision, op_id, micros);
         record.level = level.as_str();
+        record.via = api.then_some("api");
         if level == Level::Request {
-            record.context = Some(RequestContext { attrs: request.context, payload_bytes: op.1 });
+            record.context = Some(RequestContext { attrs: request.context, payload_bytes: bytes });
         }
         self.audit.record_fields("authz.decision", &record).map_err(|e| e.to_string())?;
+        if let Some(counters) = counters {
+            counters.audit_record();
+        }
         Ok(decision)
     }
 
@@ -665,6 +807,7 @@ impl Gate {
             scopes: &caller.scopes,
             eval_us: (micros * 10.0).round() / 10.0,
             level: Level::Metadata.as_str(),
+            via: None,
             context: None,
         }
     }

@@ -25,6 +25,7 @@ pub mod error;
 pub mod gate;
 pub mod limits;
 pub mod mailbox;
+pub mod metrics;
 pub mod pid;
 pub mod process;
 pub mod runtime;

@@ -107,9 +107,10 @@ impl Quotas {
 }
 
 /// What each actor holds now: live processes and the sum of their memory limits. Kept by the runtime; a
-/// spawn reserves before its child is installed and the exit releases.
+/// spawn reserves before its child is installed and the exit releases. The runtimes of a node share one
+/// ([`crate::runtime::Shared`]), so an actor's quota holds across apps. Only core reserves and releases.
 #[derive(Debug, Default)]
-pub(crate) struct ActorUsage(Mutex<HashMap<String, Held>>);
+pub struct ActorUsage(Mutex<HashMap<String, Held>>);
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Held {
@@ -118,6 +119,18 @@ struct Held {
 }
 
 impl ActorUsage {
+    /// Nothing held.
+    pub fn new() -> ActorUsage {
+        ActorUsage::default()
+    }
+
+    /// What `actor` holds now: `(live processes, bytes of their memory limits)`; `(0, 0)` for an actor
+    /// holding nothing.
+    pub fn held(&self, actor: &str) -> (usize, u64) {
+        let all = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.get(actor).map_or((0, 0), |h| (h.processes, h.memory))
+    }
+
     /// Counts one more process of `actor` with a memory limit of `memory` bytes. Errors: `LimitExceeded`
     /// naming the actor, the quota and `corral.toml`, when the process would take the actor over its quota;
     /// then nothing is counted.

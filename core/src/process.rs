@@ -121,6 +121,8 @@ pub struct Process {
     kill: Notify,
     kill_exit: Mutex<Option<Exit>>,
     pub(crate) started: Instant,
+    /// When it started, as wall time (`ProcessInfo::started_at`).
+    pub(crate) started_at: std::time::SystemTime,
     pub(crate) messages_in: AtomicU64,
     pub(crate) messages_out: AtomicU64,
     limits: Limits,
@@ -186,6 +188,7 @@ impl Process {
             kill: Notify::new(),
             kill_exit: Mutex::new(None),
             started: Instant::now(),
+            started_at: std::time::SystemTime::now(),
             messages_in: AtomicU64::new(0),
             messages_out: AtomicU64::new(0),
             limits: id.limits,
@@ -284,6 +287,12 @@ impl Process {
     /// Whether it still runs.
     pub fn is_alive(&self) -> bool {
         self.alive.load(Ordering::Acquire)
+    }
+
+    /// Whether someone asked it to stop (terminate, a cancel deadline, LINK_DOWN, shutdown) and it has not
+    /// finished yet, or it has exited.
+    pub fn is_exiting(&self) -> bool {
+        !self.is_alive() || lock(&self.kill_exit).is_some()
     }
 
     pub(crate) fn mark_dead(&self) {

@@ -22,6 +22,7 @@ pub(crate) struct Types {
     process: cedar::EntityTypeName,
     name: cedar::EntityTypeName,
     capability: cedar::EntityTypeName,
+    app: cedar::EntityTypeName,
 }
 
 impl Types {
@@ -36,6 +37,7 @@ impl Types {
             process: parse("Process")?,
             name: parse("Name")?,
             capability: parse("Capability")?,
+            app: parse("App")?,
         })
     }
 
@@ -55,6 +57,7 @@ impl Types {
             Resource::Process { .. } => &self.process,
             Resource::Name { .. } => &self.name,
             Resource::Capability { .. } => &self.capability,
+            Resource::App { .. } => &self.app,
         };
         uid(ty, resource.id())
     }
@@ -81,6 +84,7 @@ impl Types {
             }
             Resource::Name { name } => leaf(uid(&self.name, name), &mut entities),
             Resource::Capability { name } => leaf(uid(&self.capability, name), &mut entities),
+            Resource::App { name } => leaf(uid(&self.app, name), &mut entities),
         };
         Ok((resource_uid, entities))
     }

@@ -86,3 +86,7 @@ pub use set::PolicySet;
 
 /// The schema a policy folder without `schema.cedarschema` is validated against (Corral's own).
 pub const DEFAULT_SCHEMA: &str = load::DEFAULT_SCHEMA;
+
+/// The schema a node's policy folder without `schema.cedarschema` is validated against: [`DEFAULT_SCHEMA`]
+/// plus the entity type `App` and the actions `node.deploy`, `node.remove` and `node.inspect`.
+pub const NODE_SCHEMA: &str = load::NODE_SCHEMA;

@@ -20,6 +20,36 @@ pub(crate) const SCHEMA_FILE: &str = "schema.cedarschema";
 pub(crate) const ENTITIES_FILE: &str = "entities.json";
 /// The schema used when a folder has none: Corral's own.
 pub(crate) const DEFAULT_SCHEMA: &str = include_str!("../../policies/schema.cedarschema");
+/// The schema used when a node's policy folder has none: Corral's own plus `App` and the node actions.
+pub(crate) const NODE_SCHEMA: &str = include_str!("../../policies/node.cedarschema");
+
+/// Which kind of policy folder is loaded: an app's (deciding what its processes do) or a node's (deciding
+/// what API callers do: the node actions on apps, and process actions over the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An app's folder: its schema must declare Corral's entity types and `process.*` actions.
+    App,
+    /// A node's folder: its schema must also declare `App` and the `node.*` actions.
+    Node,
+}
+
+impl Kind {
+    /// The built-in schema of this kind: used for a folder without one, and naming what a folder's must declare.
+    fn builtin(self) -> &'static str {
+        match self {
+            Kind::App => DEFAULT_SCHEMA,
+            Kind::Node => NODE_SCHEMA,
+        }
+    }
+
+    /// Where the built-in schema lives in the repository, for problems.
+    fn builtin_name(self) -> &'static str {
+        match self {
+            Kind::App => "policies/schema.cedarschema",
+            Kind::Node => "policies/node.cedarschema",
+        }
+    }
+}
 
 /// The loaded files of `dir` (other files are ignored).
 pub(crate) fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
@@ -79,12 +109,12 @@ fn is_policy_file(name: &str) -> bool {
 }
 
 /// Checks every file and builds the set, or reports every problem found.
-pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> {
+pub(crate) fn build(mut files: Vec<SourceFile>, kind: Kind) -> Result<PolicySet, LoadError> {
     files.sort_by(|a, b| a.name.cmp(&b.name));
     let mut problems = Vec::new();
     check_names(&files, &mut problems);
     let types = Types::new().map_err(|e| problems.push(Problem::new(Path::new("<built-in>"), None, e))).ok();
-    let schema = load_schema(files.iter().find(|f| f.name == SCHEMA_FILE), &mut problems);
+    let schema = load_schema(files.iter().find(|f| f.name == SCHEMA_FILE), kind, &mut problems);
     let policy_files: Vec<&SourceFile> = files.iter().filter(|f| is_policy_file(&f.name)).collect();
     let mut policies = Vec::new();
     for (index, file) in policy_files.iter().enumerate() {
@@ -99,7 +129,7 @@ pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> 
             policy.actions = applicable_actions(&policy.policy, schema);
         }
     }
-    let schema_text = files.iter().find(|f| f.name == SCHEMA_FILE).map_or(DEFAULT_SCHEMA, |f| f.text.as_str());
+    let schema_text = files.iter().find(|f| f.name == SCHEMA_FILE).map_or(kind.builtin(), |f| f.text.as_str());
     let context_attrs = crate::context::ContextAttrs::of_schema_text(schema_text);
     let entities_file = files.iter().find(|f| f.name == ENTITIES_FILE);
     let entities = crate::entities::load(entities_file, schema.as_ref(), &mut problems);
@@ -112,7 +142,7 @@ pub(crate) fn build(mut files: Vec<SourceFile>) -> Result<PolicySet, LoadError> 
                 || crate::observe::process_is_enum(schema_text);
             let observed = crate::observe::per_action(&schema, &policies, &context_attrs, names_process);
             Ok(PolicySet {
-                revision: revision(&files).into(),
+                revision: revision(&files, kind).into(),
                 scopes: policies.iter().filter_map(|p| p.scope.clone()).collect::<BTreeSet<_>>(),
                 policies,
                 schema,
@@ -155,24 +185,25 @@ fn check_names(sorted: &[SourceFile], problems: &mut Vec<Problem>) {
 /// The entity types every schema must declare: the ones Corral's requests are made of.
 pub(crate) const CORRAL_TYPES: [&str; 7] = ["Actor", "Namespace", "Entry", "Host", "Process", "Name", "Capability"];
 
-/// The folder's schema, or the built-in one when it has none. A folder's schema must declare Corral's entity
-/// types ([`CORRAL_TYPES`]) and every action of the built-in schema: a problem naming the schema file lists
-/// what is missing.
-fn load_schema(file: Option<&SourceFile>, problems: &mut Vec<Problem>) -> Option<cedar::Schema> {
+/// The entity types a node's schema declares beyond [`CORRAL_TYPES`].
+pub(crate) const NODE_TYPES: [&str; 1] = ["App"];
+
+/// The folder's schema, or the built-in one of `kind` when it has none. A folder's schema must declare
+/// Corral's entity types ([`CORRAL_TYPES`], and [`NODE_TYPES`] for a node) and every action of the built-in
+/// schema of its kind: a problem naming the schema file lists what is missing.
+fn load_schema(file: Option<&SourceFile>, kind: Kind, problems: &mut Vec<Problem>) -> Option<cedar::Schema> {
     let (path, text) = match file {
         Some(file) => (file.path.as_path(), file.text.as_str()),
-        None => (Path::new(SCHEMA_FILE), DEFAULT_SCHEMA),
+        None => (Path::new(SCHEMA_FILE), kind.builtin()),
     };
     match cedar::Schema::from_cedarschema_str(text) {
         Ok((schema, _warnings)) => {
-            let missing = missing_corral_parts(&schema);
+            let missing = missing_corral_parts(&schema, kind);
             if missing.is_empty() {
                 return Some(schema);
             }
-            let message = format!(
-                "the schema lacks Corral's {} (see the built-in policies/schema.cedarschema)",
-                missing.join(", ")
-            );
+            let message =
+                format!("the schema lacks Corral's {} (see the built-in {})", missing.join(", "), kind.builtin_name());
             problems.push(Problem::new(path, None, message));
             None
         }
@@ -184,12 +215,17 @@ fn load_schema(file: Option<&SourceFile>, problems: &mut Vec<Problem>) -> Option
 }
 
 /// Corral's entity types and actions that `schema` does not declare, as `entity type `X`` and `action `y``.
-fn missing_corral_parts(schema: &cedar::Schema) -> Vec<String> {
+fn missing_corral_parts(schema: &cedar::Schema, kind: Kind) -> Vec<String> {
     let types: HashSet<String> = schema.entity_types().map(|t| t.basename().to_string()).collect();
-    let mut missing: Vec<String> =
-        CORRAL_TYPES.iter().filter(|t| !types.contains(**t)).map(|t| format!("entity type `{t}`")).collect();
-    // The built-in schema is Corral's own and parses (tests/load.rs loads a folder without a schema).
-    if let Ok((builtin, _)) = cedar::Schema::from_cedarschema_str(DEFAULT_SCHEMA) {
+    let node_types: &[&str] = if kind == Kind::Node { &NODE_TYPES } else { &[] };
+    let mut missing: Vec<String> = CORRAL_TYPES
+        .iter()
+        .chain(node_types)
+        .filter(|t| !types.contains(**t))
+        .map(|t| format!("entity type `{t}`"))
+        .collect();
+    // The built-in schemas are Corral's own and parse (tests/load.rs loads folders without a schema).
+    if let Ok((builtin, _)) = cedar::Schema::from_cedarschema_str(kind.builtin()) {
         let actions: HashSet<&str> = schema.actions().map(|a| a.id().unescaped()).collect();
         let mut wanted: Vec<&str> = builtin.actions().map(|a| a.id().unescaped()).collect();
         wanted.sort_unstable();
@@ -252,12 +288,12 @@ fn located(policy: &LoadedPolicy, message: String) -> Problem {
     Problem::new(&policy.path, policy.line, message).in_policy(policy.id.clone())
 }
 
-/// Hex SHA-256 over the sorted `(file name, bytes)` of the loaded files, the built-in schema counting as
-/// `schema.cedarschema` when the folder has none. Lengths are hashed too, so no two sets of files collide by
-/// moving bytes across a boundary.
-fn revision(files: &[SourceFile]) -> String {
+/// Hex SHA-256 over the sorted `(file name, bytes)` of the loaded files, the built-in schema of `kind`
+/// counting as `schema.cedarschema` when the folder has none. Lengths are hashed too, so no two sets of files
+/// collide by moving bytes across a boundary.
+fn revision(files: &[SourceFile], kind: Kind) -> String {
     let has_schema = files.iter().any(|f| f.name == SCHEMA_FILE);
-    let default = (!has_schema).then_some((SCHEMA_FILE, DEFAULT_SCHEMA));
+    let default = (!has_schema).then_some((SCHEMA_FILE, kind.builtin()));
     let mut entries: Vec<(&str, &str)> =
         files.iter().map(|f| (f.name.as_str(), f.text.as_str())).chain(default).collect();
     entries.sort();

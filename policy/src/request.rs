@@ -119,6 +119,13 @@ pub enum Resource {
         /// `context` or `security`.
         name: String,
     },
+    /// `App::"<name>"`, an app deployed on a node: the resource of the node actions `node.deploy`,
+    /// `node.remove` and `node.inspect` (`docs/policy-model.md`, "The node's policies"). Only a node's policy
+    /// folder declares it; an app's schema does not, so a request about an app is denied there.
+    App {
+        /// The app's name, e.g. `acme`.
+        name: String,
+    },
 }
 
 impl Resource {
@@ -130,6 +137,7 @@ impl Resource {
             Self::Process { .. } => "Process",
             Self::Name { .. } => "Name",
             Self::Capability { .. } => "Capability",
+            Self::App { .. } => "App",
         }
     }
 
@@ -138,7 +146,7 @@ impl Resource {
         match self {
             Self::Entry { id } | Self::Host { id } => id,
             Self::Process { pid, .. } => pid,
-            Self::Name { name } | Self::Capability { name } => name,
+            Self::Name { name } | Self::Capability { name } | Self::App { name } => name,
         }
     }
 }

@@ -55,7 +55,27 @@ impl PolicySet {
     /// unreadable files, parse errors, schema errors, validation errors, duplicate `@id`s, templates, and
     /// `entities.json` errors.
     pub fn load_dir(dir: &Path) -> Result<PolicySet, LoadError> {
-        load::build(load::read_dir(dir)?)
+        load::build(load::read_dir(dir)?, load::Kind::App)
+    }
+
+    /// Loads a node's policy folder (`corral serve`'s `[node] policies`): as [`PolicySet::load_dir`], but the
+    /// schema (the built-in [`crate::NODE_SCHEMA`] when the folder has none) must also declare the entity type
+    /// `App` and the actions `node.deploy`, `node.remove` and `node.inspect`, besides Corral's types and
+    /// `process.*` actions (API callers ask for those too).
+    ///
+    /// # Errors
+    /// As for [`PolicySet::load_dir`]; a schema lacking a node part is a problem naming the schema file and
+    /// what it lacks.
+    pub fn load_node_dir(dir: &Path) -> Result<PolicySet, LoadError> {
+        load::build(load::read_dir(dir)?, load::Kind::Node)
+    }
+
+    /// Like [`PolicySet::load_node_dir`], from in-memory `(file name, text)` pairs.
+    ///
+    /// # Errors
+    /// As for [`PolicySet::load_node_dir`]; also two files with the same name.
+    pub fn node_from_files(files: &[(String, String)]) -> Result<PolicySet, LoadError> {
+        load::build(load::in_memory(files), load::Kind::Node)
     }
 
     /// Like [`PolicySet::load_dir`], from in-memory `(file name, text)` pairs, e.g. `("base.cedar", "...")`,
@@ -64,7 +84,7 @@ impl PolicySet {
     /// # Errors
     /// As for [`PolicySet::load_dir`]; also two files with the same name.
     pub fn from_files(files: &[(String, String)]) -> Result<PolicySet, LoadError> {
-        load::build(load::in_memory(files))
+        load::build(load::in_memory(files), load::Kind::App)
     }
 
     /// Hex SHA-256 over the sorted `(file name, bytes)` of the loaded files: the policy revision decisions

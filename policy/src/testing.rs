@@ -16,7 +16,7 @@
 //! ```
 //!
 //! A resource is one of `{entry: ID}`, `{host: ID}`, `{process: PID, entry: ID, host: ID, actor: ID}`,
-//! `{name: NAME}` or `{capability: context|security}`. Context values are strings, integers, booleans,
+//! `{name: NAME}`, `{capability: context|security}` or, in a node's policy folder, `{app: NAME}`. Context values are strings, integers, booleans,
 //! lists (sets) and mappings (records).
 
 use std::collections::BTreeMap;
@@ -202,6 +202,7 @@ struct RawResource {
     actor: Option<String>,
     name: Option<String>,
     capability: Option<String>,
+    app: Option<String>,
 }
 
 impl RawTest {
@@ -240,7 +241,7 @@ impl RawTest {
 
 impl RawResource {
     fn into_resource(self) -> Result<Resource, String> {
-        let form = "a resource is {entry}, {host}, {process, entry, host, actor}, {name} or {capability}";
+        let form = "a resource is {entry}, {host}, {process, entry, host, actor}, {name}, {capability} or {app}";
         match self {
             RawResource {
                 process: Some(pid),
@@ -249,22 +250,26 @@ impl RawResource {
                 actor: Some(actor),
                 name: None,
                 capability: None,
+                app: None,
             } => Ok(Resource::Process { pid, entry, host, actor }),
             RawResource { process: Some(_), .. } => {
                 Err(format!("a process resource needs entry, host and actor ({form})"))
             }
-            RawResource { entry: Some(id), host: None, actor: None, name: None, capability: None, .. } => {
-                Ok(Resource::Entry { id })
-            }
-            RawResource { host: Some(id), entry: None, actor: None, name: None, capability: None, .. } => {
-                Ok(Resource::Host { id })
-            }
-            RawResource { name: Some(name), entry: None, host: None, actor: None, capability: None, .. } => {
-                Ok(Resource::Name { name })
-            }
-            RawResource { capability: Some(name), entry: None, host: None, actor: None, name: None, .. } => {
-                Ok(Resource::Capability { name })
-            }
+            RawResource {
+                entry: Some(id), host: None, actor: None, name: None, capability: None, app: None, ..
+            } => Ok(Resource::Entry { id }),
+            RawResource {
+                host: Some(id), entry: None, actor: None, name: None, capability: None, app: None, ..
+            } => Ok(Resource::Host { id }),
+            RawResource {
+                name: Some(name), entry: None, host: None, actor: None, capability: None, app: None, ..
+            } => Ok(Resource::Name { name }),
+            RawResource {
+                capability: Some(name), entry: None, host: None, actor: None, name: None, app: None, ..
+            } => Ok(Resource::Capability { name }),
+            RawResource {
+                app: Some(name), entry: None, host: None, actor: None, name: None, capability: None, ..
+            } => Ok(Resource::App { name }),
             _ => Err(form.to_owned()),
         }
     }

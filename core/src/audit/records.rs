@@ -81,6 +81,9 @@ pub(crate) struct DecisionRecord<'a> {
     /// Microseconds, rounded to a tenth.
     pub(crate) eval_us: f64,
     pub(crate) level: &'static str,
+    /// `"api"` for a request of a node's API caller (no PID: a bearer token's actor); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) via: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) context: Option<RequestContext<'a>>,
 }

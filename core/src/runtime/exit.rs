@@ -52,6 +52,7 @@ impl Runtime {
         process.abort_all_owned();
         process.host().live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
         self.release_quota(process);
+        self.inner.counters.exit(exit.reason);
         self.audit_exit(process, &exit);
         let at = unix_now();
         let bytes = result_bytes(&exit);

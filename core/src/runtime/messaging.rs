@@ -65,6 +65,7 @@ impl Runtime {
         match target.mailbox().deliver(message, bytes) {
             Ok(_) => {
                 count_delivery(from, target);
+                self.inner.counters.message();
                 Ok(())
             }
             Err(refused) => self.overflow(from, target, refused, bytes),
@@ -114,6 +115,7 @@ impl Runtime {
         match fallback.mailbox().deliver(message, wrapped_bytes) {
             Ok(_) => {
                 count_delivery(from, &fallback);
+                self.inner.counters.message();
                 Ok(())
             }
             Err(_) => Err(full(&refused)),
@@ -125,6 +127,7 @@ impl Runtime {
     /// Counts one refused message to `target` and writes a `mailbox.overflow` record when the summariser
     /// says one is due (at most one per mailbox per [`crate::audit::OVERFLOW_WINDOW`]).
     pub fn audit_overflow(&self, target: &Process, from: String, topic: &str) {
+        self.inner.counters.mailbox_overflow();
         let pid = target.pid().to_string();
         let due = lock(&self.inner.overflow).observe(&pid, &from, topic, Instant::now());
         if let Some(count) = due {

@@ -4,6 +4,7 @@
 //! set, its audit sink and the [`Launcher`] that runs scripts. Each public call that has an effect goes
 //! through the gate first (see [`crate::gate`]) and hands the permit to the private function that acts.
 
+mod api;
 mod exit;
 mod messaging;
 mod owned;
@@ -21,6 +22,7 @@ use futures_util::future::BoxFuture;
 use serde_json::{Map, Value as Json};
 use tokio::sync::{Notify, oneshot};
 
+pub use api::{API_HOST, ProcessInfo};
 pub use messaging::{FALLBACK_TOPIC, check_payload};
 pub(crate) use owned::exited as owned_exited;
 pub use owned::{MAX_OWNED_TASKS, OwnedTask};
@@ -58,6 +60,20 @@ pub struct Config {
     pub launcher: Arc<dyn Launcher>,
 }
 
+/// What the runtimes of one node share (`corral serve` runs one runtime per deployed app): the per-actor
+/// usage, so `[quotas]` hold for an actor across all apps, and the metrics counters. `Shared::default()` is
+/// a fresh pair, what [`Runtime::new`] uses. Cheap to clone: clones share.
+#[derive(Clone, Debug, Default)]
+pub struct Shared {
+    /// What each actor holds now, counted against `[quotas]` by every runtime built with it.
+    pub usage: Arc<crate::limits::ActorUsage>,
+    /// The node's counters ([`crate::metrics`]).
+    pub counters: Arc<crate::metrics::Counters>,
+    /// The node's `[quotas]`: when set, they hold for every runtime built with this instead of its app's
+    /// `corral.toml` `[quotas]` (an app's own file is tenant input, so a node does not let it set its quota).
+    pub quotas: Option<Arc<crate::limits::Quotas>>,
+}
+
 /// A node's runtime. Cheap to clone: clones share the node.
 #[derive(Clone)]
 pub struct Runtime {
@@ -78,8 +94,12 @@ struct Inner {
     overflow: Mutex<OverflowSummary>,
     /// Held while a reload reads, validates and swaps a policy set, so reloads do not interleave.
     reloading: Mutex<()>,
-    /// What each actor holds, against `corral.toml` `[quotas]`.
-    usage: crate::limits::ActorUsage,
+    /// What each actor holds, against `corral.toml` `[quotas]` (shared by the runtimes of a node).
+    usage: Arc<crate::limits::ActorUsage>,
+    /// The node's metrics counters (shared by the runtimes of a node).
+    counters: Arc<crate::metrics::Counters>,
+    /// The node's `[quotas]`, over the app's (see [`Shared::quotas`]).
+    quotas: Option<Arc<crate::limits::Quotas>>,
     /// Owned tasks (timers, tickers, cancel deadlines) not yet dropped, of every process.
     owned_live: Arc<std::sync::atomic::AtomicUsize>,
     /// The caller the last root process was started as: the runtime starts hosts' fallback processes as it.
@@ -114,8 +134,16 @@ pub const DEFAULT_HOST: &str = "corral:default";
 
 impl Runtime {
     /// Builds a node: its incarnation is the start time in milliseconds, so PIDs of an earlier run are stale.
-    /// Writes `runtime.start`.
+    /// Writes `runtime.start`. Its actor usage and counters are its own ([`Runtime::with_shared`] shares them).
     pub fn new(config: Config) -> Runtime {
+        Runtime::with_shared(config, Shared::default())
+    }
+
+    /// [`Runtime::new`] with the actor usage and counters of `shared`: build every runtime of a node (one per
+    /// app, `Config.node` = the app's name) with clones of one [`Shared`], so an actor's `[quotas]` count its
+    /// processes in all apps and the metrics add up. The gate counts into `shared.counters` unless it was
+    /// given counters ([`Gate::with_counters`]).
+    pub fn with_shared(config: Config, shared: Shared) -> Runtime {
         let incarnation = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -136,12 +164,15 @@ impl Runtime {
                 idle: Notify::new(),
                 overflow: Mutex::new(OverflowSummary::default()),
                 reloading: Mutex::new(()),
-                usage: crate::limits::ActorUsage::default(),
+                usage: shared.usage,
+                counters: shared.counters.clone(),
+                quotas: shared.quotas,
                 owned_live: Arc::default(),
                 root_caller: Mutex::new(None),
             }),
         };
         runtime.inner.gate.set_origin(runtime.inner.node.clone(), incarnation);
+        runtime.inner.gate.set_counters(shared.counters);
         let revision = runtime.inner.gate.policies().revision().to_string();
         runtime.audit_event("runtime.start", [("revision", Json::from(revision))]);
         runtime
@@ -175,6 +206,29 @@ impl Runtime {
     /// Live processes now.
     pub fn live(&self) -> usize {
         lock(&self.inner.state).procs.len()
+    }
+
+    /// Live processes per host, sorted by host id, every host of the app included (the built-in default host
+    /// too): the `corral_processes` gauge. Reads each host's counter; no lock.
+    pub fn live_by_host(&self) -> Vec<(String, usize)> {
+        let mut hosts: Vec<(String, usize)> = self.inner.hosts.iter().map(|(id, h)| (id.clone(), h.live())).collect();
+        hosts.sort();
+        hosts
+    }
+
+    /// The node's counters this runtime counts into.
+    pub fn counters(&self) -> &Arc<crate::metrics::Counters> {
+        &self.inner.counters
+    }
+
+    /// The `[quotas]` in force: the node's (see [`Shared::quotas`]), else the app's.
+    pub fn quotas(&self) -> &crate::limits::Quotas {
+        self.inner.quotas.as_deref().unwrap_or(&self.inner.app.config.quotas)
+    }
+
+    /// The per-actor usage this runtime counts `[quotas]` against.
+    pub fn actor_usage(&self) -> &Arc<crate::limits::ActorUsage> {
+        &self.inner.usage
     }
 
     /// Resolves when no process is alive.
@@ -259,8 +313,9 @@ impl Runtime {
             tracing::error!(kind = crate::audit::SUMMARY, "{e}");
         }
         let record = records::Pairs { fields: &fields, node: self.node(), incarnation: self.incarnation() };
-        if let Err(e) = sink.record_fields(kind, &record) {
-            tracing::error!(kind, "{e}");
+        match sink.record_fields(kind, &record) {
+            Ok(()) => self.inner.counters.audit_record(),
+            Err(e) => tracing::error!(kind, "{e}"),
         }
     }
 
@@ -279,7 +334,9 @@ impl Runtime {
         }
         fields.insert("node".into(), self.node().into());
         fields.insert("incarnation".into(), self.incarnation().into());
-        self.inner.gate.audit().record(kind, fields)
+        self.inner.gate.audit().record(kind, fields)?;
+        self.inner.counters.audit_record();
+        Ok(())
     }
 
     /// Writes `policy.load` for the set the gate holds, loaded from `source` (call once at startup).

@@ -8,7 +8,7 @@ use super::exit::unix_now;
 use super::spawn::{add_link, add_monitor};
 use crate::audit::rfc3339;
 use crate::error::{Error, Result};
-use crate::gate::{OpKind, Operation, SubjectRef, Target};
+use crate::gate::{Caller, Decider, OpKind, Operation, SubjectRef, Target};
 use crate::lock;
 use crate::mailbox::{Event, EventKind};
 use crate::pid::Pid;
@@ -116,10 +116,21 @@ impl Runtime {
     /// `process.terminate`: stops `dest` at once; its exit is abnormal with error `terminated`.
     /// Errors: `NotFound`, `PermissionDenied`.
     pub fn terminate(&self, from: &Process, dest: &str) -> Result<()> {
+        self.terminate_as(Decider::own(self.gate()), &from.caller(), Some(from.pid()), dest)
+    }
+
+    /// `process.terminate` as `caller` (the process `from`, or the API when `None`), decided by `decider`.
+    pub(super) fn terminate_as(
+        &self,
+        decider: Decider<'_>,
+        caller: &Caller,
+        from: Option<&Pid>,
+        dest: &str,
+    ) -> Result<()> {
         let target = self.resolve(dest)?;
-        let permit = self.gate().check(&from.caller(), Operation::Terminate(&target.target()))?;
+        let permit = decider.check(caller, Operation::Terminate(&target.target()))?;
         permit.redeem(OpKind::Terminate, SubjectRef::Process(target.pid()))?;
-        self.audit_signal("terminate", from, &target, None);
+        self.audit_signal("terminate", from, caller, &target, None);
         target.kill(Exit::abnormal(ExitReason::Terminated, "terminated"));
         Ok(())
     }
@@ -130,16 +141,28 @@ impl Runtime {
     /// earlier of the two deadlines, which the CANCEL event and the audit record name.
     /// Errors: `NotFound`, `PermissionDenied`.
     pub fn cancel(&self, from: &Process, dest: &str, deadline: Option<Duration>) -> Result<()> {
+        self.cancel_as(Decider::own(self.gate()), &from.caller(), Some(from.pid()), dest, deadline)
+    }
+
+    /// `process.cancel` as `caller` (the process `from`, or the API when `None`: the CANCEL event then names
+    /// [`Runtime::api_pid`]), decided by `decider`.
+    pub(super) fn cancel_as(
+        &self,
+        decider: Decider<'_>,
+        caller: &Caller,
+        from: Option<&Pid>,
+        dest: &str,
+        deadline: Option<Duration>,
+    ) -> Result<()> {
         let target = self.resolve(dest)?;
-        let permit = self.gate().check(&from.caller(), Operation::Cancel(&target.target()))?;
+        let permit = decider.check(caller, Operation::Cancel(&target.target()))?;
         permit.redeem(OpKind::Cancel, SubjectRef::Process(target.pid()))?;
         let wait = deadline.unwrap_or(target.host().spec.cancel_deadline);
         let at = self.cancel_deadline(&target, wait)?;
-        self.audit_signal("cancel", from, &target, Some(&at));
+        self.audit_signal("cancel", from, caller, &target, Some(&at));
         let bytes = at.len();
-        target
-            .mailbox()
-            .push_event(Event::new(EventKind::Cancel, from.pid().clone(), unix_now(), None, Some(at)), bytes);
+        let sender = from.cloned().unwrap_or_else(|| self.api_pid());
+        target.mailbox().push_event(Event::new(EventKind::Cancel, sender, unix_now(), None, Some(at)), bytes);
         Ok(())
     }
 
@@ -184,12 +207,23 @@ impl Runtime {
         );
     }
 
-    fn audit_signal(&self, signal: &str, from: &Process, target: &Process, deadline: Option<&str>) {
+    /// `proc.signal`: `pid` is the sending process, `null` for the API (then `actor` says who asked).
+    fn audit_signal(
+        &self,
+        signal: &str,
+        from: Option<&Pid>,
+        caller: &Caller,
+        target: &Process,
+        deadline: Option<&str>,
+    ) {
+        let pid = from.map_or(serde_json::Value::Null, |p| p.to_string().into());
+        let actor = caller.actor.as_ref().map_or(serde_json::Value::Null, |a| a.id.clone().into());
         self.audit_event(
             "proc.signal",
             [
                 ("signal", signal.into()),
-                ("pid", from.pid().to_string().into()),
+                ("pid", pid),
+                ("actor", actor),
                 ("target", target.pid().to_string().into()),
                 ("deadline", deadline.map(serde_json::Value::from).unwrap_or(serde_json::Value::Null)),
             ],

@@ -11,7 +11,7 @@ use super::registry::Grant;
 use super::{Runtime, State};
 use crate::app::EntryKind;
 use crate::error::{Error, Result};
-use crate::gate::{Caller, Child, OpKind, Operation, Permit, SubjectRef};
+use crate::gate::{Caller, Child, Decider, OpKind, Operation, Permit, SubjectRef};
 use crate::limits::LimitRequest;
 use crate::lock;
 use crate::mailbox::Message;
@@ -71,7 +71,7 @@ impl Runtime {
     /// topic, `LimitExceeded` when the host is full or the child's actor is at its quota (`corral.toml`
     /// `[quotas]`), `PermissionDenied`, `AlreadyExists` for a taken name.
     pub fn spawn(&self, parent: &Process, spec: SpawnSpec) -> Result<Pid> {
-        self.spawn_with(parent.caller(), Some(parent), spec, None)
+        self.spawn_with(Decider::own(self.gate()), parent.caller(), Some(parent), spec, None)
     }
 
     /// `process.exec`: spawns, waits for the child (yielding), returns its result.
@@ -80,7 +80,7 @@ impl Runtime {
         let caller = parent.caller();
         let (tx, rx) = oneshot::channel();
         let spec = SpawnSpec { entry: entry.into(), host: host.into(), args, ..SpawnSpec::default() };
-        self.spawn_with(caller, Some(parent), spec, Some((OpKind::Exec, tx)))?;
+        self.spawn_with(Decider::own(self.gate()), caller, Some(parent), spec, Some((OpKind::Exec, tx)))?;
         rx.await.map_err(|_| Error::Internal("exec lost its child".into()))
     }
 
@@ -92,7 +92,7 @@ impl Runtime {
         *lock(&self.inner.root_caller) = Some(caller.clone());
         let (tx, rx) = oneshot::channel();
         let spec = SpawnSpec { entry: root.entry, host: root.host, args: root.args, ..SpawnSpec::default() };
-        let pid = self.spawn_with(caller, None, spec, Some((OpKind::Spawn, tx)))?;
+        let pid = self.spawn_with(Decider::own(self.gate()), caller, None, spec, Some((OpKind::Spawn, tx)))?;
         Ok((pid, rx))
     }
 
@@ -110,13 +110,16 @@ impl Runtime {
             .clone()
             .ok_or_else(|| Error::Invalid("no root process: nobody to start the fallback as".into()))?;
         let spec = SpawnSpec { entry: entry.into(), host: host.spec.id.clone(), ..SpawnSpec::default() };
-        let pid = self.spawn_with(caller, None, spec, None)?;
+        let pid = self.spawn_with(Decider::own(self.gate()), caller, None, spec, None)?;
         *slot = Some(pid.clone());
         self.process(&pid).ok_or_else(|| Error::NoSuchProcess { dest: pid.to_string() })
     }
 
-    fn spawn_with(
+    /// Spawns as `caller`, every permission decided by `decider` (the app's gate, or the node's for an API
+    /// caller).
+    pub(super) fn spawn_with(
         &self,
+        decider: Decider<'_>,
         caller: Caller,
         parent: Option<&Process>,
         spec: SpawnSpec,
@@ -177,7 +180,7 @@ impl Runtime {
             limits,
         }));
         let exec = matches!(waiter, Some((OpKind::Exec, _)));
-        let permits = self.check_spawn(&caller, &spec, &message_bytes, &child, exec)?;
+        let permits = self.check_spawn(decider, &caller, &spec, &message_bytes, &child, exec)?;
         let count = host.live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         if count >= host.spec.max_processes {
             host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
@@ -198,6 +201,7 @@ impl Runtime {
             parent.children.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
         self.audit_spawn(&caller, &child, &spec, args_bytes);
+        self.inner.counters.spawn();
         self.run(child, spec.args);
         Ok(pid)
     }
@@ -206,7 +210,7 @@ impl Runtime {
     /// Errors: `LimitExceeded` naming the actor and the quota; nothing is counted then. A process without an
     /// actor, or a node without quotas, counts nothing.
     fn reserve_quota(&self, child: &Process) -> Result<()> {
-        let quotas = &self.inner.app.config.quotas;
+        let quotas = self.quotas();
         match child.actor() {
             Some(actor) if !quotas.is_empty() => self.inner.usage.reserve(quotas, &actor.id, child.limits().memory),
             _ => Ok(()),
@@ -216,7 +220,7 @@ impl Runtime {
     /// Undoes [`Runtime::reserve_quota`] (the spawn failed after it, or the process ended).
     pub(super) fn release_quota(&self, child: &Process) {
         if let Some(actor) = child.actor()
-            && !self.inner.app.config.quotas.is_empty()
+            && !self.quotas().is_empty()
         {
             self.inner.usage.release(&actor.id, child.limits().memory);
         }
@@ -226,13 +230,13 @@ impl Runtime {
     /// builder's messages, in order.
     fn check_spawn(
         &self,
+        gate: Decider<'_>,
         caller: &Caller,
         spec: &SpawnSpec,
         message_bytes: &[usize],
         child: &Process,
         exec: bool,
     ) -> Result<SpawnPermits> {
-        let gate = self.gate();
         // What the builder's grants cover was decided when its methods were called: each permission once.
         let granted = |allows: &dyn Fn(&Grant, &Pid) -> bool| {
             caller.pid.as_ref().is_some_and(|pid| spec.grants.iter().any(|g| allows(g, pid)))
