@@ -96,12 +96,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
             Tokens::default()
         }
     };
+    tracing::info!(tokens = tokens.len(), "tokens loaded");
     let audit = Arc::new(
         JsonlAudit::open(&store.audit_path(), settings.app_config.audit_options.clone()).map_err(|e| e.to_string())?,
     );
     let policy_dir = settings.policies.clone().unwrap_or_else(|| store.default_policies());
-    let control = control_runtime(&policy_dir, &settings, audit.clone())?;
-    let node = Arc::new(Node::new(settings, store, audit, tokens, control));
+    let shared = corral_core::runtime::Shared {
+        quotas: Some(Arc::new(settings.app_config.quotas.clone())),
+        ..Default::default()
+    };
+    let control = control_runtime(&policy_dir, &settings, audit.clone(), shared.clone())?;
+    let node = Arc::new(Node::new(settings, store, audit, tokens, control, shared));
     node.boot_apps().await?;
     let listener = tokio::net::TcpListener::bind(node.settings.listen)
         .await
@@ -131,12 +136,16 @@ async fn serve(settings: Settings) -> Result<(), String> {
 
 /// The control runtime: an app of no entries whose gate holds the node policies (`policy.load` recorded).
 /// Errors: the node policy folder does not load, or the audit log refuses the boot records.
-fn control_runtime(dir: &std::path::Path, settings: &Settings, audit: Arc<JsonlAudit>) -> Result<corral_core::Runtime, String> {
-    let policies = PolicySet::load_dir(dir).map_err(|e| format!("the node policy folder `{}` does not load:\n{e}", dir.display()))?;
-    let mut config = settings.app_config.clone();
-    config.quotas = Default::default();
+fn control_runtime(
+    dir: &std::path::Path,
+    settings: &Settings,
+    audit: Arc<JsonlAudit>,
+    shared: corral_core::runtime::Shared,
+) -> Result<corral_core::Runtime, String> {
+    let policies = PolicySet::load_node_dir(dir).map_err(|e| format!("the node policy folder `{}` does not load:\n{e}", dir.display()))?;
+    let config = settings.app_config.clone();
     let app = App { root: dir.to_path_buf(), entries: Default::default(), hosts: Default::default(), config };
-    boot::node_as(CONTROL, Loaded { app: Arc::new(app), policies, policy_dir: dir.to_path_buf() }, audit)
+    boot::node_as(CONTROL, Loaded { app: Arc::new(app), policies, policy_dir: dir.to_path_buf() }, audit, shared)
 }
 
 /// Resolves at the first SIGTERM or SIGINT.

@@ -245,7 +245,7 @@ impl Node {
     }
 
     /// Loads the checked revision at `dir` and boots its runtime (`runtime.start`, `policy.load`, synced). The
-    /// node's `[quotas]` and `[audit]` rules replace the app's own: a tenant does not set its own bounds or
+    /// node's `[quotas]` (through [`Node::shared`]) and `[audit]` rules replace the app's own: a tenant does not set its own bounds or
     /// what of it is recorded.
     fn boot_app(
         &self,
@@ -256,13 +256,12 @@ impl Node {
         namespaces: BTreeSet<String>,
     ) -> Result<AppSlot, ApiError> {
         let mut app = App::load(dir).map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
-        app.config.quotas = self.settings.app_config.quotas.clone();
         app.config.audit_levels = self.settings.app_config.audit_levels.clone();
         let policy_dir = dir.join("policies");
         let policies = PolicySet::load_dir(&policy_dir).map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
         let entries: Vec<String> = app.entries.keys().cloned().collect();
         let loaded = Loaded { app: Arc::new(app), policies, policy_dir };
-        let runtime = boot::node_as(name, loaded, self.audit.clone()).map_err(internal)?;
+        let runtime = boot::node_as(name, loaded, self.audit.clone(), self.shared.clone()).map_err(internal)?;
         Ok(AppSlot {
             name: name.to_string(),
             runtime,

@@ -79,6 +79,9 @@ fn unpack_tar(reader: impl Read, into: &Path, limits: Limits) -> Result<usize, A
         let relative = plain_path(&name)?;
         let kind = entry.header().entry_type();
         let target = into.join(&relative);
+        if relative.as_os_str().is_empty() && !kind.is_dir() {
+            return Err(ArchiveError::new(name, "an entry with an empty path is not accepted"));
+        }
         if kind.is_dir() {
             std::fs::create_dir_all(&target).map_err(|e| ArchiveError::new(&name, format!("cannot create: {e}")))?;
             continue;
@@ -106,7 +109,8 @@ fn unpack_tar(reader: impl Read, into: &Path, limits: Limits) -> Result<usize, A
     Ok(files)
 }
 
-/// `name` as a relative path of plain components. Errors: empty, absolute, or holding `..` or a prefix.
+/// `name` as a relative path of plain components (empty for `./`). Errors: absolute, or holding `..` or a
+/// prefix.
 fn plain_path(name: &str) -> Result<PathBuf, ArchiveError> {
     let mut out = PathBuf::new();
     for component in Path::new(name).components() {
@@ -118,9 +122,6 @@ fn plain_path(name: &str) -> Result<PathBuf, ArchiveError> {
                 return Err(ArchiveError::new(name, "an absolute path is not accepted"));
             }
         }
-    }
-    if out.as_os_str().is_empty() && !name.trim_end_matches('/').trim_start_matches("./").is_empty() {
-        return Err(ArchiveError::new(name, "an empty path is not accepted"));
     }
     Ok(out)
 }

@@ -11,13 +11,15 @@ use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use corral_core::ErrorKind;
 use serde::Serialize;
 
 use crate::node::Node;
 use crate::node::apps::{Source, check_name};
+use crate::node::processes::authorize;
+use corral_core::gate::NodeAction;
 use crate::node::config::MetricsAccess;
 use crate::node::error::ApiError;
 use crate::node::tokens::ApiIdentity;
@@ -29,6 +31,7 @@ pub fn router(node: Shared) -> Router {
     let api = Router::new()
         .route("/v1/apps", get(list_apps))
         .route("/v1/apps/{name}", put(deploy).delete(remove))
+        .merge(process_routes())
         .route_layer(middleware::from_fn_with_state(node.clone(), authenticate));
     Router::new()
         .route("/v1/health", get(health))
@@ -41,6 +44,22 @@ pub fn router(node: Shared) -> Router {
         ))
         .with_state(node)
 }
+
+/// The process routes, their JSON bodies bounded (`PROCESS_BODY_BYTES`; payloads are bounded again by the
+/// target host's message bounds).
+fn process_routes() -> Router<Shared> {
+    use crate::node::processes as p;
+    Router::new()
+        .route("/v1/processes", get(p::list).post(p::spawn))
+        .route("/v1/processes/{dest}", get(p::inspect).delete(p::terminate))
+        .route("/v1/processes/{dest}/messages", post(p::send))
+        .route("/v1/processes/{dest}/cancel", post(p::cancel))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(PROCESS_BODY_BYTES))
+}
+
+/// The most bytes of a process route's JSON body (2 MiB: above the default 1 MiB message bound plus JSON's
+/// overhead).
+const PROCESS_BODY_BYTES: usize = 2 << 20;
 
 /// The drain gate and the request counter: while draining, every request is `503`; every answer is counted
 /// in `corral_http_requests_total` by route pattern and status.
@@ -81,13 +100,6 @@ async fn authenticate(State(node): State<Shared>, mut request: Request, next: Ne
     }
 }
 
-/// Decides a node action (`node.deploy`, `node.remove`, `node.inspect`) on `App::"<app>"` by the node's
-/// policies. Errors: `403` naming the action and app.
-fn authorize(_node: &Node, _who: &ApiIdentity, _action: &str, _app: &str) -> Result<(), ApiError> {
-    // Temporary until the node gate's `decide_node` is merged: every authenticated caller may act.
-    Ok(())
-}
-
 async fn health(State(node): State<Shared>) -> Response {
     let _ = &node;
     Json(serde_json::json!({"status": "ok"})).into_response()
@@ -97,10 +109,10 @@ async fn metrics(State(node): State<Shared>, headers: HeaderMap) -> Response {
     if node.settings.metrics == MetricsAccess::Authenticated && identify(&node, &headers).is_none() {
         return ApiError::Unauthenticated.into_response();
     }
-    for (name, slot) in node.apps() {
-        node.metrics.gauge("corral_processes", &[("app", name), ("host", "*".into())], slot.runtime.live() as f64);
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], node.metrics.render()).into_response()
+    let by_app: Vec<(String, Vec<(String, usize)>)> =
+        node.apps().into_iter().map(|(name, slot)| (name, slot.runtime.live_by_host())).collect();
+    node.metrics.update(&node.shared.counters.snapshot(), &by_app);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], node.metrics.render_with(&node.shared.counters.snapshot())).into_response()
 }
 
 #[derive(Serialize)]
@@ -115,7 +127,7 @@ async fn list_apps(State(node): State<Shared>, Extension(who): Extension<ApiIden
     let apps: Vec<AppView> = node
         .apps()
         .into_values()
-        .filter(|slot| authorize(&node, &who, "node.inspect", &slot.name).is_ok())
+        .filter(|slot| authorize(&node, &who, NodeAction::Inspect, &slot.name).is_ok())
         .map(|slot| AppView {
             name: slot.name.clone(),
             revision: slot.revision.clone(),
@@ -134,7 +146,7 @@ async fn deploy(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     check_name(&name)?;
-    authorize(&node, &who, "node.deploy", &name)?;
+    authorize(&node, &who, NodeAction::Deploy, &name)?;
     let bound = node.settings.limits.max_archive_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > bound) {
@@ -154,7 +166,7 @@ async fn remove(
     Extension(who): Extension<ApiIdentity>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    authorize(&node, &who, "node.remove", &name)?;
+    authorize(&node, &who, NodeAction::Remove, &name)?;
     node.remove(&name).await?;
     tracing::info!(app = %name, actor = who.actor.id.as_str(), "removed");
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -6,9 +6,12 @@
 //! route, service); never tenant payloads.
 
 use metrics::{Counter, Key, Label, Metadata, Recorder};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use corral_core::metrics::Snapshot;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-/// The names `spec/node.md` lists, without labels, each registered at boot.
+/// The names `spec/node.md` lists, without labels, each registered at boot (`corral_audit_sync_seconds` stays
+/// 0 until core counts sync time; `corral_service_restarts_total` gets `app` and `service` labels once services
+/// restart).
 pub const UNLABELLED: [(&str, &str); 6] = [
     ("corral_spawns_total", "processes started"),
     ("corral_messages_total", "messages delivered"),
@@ -18,8 +21,6 @@ pub const UNLABELLED: [(&str, &str); 6] = [
     ("corral_service_restarts_total", "services restarted after an abnormal exit"),
 ];
 
-/// Decision latency buckets, in seconds.
-const DECISION_BUCKETS: [f64; 8] = [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 1e-2];
 
 /// The node's metrics.
 pub struct Metrics {
@@ -34,10 +35,7 @@ fn meta() -> Metadata<'static> {
 impl Metrics {
     /// A recorder with every unlabelled metric at zero.
     pub fn new() -> Metrics {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Full("corral_decision_seconds".into()), &DECISION_BUCKETS)
-            .map(PrometheusBuilder::build_recorder)
-            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         let metrics = Metrics { recorder, handle };
         for (name, help) in UNLABELLED {
@@ -65,9 +63,49 @@ impl Metrics {
             .increment(1);
     }
 
-    /// The Prometheus text of everything recorded.
-    pub fn render(&self) -> String {
-        self.handle.render()
+    /// Copies the core counters (shared by every runtime of the node) and the live processes of each app by
+    /// host into the recorder.
+    pub fn update(&self, snap: &Snapshot, by_app: &[(String, Vec<(String, usize)>)]) {
+        self.counter("corral_spawns_total", &[]).absolute(snap.spawns);
+        self.counter("corral_messages_total", &[]).absolute(snap.messages);
+        self.counter("corral_audit_records_total", &[]).absolute(snap.audit_records);
+        self.counter("corral_mailbox_overflows_total", &[]).absolute(snap.mailbox_overflows);
+        for (reason, n) in &snap.exits {
+            self.counter("corral_exits_total", &[("reason", (*reason).to_string())]).absolute(*n);
+        }
+        for (limit, n) in &snap.limit_exits {
+            self.counter("corral_limit_exits_total", &[("limit", (*limit).to_string())]).absolute(*n);
+        }
+        for d in &snap.decisions {
+            let labels = [
+                ("action", d.action.to_string()),
+                ("decision", d.decision.to_string()),
+                ("cached", d.cached.to_string()),
+            ];
+            self.counter("corral_decisions_total", &labels).absolute(d.count);
+        }
+        for (app, hosts) in by_app {
+            for (host, live) in hosts {
+                self.gauge("corral_processes", &[("app", app.clone()), ("host", host.clone())], *live as f64);
+            }
+        }
+    }
+
+    /// The Prometheus text of everything recorded, then `corral_decision_seconds`: core keeps that histogram
+    /// in fixed buckets (the exporter's histograms are fed one observation at a time), so its series are
+    /// written here in the same text format.
+    pub fn render_with(&self, snap: &Snapshot) -> String {
+        let mut text = self.handle.render();
+        let h = &snap.decision_seconds;
+        text.push_str("# HELP corral_decision_seconds time to decide one request\n");
+        text.push_str("# TYPE corral_decision_seconds histogram\n");
+        for (bound, n) in &h.buckets {
+            text.push_str(&format!("corral_decision_seconds_bucket{{le=\"{bound}\"}} {n}\n"));
+        }
+        text.push_str(&format!("corral_decision_seconds_bucket{{le=\"+Inf\"}} {}\n", h.count));
+        text.push_str(&format!("corral_decision_seconds_sum {}\n", h.sum_seconds));
+        text.push_str(&format!("corral_decision_seconds_count {}\n", h.count));
+        text
     }
 }
 

@@ -17,11 +17,11 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod processes;
 pub mod store;
 pub mod tokens;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -47,12 +47,12 @@ pub struct Node {
     pub audit: Arc<JsonlAudit>,
     /// Known bearer tokens.
     pub tokens: Tokens,
-    /// The node policy folder.
-    pub policy_dir: PathBuf,
     /// The control runtime: its gate holds the node policies; it runs no process.
     pub control: Runtime,
     /// The Prometheus registry.
     pub metrics: metrics::Metrics,
+    /// What every runtime of the node shares: actor usage, the node's `[quotas]`, the counters.
+    pub shared: corral_core::runtime::Shared,
     apps: RwLock<BTreeMap<String, Arc<AppSlot>>>,
     /// One activation (deploy, replace, remove) at a time, so namespace checks and swaps do not interleave.
     activating: tokio::sync::Mutex<()>,
@@ -61,14 +61,20 @@ pub struct Node {
 
 impl Node {
     /// A node over an open store and audit log, with no app yet. `control` must be built on `audit`.
-    pub fn new(settings: Settings, store: Store, audit: Arc<JsonlAudit>, tokens: Tokens, control: Runtime) -> Node {
-        let policy_dir = settings.policies.clone().unwrap_or_else(|| store.default_policies());
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        audit: Arc<JsonlAudit>,
+        tokens: Tokens,
+        control: Runtime,
+        shared: corral_core::runtime::Shared,
+    ) -> Node {
         Node {
+            shared,
             settings,
             store,
             audit,
             tokens,
-            policy_dir,
             control,
             metrics: metrics::Metrics::new(),
             apps: RwLock::default(),

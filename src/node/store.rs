@@ -77,11 +77,6 @@ impl Store {
         Ok(Store { root: root.to_path_buf(), _lock: lock, next_staging: AtomicU64::new(1), state: state.into() })
     }
 
-    /// The data folder, as given.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// `<data>/audit/audit.jsonl`.
     pub fn audit_path(&self) -> PathBuf {
         self.root.join("audit").join("audit.jsonl")

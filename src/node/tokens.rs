@@ -29,6 +29,13 @@ pub struct ApiIdentity {
     pub scopes: Arc<[String]>,
 }
 
+impl ApiIdentity {
+    /// The caller as the node's gate decides it.
+    pub fn caller(&self) -> corral_core::gate::ApiCaller {
+        corral_core::gate::ApiCaller { actor: self.actor.clone(), scopes: self.scopes.clone() }
+    }
+}
+
 /// The known tokens, by digest.
 #[derive(Clone, Debug, Default)]
 pub struct Tokens {
@@ -93,6 +100,7 @@ impl Tokens {
 }
 
 /// The SHA-256 hex digest of `token`, as the tokens file keys it.
+#[cfg(test)]
 pub fn digest_hex(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -1,0 +1,6 @@
+local function main()
+    local inbox = process.listen("ping")
+    return inbox:receive()
+end
+
+return { main = main }
