@@ -136,7 +136,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
 
 /// The control runtime: an app of no entries whose gate holds the node policies (`policy.load` recorded).
 /// Errors: the node policy folder does not load, or the audit log refuses the boot records.
-fn control_runtime(
+pub(crate) fn control_runtime(
     dir: &std::path::Path,
     settings: &Settings,
     audit: Arc<JsonlAudit>,

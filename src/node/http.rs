@@ -171,3 +171,62 @@ async fn remove(
     tracing::info!(app = %name, actor = who.actor.id.as_str(), "removed");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::config::{self, Flags};
+    use crate::node::store::Store;
+    use crate::node::tokens::Tokens;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    async fn node(name: &str, metrics: MetricsAccess) -> Shared {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let data = std::env::temp_dir().join(format!("corral-http-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        let flags = Flags {
+            data: Some(data.clone()),
+            tokens: Some(root.join("tests/node/tokens.toml")),
+            policies: Some(root.join("tests/node/policies")),
+            ..Flags::default()
+        };
+        let mut settings = config::load(&flags).unwrap();
+        settings.metrics = metrics;
+        let store = Store::open(&data).unwrap();
+        let audit = Arc::new(corral_core::audit::JsonlAudit::open(&store.audit_path(), Default::default()).unwrap());
+        let shared = corral_core::runtime::Shared::default();
+        let dir = settings.policies.clone().unwrap();
+        let control = crate::commands::serve::control_runtime(&dir, &settings, audit.clone(), shared.clone()).unwrap();
+        let tokens = Tokens::load(settings.tokens.as_ref().unwrap()).unwrap();
+        Arc::new(Node::new(settings, store, audit, tokens, control, shared))
+    }
+
+    async fn status(router: &Router, path: &str, token: Option<&str>) -> StatusCode {
+        let mut request = Request::builder().uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap().status()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_draining_node_answers_503_to_everything_health_included() {
+        let node = node("drain", MetricsAccess::Public).await;
+        let router = router(node.clone());
+        assert_eq!(status(&router, "/v1/health", None).await, StatusCode::OK);
+        assert_eq!(status(&router, "/v1/apps", Some("acme-deployer-token")).await, StatusCode::OK);
+        node.drain().await;
+        assert_eq!(status(&router, "/v1/health", None).await, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status(&router, "/v1/apps", Some("acme-deployer-token")).await, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status(&router, "/v1/apps", None).await, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn metrics_can_require_a_token() {
+        assert_eq!(status(&router(node("public", MetricsAccess::Public).await), "/metrics", None).await, StatusCode::OK);
+        let router = router(node("authenticated", MetricsAccess::Authenticated).await);
+        assert_eq!(status(&router, "/metrics", None).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(status(&router, "/metrics", Some("acme-deployer-token")).await, StatusCode::OK);
+    }
+}

@@ -1,6 +1,7 @@
 local function main()
     local inbox = process.listen("ping")
-    return inbox:receive()
+    local payload = inbox:receive()
+    return payload
 end
 
 return { main = main }
