@@ -552,6 +552,8 @@ pub struct Gate {
     origin: OnceLock<(Arc<str>, u64)>,
     /// The node's metrics counters, set when the runtime is built (or by [`Gate::with_counters`]).
     counters: OnceLock<Arc<Counters>>,
+    /// Held while a node's gate reloads its policy folder, so reloads do not interleave.
+    pub(crate) reloading: std::sync::Mutex<()>,
 }
 
 /// What one decision is about, for [`Gate::decide`]: the action's id and metrics slot, the operation id, the
@@ -575,7 +577,26 @@ impl Gate {
             levels: Levels::default(),
             origin: OnceLock::new(),
             counters: OnceLock::new(),
+            reloading: std::sync::Mutex::new(()),
         }
+    }
+
+    /// Writes a record of `kind` with `fields` plus the gate's `node` and `incarnation` (when set), and
+    /// counts it. Errors: the sink did not accept it.
+    pub(crate) fn audit_node_record(
+        &self,
+        kind: &str,
+        mut fields: serde_json::Map<String, serde_json::Value>,
+    ) -> std::result::Result<(), crate::audit::AuditError> {
+        if let Some((node, incarnation)) = self.origin.get() {
+            fields.insert("node".into(), node.to_string().into());
+            fields.insert("incarnation".into(), (*incarnation).into());
+        }
+        self.audit.record(kind, fields)?;
+        if let Some(counters) = self.counters.get() {
+            counters.audit_record();
+        }
+        Ok(())
     }
 
     /// The gate with `node` and `incarnation` written into its decision records. A runtime sets its own

@@ -66,6 +66,10 @@ pub const EXIT_REASONS: [ExitReason; 9] = [
 pub const DECISION_BUCKETS: [f64; 12] =
     [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2];
 
+/// [`DECISION_BUCKETS`] in nanoseconds, for the hot path (integer comparisons only).
+const DECISION_BUCKETS_NS: [u64; 12] =
+    [1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 10_000_000];
+
 /// The slot of a counted action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ActionSlot(usize);
@@ -186,8 +190,7 @@ impl Counters {
         {
             slot.fetch_add(1, Relaxed);
         }
-        let seconds = nanos as f64 / 1e9;
-        let bucket = DECISION_BUCKETS.iter().position(|upper| seconds <= *upper).unwrap_or(DECISION_BUCKETS.len());
+        let bucket = DECISION_BUCKETS_NS.iter().position(|upper| nanos <= *upper).unwrap_or(DECISION_BUCKETS_NS.len());
         if let Some(slot) = self.latency.get(bucket) {
             slot.fetch_add(1, Relaxed);
         }
@@ -316,6 +319,9 @@ mod tests {
         assert_eq!(ActionSlot::of_name("tenant.custom"), ActionSlot(OTHER));
         for reason in EXIT_REASONS {
             assert_eq!(EXIT_REASONS[exit_slot(reason)], reason);
+        }
+        for (ns, s) in DECISION_BUCKETS_NS.iter().zip(DECISION_BUCKETS) {
+            assert!((*ns as f64 / 1e9 - s).abs() < 1e-12, "{ns} ns is {s} s");
         }
     }
 

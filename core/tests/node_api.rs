@@ -137,6 +137,11 @@ async fn an_api_spawn_is_decided_by_the_node_gate_as_the_callers_actor_and_recor
     let deny = decisions(&node.audit, "process.spawn").pop().unwrap();
     assert_eq!((deny["decision"].clone(), deny["principal"].clone()), ("deny".into(), "user:app-only".into()));
     assert_eq!(rt.live(), 1, "nothing was spawned on the deny");
+    // Running the child as another actor needs process.security, which the node's policies do not grant ops.
+    let disguised = SpawnSpec { actor: Some(Arc::new(Actor::new("node:admin"))), ..idle() };
+    let err = rt.api_spawn(&node.gate, &caller("tenant:ops", &[]), disguised).unwrap_err();
+    assert!(err.to_string().contains("process.security"), "{err}");
+    assert_eq!(rt.live(), 1);
     // A monitored or linked API spawn makes no sense: there is no process to tell.
     let monitored = SpawnSpec { monitored: true, ..idle() };
     assert_eq!(rt.api_spawn(&node.gate, &caller("node:admin", &[]), monitored).unwrap_err().kind(), ErrorKind::Invalid);
@@ -325,4 +330,37 @@ async fn counters_move_with_spawns_exits_messages_decisions_and_records() {
     assert_eq!(snap.decision_seconds.count, all, "every decision is in the histogram");
     // Every record written to the shared sink was counted (decisions and lifecycle events).
     assert_eq!(snap.audit_records, node.audit.records().len() as u64);
+}
+
+#[test]
+fn a_node_gate_records_its_policy_load_and_reloads_its_folder_whole_or_not_at_all() {
+    let dir = std::env::temp_dir().join(format!("corral-node-api-policies-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("node.cedar"), NODE_POLICIES).unwrap();
+    let audit = Arc::new(MemoryAudit::new());
+    let gate = Gate::new(PolicySet::load_node_dir(&dir).unwrap(), audit.clone()).with_origin("node", 7);
+    gate.audit_policy_load(&dir).unwrap();
+    let ops = caller("tenant:ops", &[]);
+    assert!(gate.decide_node(&ops, NodeAction::Deploy, "a").is_err());
+    assert!(matches!(gate.reload_node_policies(&dir), Ok(corral_core::runtime::Reload::Unchanged { .. })));
+    // A bad edit is rejected and the running set stays.
+    std::fs::write(dir.join("bad.cedar"), "permit (principal, action == Action::\"node.nothing\", resource);").unwrap();
+    assert!(gate.reload_node_policies(&dir).is_err());
+    assert!(gate.decide_node(&ops, NodeAction::Inspect, "a").is_ok());
+    // A good edit replaces it.
+    std::fs::write(
+        dir.join("bad.cedar"),
+        "@id(\"ops.deploy\") permit (principal == Actor::\"tenant:ops\", action == Action::\"node.deploy\", resource == App::\"a\");",
+    )
+    .unwrap();
+    assert!(matches!(gate.reload_node_policies(&dir), Ok(corral_core::runtime::Reload::Replaced { .. })));
+    gate.decide_node(&ops, NodeAction::Deploy, "a").unwrap();
+    let kinds: Vec<String> = audit
+        .records()
+        .iter()
+        .filter(|r| r["kind"].as_str().is_some_and(|k| k.starts_with("policy.")))
+        .map(|r| format!("{}@{}", r["kind"].as_str().unwrap(), r["node"]))
+        .collect();
+    assert_eq!(kinds, ["policy.load@\"node\"", "policy.reject@\"node\"", "policy.reload@\"node\""]);
 }

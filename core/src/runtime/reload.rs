@@ -17,7 +17,9 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::audit::{AuditError, records};
 use crate::error::{Error, Result};
+use crate::gate::Gate;
 use crate::lock;
 use crate::runtime::Runtime;
 
@@ -115,6 +117,60 @@ impl Runtime {
             }
         });
         Ok(PolicyWatcher { _watcher: watcher, task })
+    }
+}
+
+impl Gate {
+    /// Writes `policy.load` for the set this gate holds, loaded from `source`, with the gate's node and
+    /// incarnation ([`Gate::with_origin`]): for a node's gate, which no runtime owns (a runtime's gate is
+    /// recorded by [`Runtime::audit_policy_load`]). Errors: the sink did not accept the record.
+    pub fn audit_policy_load(&self, source: &Path) -> std::result::Result<(), AuditError> {
+        let set = self.policies();
+        self.audit_node_record(records::POLICY_LOAD, records::policy_load(source, &set))
+    }
+
+    /// Reloads a node's policy folder `dir` ([`PolicySet::load_node_dir`]) into this gate, as
+    /// [`Runtime::reload_policies`] does for an app's: validated whole first, `policy.reload` written before
+    /// the swap (a change that cannot be audited is not made), `policy.reject` for a folder that does not load
+    /// (the running set stays), nothing for an unchanged revision. Reloads of one gate are serialised.
+    /// Blocking (reads files, builds Cedar sets).
+    ///
+    /// # Errors
+    /// The folder does not load, or the audit log refused the `policy.reload` record: every problem.
+    pub fn reload_node_policies(&self, dir: &Path) -> std::result::Result<Reload, LoadError> {
+        let _serialised = lock(&self.reloading);
+        let previous = self.policies();
+        let running = previous.revision().to_string();
+        match PolicySet::load_node_dir(dir) {
+            Ok(set) if set.revision() == running => Ok(Reload::Unchanged { revision: running }),
+            Ok(set) => {
+                let revision = set.revision().to_string();
+                let record = records::policy_reload(dir, &previous, &set);
+                if let Err(e) = self
+                    .audit()
+                    .flush_summaries(None)
+                    .and_then(|()| self.audit_node_record(records::POLICY_RELOAD, record))
+                {
+                    tracing::error!(target: "corral::policy", "node policy reload not made: {e}");
+                    let message =
+                        format!("the audit log refused the policy.reload record ({e}); the running set stays");
+                    return Err(LoadError { problems: vec![Problem::new(dir, None, message)] });
+                }
+                self.replace_policies(set);
+                tracing::info!(target: "corral::policy", dir = %dir.display(), %revision, previous = %running, "node policies reloaded");
+                Ok(Reload::Replaced { previous: running, revision })
+            }
+            Err(error) => {
+                for problem in &error.problems {
+                    tracing::error!(target: "corral::policy", "node policy reload rejected: {problem}");
+                }
+                let record = records::policy_reject(dir, &previous, &error.problems);
+                if let Err(e) = self.audit_node_record(records::POLICY_REJECT, record) {
+                    tracing::error!(target: "corral::policy", "{e}");
+                }
+                Err(error)
+            }
+        }
     }
 }
 
