@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod pid;
 pub mod process;
 pub mod runtime;
+pub mod service;
 pub mod value;
 
 pub use error::{Error, ErrorKind, Result};

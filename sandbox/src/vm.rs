@@ -33,11 +33,17 @@ pub struct Vm {
     pub boot: Function,
     /// Per-process meters: memory categories, compute counts, the preemption flag (`interrupt.rs`).
     pub meters: Arc<Meters>,
-    bytecode: Mutex<HashMap<String, Arc<Vec<u8>>>>,
-    /// Per entry, its chunk loaded once over an env of its own: each process gets a clone that shares the
-    /// loaded code (Luau's `lua_clonefunction`) with the process's env set, instead of loading it again.
-    templates: Mutex<HashMap<String, Function>>,
+    /// Per entry id, the source it was compiled from and its bytecode. A redeploy brings a new source (a new
+    /// `Arc`), which is compiled again; the same `Arc` is never compiled twice.
+    bytecode: Mutex<HashMap<String, Compiled>>,
+    /// Per entry id, the source and its chunk loaded once over an env of its own: each process gets a clone
+    /// that shares the loaded code (Luau's `lua_clonefunction`) with the process's env set, instead of
+    /// loading it again.
+    templates: Mutex<HashMap<String, (Arc<str>, Function)>>,
 }
+
+/// An entry's source and the bytecode compiled from it.
+type Compiled = (Arc<str>, Arc<Vec<u8>>);
 
 /// Starts a process: runs the entry's chunk, finds the method, calls it. A module may return a table of
 /// functions (`return { main = main }`) or a single function.
@@ -161,10 +167,11 @@ impl Vm {
     pub fn load_entry(&self, entry: &corral_core::app::Entry, env: Table) -> mlua::Result<Function> {
         let template = self.templates.lock().unwrap_or_else(PoisonError::into_inner).get(&entry.id).cloned();
         let template = match template {
-            Some(t) => t,
-            None => {
+            Some((source, t)) if Arc::ptr_eq(&source, &entry.source) => t,
+            _ => {
                 let t = self.load_fresh(entry, self.new_env()?)?;
-                self.templates.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), t.clone());
+                let cached = (entry.source.clone(), t.clone());
+                self.templates.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), cached);
                 t
             }
         };
@@ -179,10 +186,11 @@ impl Vm {
     fn load_fresh(&self, entry: &corral_core::app::Entry, env: Table) -> mlua::Result<Function> {
         let cached = self.bytecode.lock().unwrap_or_else(PoisonError::into_inner).get(&entry.id).cloned();
         let bytecode = match cached {
-            Some(b) => b,
-            None => {
+            Some((source, b)) if Arc::ptr_eq(&source, &entry.source) => b,
+            _ => {
                 let b = Arc::new(compile(&entry.source, &entry.source_path.display().to_string())?);
-                self.bytecode.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), b.clone());
+                let cached = (entry.source.clone(), b.clone());
+                self.bytecode.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), cached);
                 b
             }
         };

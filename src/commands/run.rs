@@ -153,6 +153,9 @@ pub fn run(args: RunArgs) -> u8 {
         let _watcher = if args.no_watch { None } else { watch(&node, &policy_dir) };
         reload_on_hangup(&node, &policy_dir);
         let stops = Stops::listen();
+        // The app's auto-start services run beside the root, as the root's actor unless they name their own
+        // (`lifecycle.security`), and are stopped with their `stop_timeout` when the root is done.
+        let services = corral_core::service::Services::start(&node, root.actor.clone());
         let spec =
             RootSpec { entry: args.entry, host: root.host, args: values, actor: root.actor, scopes: root.scopes };
         let code = match node.start_root(spec) {
@@ -181,6 +184,7 @@ pub fn run(args: RunArgs) -> u8 {
                 }
             },
         };
+        services.stop().await;
         node.shutdown().await;
         code
     })

@@ -144,7 +144,13 @@ pub(crate) fn control_runtime(
 ) -> Result<corral_core::Runtime, String> {
     let policies = PolicySet::load_node_dir(dir).map_err(|e| format!("the node policy folder `{}` does not load:\n{e}", dir.display()))?;
     let config = settings.app_config.clone();
-    let app = App { root: dir.to_path_buf(), entries: Default::default(), hosts: Default::default(), config };
+    let app = App {
+        root: dir.to_path_buf(),
+        entries: Default::default(),
+        hosts: Default::default(),
+        services: Default::default(),
+        config,
+    };
     boot::node_as(CONTROL, Loaded { app: Arc::new(app), policies, policy_dir: dir.to_path_buf() }, audit, shared)
 }
 

@@ -94,6 +94,19 @@ impl HostSpec {
     /// Default for `time_slice`.
     pub const DEFAULT_TIME_SLICE: Duration = Duration::from_millis(5);
 
+    /// Whether `other` has the same id and every limit and setting of this one (where it is declared may
+    /// differ): a redeploy keeps such a host, with its running processes counted.
+    pub fn same_limits(&self, other: &HostSpec) -> bool {
+        let key = |h: &HostSpec| {
+            (
+                (h.id.clone(), h.max_processes, h.mailbox_size, h.memory_limit, h.compute_limit, h.cancel_deadline),
+                (h.workers, h.isolation, h.fallback.clone(), h.max_message_bytes, h.max_message_depth),
+                (h.time_slice, h.max_children, h.max_names),
+            )
+        };
+        key(self) == key(other)
+    }
+
     /// A host named `id` with every limit at its default: 10 000 processes, 1024-message
     /// mailboxes, 16 MiB and 10^9 instructions per process, a 5 s cancel deadline, one worker
     /// per CPU, shared isolation, no fallback, 1 MiB and 32 levels per message, 5 ms time

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::{Location, Spanned};
 
 use crate::app::error::Problems;
+use crate::app::service::{self, PendingRef, SERVICE_KIND, ServiceSpec};
 use crate::app::yaml::{self, Node, SNode};
 use crate::app::{Entry, EntryKind, HostSpec, host, lua};
 
@@ -37,6 +38,9 @@ pub(crate) struct Loader<'a> {
     /// Every id of every kind, ours or not: a duplicate is a duplicate whatever its kind.
     pub(crate) declared: BTreeMap<String, Declared>,
     pub(crate) imports: Vec<PendingImport>,
+    pub(crate) services: BTreeMap<String, ServiceSpec>,
+    /// The `process`, `host` and `requires` references of services, checked once every manifest is read.
+    pub(crate) service_refs: Vec<PendingRef>,
 }
 
 /// The context of one entry being read: problems it records name its file and id.
@@ -61,7 +65,7 @@ impl EntryCx<'_> {
 }
 
 /// The kinds Corral runs.
-const OUR_KINDS: [&str; 4] = ["process.lua", "function.lua", "library.lua", HOST_KIND];
+const OUR_KINDS: [&str; 5] = ["process.lua", "function.lua", "library.lua", HOST_KIND, SERVICE_KIND];
 
 /// The kind Corral runs that `kind` (not one of them) is a near miss of: at most two edits away
 /// (Damerau-Levenshtein, so a swap of two letters is one edit), ignoring case.
@@ -201,7 +205,7 @@ impl Loader<'_> {
             return;
         };
         let id = format!("{namespace}:{name}");
-        let ours = EntryKind::from_kind(&kind).is_some() || kind == HOST_KIND;
+        let ours = EntryKind::from_kind(&kind).is_some() || kind == HOST_KIND || kind == SERVICE_KIND;
         let bad_name = ours && !valid_part(&name);
         if bad_name {
             let at = get(pairs, "name").and_then(|n| yaml::line(&n.referenced)).or(line);
@@ -225,6 +229,10 @@ impl Loader<'_> {
         if let Some(kind) = EntryKind::from_kind(&kind) {
             if let Some(entry) = lua::lua_entry(&mut cx, kind, pairs, &mut self.imports) {
                 self.entries.insert(id.clone(), std::sync::Arc::new(entry));
+            }
+        } else if kind == SERVICE_KIND {
+            if let Some(spec) = service::service_entry(&mut cx, pairs, &mut self.service_refs) {
+                self.services.insert(id.clone(), spec);
             }
         } else if let Some(spec) = host::host_entry(&mut cx, pairs) {
             self.hosts.insert(id.clone(), spec);

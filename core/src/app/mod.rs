@@ -30,6 +30,7 @@ mod error;
 mod host;
 mod lua;
 mod manifest;
+mod service;
 mod source;
 mod units;
 mod yaml;
@@ -42,10 +43,12 @@ use std::sync::Arc;
 pub use config::{AppConfig, CONFIG_FILE};
 pub use error::{AppError, Problem};
 pub use host::{HostSpec, Isolation, MAX_WORKERS};
+pub use service::{Lifecycle, MAX_INPUT, MAX_LIFECYCLE_DURATION, Restart, ServiceSpec, start_order};
 pub use units::parse_memory_size;
 
 use error::Problems;
 use manifest::{HOST_KIND, Loader};
+use service::SERVICE_KIND;
 
 /// A loaded app: its Lua entries, its hosts and its settings, all checked.
 #[derive(Clone, Debug)]
@@ -56,6 +59,8 @@ pub struct App {
     pub entries: BTreeMap<String, Arc<Entry>>,
     /// The `process.host` entries, by id `namespace:name`.
     pub hosts: BTreeMap<String, HostSpec>,
+    /// The `process.service` entries, by id `namespace:name` (`spec/node.md`, "Services").
+    pub services: BTreeMap<String, ServiceSpec>,
     /// The settings of `<root>/corral.toml`; all defaults when the file is absent.
     pub config: AppConfig,
 }
@@ -152,6 +157,8 @@ impl App {
             hosts: BTreeMap::new(),
             declared: BTreeMap::new(),
             imports: Vec::new(),
+            services: BTreeMap::new(),
+            service_refs: Vec::new(),
         };
         if !root.is_dir() {
             let mut problems = Problems::default();
@@ -166,6 +173,7 @@ impl App {
             loader.manifest(file);
         }
         check_imports(&mut loader);
+        check_services(&mut loader);
         let config = config::load(root, &mut loader.problems);
         if let Some(loaded) = &config {
             check_root_host(&mut loader, loaded);
@@ -175,6 +183,7 @@ impl App {
             root: root.to_path_buf(),
             entries: loader.entries,
             hosts: loader.hosts,
+            services: loader.services,
             config: config.map(|c| c.config).unwrap_or_default(),
         })
     }
@@ -205,6 +214,35 @@ fn check_imports(loader: &mut Loader<'_>) {
         let message =
             format!("import `{}` of entry `{}` names `{}`, {what}", import.alias, import.entry, import.target);
         loader.problems.push(&import.file, import.line, message);
+    }
+}
+
+/// Every `process` of a service must name a `process.lua` entry, every `host` a `process.host` entry and
+/// every `requires` a `process.service` entry of the app, with no cycle among them.
+fn check_services(loader: &mut Loader<'_>) {
+    for pending in std::mem::take(&mut loader.service_refs) {
+        let found = loader.declared.get(&pending.target).map(|d| d.kind.as_str());
+        let wanted = match pending.key {
+            "process" => "process.lua",
+            "host" => HOST_KIND,
+            _ => SERVICE_KIND,
+        };
+        if found == Some(wanted) {
+            continue;
+        }
+        let what = match found {
+            Some(kind) => format!("a `{kind}` entry, not a {wanted} entry"),
+            None => "which is not an entry of the app".to_string(),
+        };
+        let message = format!("`{}` of service `{}` names `{}`, {what}", pending.key, pending.service, pending.target);
+        loader.problems.push(&pending.file, pending.line, message);
+    }
+    if let Err(cycle) = service::start_order(&loader.services) {
+        let first = cycle.first().and_then(|id| loader.services.get(id));
+        let (file, line) =
+            first.map(|s| (s.file.clone(), Some(s.line))).unwrap_or_else(|| (loader.root.to_path_buf(), None));
+        let message = format!("services require each other in a cycle: {}", cycle.join(" -> "));
+        loader.problems.push(&file, line, message);
     }
 }
 

@@ -90,7 +90,7 @@ impl Runtime {
         };
         let fallback = match host.spec.fallback.as_deref() {
             None => None,
-            Some(entry) if self.inner.app.entries.contains_key(entry) => self.host_fallback(host, entry).ok(),
+            Some(entry) if self.inner.app.load().entries.contains_key(entry) => self.host_fallback(host, entry).ok(),
             Some(name) => self.resolve(name).ok(),
         };
         let Some(fallback) = fallback.filter(|f| f.pid() != target.pid()) else {

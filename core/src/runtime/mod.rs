@@ -5,6 +5,7 @@
 //! through the gate first (see [`crate::gate`]) and hands the permit to the private function that acts.
 
 mod api;
+mod deploy;
 mod exit;
 mod messaging;
 mod owned;
@@ -23,6 +24,7 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::{Notify, oneshot};
 
 pub use api::{API_HOST, ProcessInfo};
+pub use deploy::NODE_HOST;
 pub use messaging::{FALLBACK_TOPIC, check_payload};
 pub(crate) use owned::exited as owned_exited;
 pub use owned::{MAX_OWNED_TASKS, OwnedTask};
@@ -83,8 +85,11 @@ pub struct Runtime {
 struct Inner {
     node: Arc<str>,
     incarnation: u64,
-    app: Arc<App>,
-    hosts: HashMap<String, Arc<Host>>,
+    /// The app in force: a redeploy ([`Runtime::replace_app`]) swaps it; running processes keep the entry
+    /// they started with.
+    app: arc_swap::ArcSwap<App>,
+    /// The hosts of the app in force, swapped with it.
+    hosts: arc_swap::ArcSwap<HashMap<String, Arc<Host>>>,
     gate: Gate,
     launcher: Arc<dyn Launcher>,
     next_seq: AtomicU64,
@@ -129,6 +134,23 @@ struct State {
     waiters: HashMap<Pid, Vec<oneshot::Sender<Exit>>>,
 }
 
+/// The hosts of `app`, plus [`DEFAULT_HOST`] unless the app declares it. A host of `previous` whose spec is
+/// unchanged is kept (with its live count and fallback process); a new or changed one starts empty, and the
+/// processes of the old one keep counting against it until they exit.
+fn hosts_of(app: &App, previous: Option<&HashMap<String, Arc<Host>>>) -> HashMap<String, Arc<Host>> {
+    let mut specs: Vec<HostSpec> = app.hosts.values().cloned().collect();
+    if !app.hosts.contains_key(DEFAULT_HOST) {
+        specs.push(HostSpec::with_defaults(DEFAULT_HOST));
+    }
+    specs
+        .into_iter()
+        .map(|spec| {
+            let kept = previous.and_then(|p| p.get(&spec.id)).filter(|h| h.spec.same_limits(&spec)).cloned();
+            (spec.id.clone(), kept.unwrap_or_else(|| Arc::new(Host::new(spec))))
+        })
+        .collect()
+}
+
 /// The id of the built-in host used when an app declares none (the root process of a Wippy-style test app).
 pub const DEFAULT_HOST: &str = "corral:default";
 
@@ -148,15 +170,13 @@ impl Runtime {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(1);
-        let mut hosts: HashMap<String, Arc<Host>> =
-            config.app.hosts.iter().map(|(id, spec)| (id.clone(), Arc::new(Host::new(spec.clone())))).collect();
-        hosts.entry(DEFAULT_HOST.into()).or_insert_with(|| Arc::new(Host::new(HostSpec::with_defaults(DEFAULT_HOST))));
+        let hosts = hosts_of(&config.app, None);
         let runtime = Runtime {
             inner: Arc::new(Inner {
                 node: config.node.into(),
                 incarnation,
-                app: config.app,
-                hosts,
+                app: arc_swap::ArcSwap::new(config.app),
+                hosts: arc_swap::ArcSwap::from_pointee(hosts),
                 gate: config.gate,
                 launcher: config.launcher,
                 next_seq: AtomicU64::new(1),
@@ -188,9 +208,9 @@ impl Runtime {
         self.inner.incarnation
     }
 
-    /// The app.
-    pub fn app(&self) -> &Arc<App> {
-        &self.inner.app
+    /// The app in force (the latest revision after a [`Runtime::replace_app`]).
+    pub fn app(&self) -> Arc<App> {
+        self.inner.app.load_full()
     }
 
     /// The gate.
@@ -200,7 +220,7 @@ impl Runtime {
 
     /// A host by id. Errors: `NotFound` naming it.
     pub fn host(&self, id: &str) -> Result<Arc<Host>> {
-        self.inner.hosts.get(id).cloned().ok_or_else(|| Error::NoSuchHost { id: id.into() })
+        self.inner.hosts.load().get(id).cloned().ok_or_else(|| Error::NoSuchHost { id: id.into() })
     }
 
     /// Live processes now.
@@ -211,7 +231,7 @@ impl Runtime {
     /// Live processes per host, sorted by host id, every host of the app included (the built-in default host
     /// too): the `corral_processes` gauge. Reads each host's counter; no lock.
     pub fn live_by_host(&self) -> Vec<(String, usize)> {
-        let mut hosts: Vec<(String, usize)> = self.inner.hosts.iter().map(|(id, h)| (id.clone(), h.live())).collect();
+        let mut hosts: Vec<(String, usize)> = self.inner.hosts.load().iter().map(|(id, h)| (id.clone(), h.live())).collect();
         hosts.sort();
         hosts
     }
@@ -222,8 +242,19 @@ impl Runtime {
     }
 
     /// The `[quotas]` in force: the node's (see [`Shared::quotas`]), else the app's.
-    pub fn quotas(&self) -> &crate::limits::Quotas {
-        self.inner.quotas.as_deref().unwrap_or(&self.inner.app.config.quotas)
+    pub fn quotas(&self) -> Arc<crate::limits::Quotas> {
+        match &self.inner.quotas {
+            Some(quotas) => quotas.clone(),
+            None => Arc::new(self.inner.app.load().config.quotas.clone()),
+        }
+    }
+
+    /// Runs `f` on the `[quotas]` in force without copying them (the app is swapped atomically on a replace).
+    pub(crate) fn with_quotas<T>(&self, f: impl FnOnce(&crate::limits::Quotas) -> T) -> T {
+        match &self.inner.quotas {
+            Some(quotas) => f(quotas),
+            None => f(&self.inner.app.load().config.quotas),
+        }
     }
 
     /// The per-actor usage this runtime counts `[quotas]` against.

@@ -156,7 +156,8 @@ impl Runtime {
     /// Errors: `NotFound`, `Invalid` for a library entry, `PermissionDenied`.
     pub fn upgrade(&self, from: &Process, entry: Option<&str>) -> Result<Upgrade> {
         let id = entry.unwrap_or(&from.entry().id);
-        let entry = self.inner.app.entries.get(id).ok_or_else(|| Error::NoSuchEntry { id: id.into() })?;
+        let app = self.inner.app.load();
+        let entry = app.entries.get(id).ok_or_else(|| Error::NoSuchEntry { id: id.into() })?;
         if entry.kind == EntryKind::Library {
             return Err(Error::NotAProcess { id: id.into() });
         }

@@ -169,7 +169,7 @@ impl Runtime {
     /// Makes `wait` from now the target's cancel deadline unless an earlier one is pending; the effective
     /// deadline as RFC 3339. A deadline past what a clock can hold never fires. Errors: `NotFound` when the
     /// target has exited.
-    fn cancel_deadline(&self, target: &Arc<Process>, wait: Duration) -> Result<String> {
+    pub(super) fn cancel_deadline(&self, target: &Arc<Process>, wait: Duration) -> Result<String> {
         // The sandbox bounds a tenant's deadline (100 years); the host's own is checked too, never added blind.
         let (Some(when), Some(at)) =
             (tokio::time::Instant::now().checked_add(wait), SystemTime::now().checked_add(wait))

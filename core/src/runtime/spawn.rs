@@ -128,6 +128,7 @@ impl Runtime {
         let entry = self
             .inner
             .app
+            .load()
             .entries
             .get(&spec.entry)
             .cloned()
@@ -210,17 +211,16 @@ impl Runtime {
     /// Errors: `LimitExceeded` naming the actor and the quota; nothing is counted then. A process without an
     /// actor, or a node without quotas, counts nothing.
     fn reserve_quota(&self, child: &Process) -> Result<()> {
-        let quotas = self.quotas();
-        match child.actor() {
+        self.with_quotas(|quotas| match child.actor() {
             Some(actor) if !quotas.is_empty() => self.inner.usage.reserve(quotas, &actor.id, child.limits().memory),
             _ => Ok(()),
-        }
+        })
     }
 
     /// Undoes [`Runtime::reserve_quota`] (the spawn failed after it, or the process ended).
     pub(super) fn release_quota(&self, child: &Process) {
         if let Some(actor) = child.actor()
-            && !self.quotas().is_empty()
+            && !self.with_quotas(|q| q.is_empty())
         {
             self.inner.usage.release(&actor.id, child.limits().memory);
         }
