@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use corral_core::app::App;
+use corral_core::service::Services;
 use corral_core::{ErrorKind, Runtime};
 use corral_policy::PolicySet;
 use serde::Serialize;
@@ -37,15 +38,22 @@ pub struct AppSlot {
     pub deployed_at: String,
     /// The ids of its Lua entries, sorted.
     pub entries: Vec<String>,
-    /// The ids of its services (none until the node supervises services).
-    pub services: Vec<String>,
+    /// The ids of its services.
+    pub service_ids: Vec<String>,
+    /// Its supervised services (shared by the slots of successive revisions: a replace keeps the unchanged
+    /// ones running).
+    pub services: Arc<Services>,
+    /// The actor that deployed it (services without `lifecycle.security.actor` run as it).
+    pub deployer: Option<String>,
     /// The namespaces its entries and hosts declare.
     pub namespaces: BTreeSet<String>,
 }
 
 impl AppSlot {
-    /// Stops the app: terminates its processes, then its runtime writes `runtime.stop`.
+    /// Stops the app: its services with their `stop_timeout`, then every process is terminated and its
+    /// runtime writes `runtime.stop`.
     pub async fn stop(&self) {
+        self.services.stop().await;
         self.runtime.shutdown().await;
     }
 }
@@ -98,10 +106,16 @@ pub enum Source {
 }
 
 impl Node {
-    /// Deploys `source` as app `name` (a new app or a new revision). Errors: `422` with the archive's or the
+    /// Deploys `source` as app `name` (a new app or a new revision) for the actor `deployer` (`None` at boot:
+    /// services then need their own `lifecycle.security.actor`). Errors: `422` with the archive's or the
     /// app's problems, `409` for a namespace another app declares, `500`-kind `Internal` when the data folder
     /// fails; on any error the running revision (if any) is untouched.
-    pub async fn deploy(self: &Arc<Self>, name: &str, source: Source) -> Result<Deployed, ApiError> {
+    pub async fn deploy(
+        self: &Arc<Self>,
+        name: &str,
+        source: Source,
+        deployer: Option<&str>,
+    ) -> Result<Deployed, ApiError> {
         let node = self.clone();
         let name_owned = name.to_string();
         let checked = tokio::task::spawn_blocking(move || node.check(&name_owned, source))
@@ -115,7 +129,7 @@ impl Node {
                 name: name.to_string(),
                 revision: running.revision.clone(),
                 entries: running.entries.clone(),
-                services: running.services.clone(),
+                services: running.service_ids.clone(),
                 replaced: true,
             });
         }
@@ -125,23 +139,56 @@ impl Node {
         }
         let dir = self.store.keep(&checked.staging, name, &checked.revision).map_err(internal)?;
         let deployed_at = corral_core::audit::now_rfc3339();
-        let slot = Arc::new(self.boot_app(name, &dir, &checked.revision, &deployed_at, checked.namespaces)?);
+        let revision = checked.revision.clone();
+        let (slot, replaced) = match self.app(name) {
+            Some(old) => (self.replace(&old, &dir, &revision, &deployed_at, checked.namespaces).await?, true),
+            None => {
+                let deployer = deployer.map(str::to_string);
+                (self.boot_app(name, &dir, &revision, &deployed_at, checked.namespaces, deployer)?, false)
+            }
+        };
+        let slot = Arc::new(slot);
         let answer = Deployed {
             name: name.to_string(),
-            revision: slot.revision.clone(),
+            revision: revision.clone(),
             entries: slot.entries.clone(),
-            services: slot.services.clone(),
-            replaced: false,
+            services: slot.service_ids.clone(),
+            replaced,
         };
-        let old = self.put_app(Some(slot), name);
-        // Temporary, until services land: a replaced revision's processes are stopped (its runtime shut down)
-        // rather than left to finish on the old code.
-        if let Some(old) = &old {
-            old.stop().await;
-        }
-        self.store.set(name, Some(StateApp { revision: answer.revision.clone(), deployed_at })).map_err(internal)?;
-        self.store.prune(name, Some(&answer.revision));
-        Ok(Deployed { replaced: old.is_some(), ..answer })
+        let saved = StateApp { revision: revision.clone(), deployed_at, deployer: slot.deployer.clone() };
+        self.put_app(Some(slot), name);
+        self.store.set(name, Some(saved)).map_err(internal)?;
+        self.store.prune(name, Some(&revision));
+        Ok(answer)
+    }
+
+    /// A new revision of a running app: `Runtime::replace_app` (new spawns use the new code, running
+    /// processes keep theirs), then the services whose entry or source changed are restarted.
+    async fn replace(
+        &self,
+        old: &AppSlot,
+        dir: &Path,
+        revision: &str,
+        deployed_at: &str,
+        namespaces: BTreeSet<String>,
+    ) -> Result<AppSlot, ApiError> {
+        let (app, policies, policy_dir) = self.load_revision(dir)?;
+        let entries: Vec<String> = app.entries.keys().cloned().collect();
+        let service_ids: Vec<String> = app.services.keys().cloned().collect();
+        old.runtime.replace_app(Arc::new(app), policies, &policy_dir, revision).map_err(|e| internal(e.to_string()))?;
+        let restarted = old.services.redeploy().await;
+        tracing::info!(app = %old.name, %revision, restarted = ?restarted, "replaced");
+        Ok(AppSlot {
+            name: old.name.clone(),
+            runtime: old.runtime.clone(),
+            revision: revision.to_string(),
+            deployed_at: deployed_at.to_string(),
+            entries,
+            service_ids,
+            services: old.services.clone(),
+            deployer: old.deployer.clone(),
+            namespaces,
+        })
     }
 
     /// Removes app `name`: stops it, forgets it, deletes its files. Errors: `NOT_FOUND`.
@@ -177,7 +224,7 @@ impl Node {
             if self.app(&name).is_some_and(|slot| slot.revision == revision) {
                 continue;
             }
-            match self.deploy(&name, Source::Folder(folder.clone())).await {
+            match self.deploy(&name, Source::Folder(folder.clone()), None).await {
                 Ok(d) => tracing::info!(app = %name, revision = %d.revision, "deployed at boot"),
                 Err(e) => return Err(format!("app `{name}` (`{}`) was not deployed:\n{}", folder.display(), describe(&e))),
             }
@@ -191,7 +238,7 @@ impl Node {
         let namespaces = namespaces(&app);
         let _one = self.activating.lock().await;
         self.free_namespaces(name, &namespaces)?;
-        let slot = self.boot_app(name, dir, &saved.revision, &saved.deployed_at, namespaces)?;
+        let slot = self.boot_app(name, dir, &saved.revision, &saved.deployed_at, namespaces, saved.deployer.clone())?;
         self.put_app(Some(Arc::new(slot)), name);
         Ok(())
     }
@@ -244,9 +291,8 @@ impl Node {
         Ok(())
     }
 
-    /// Loads the checked revision at `dir` and boots its runtime (`runtime.start`, `policy.load`, synced). The
-    /// node's `[quotas]` (through [`Node::shared`]) and `[audit]` rules replace the app's own: a tenant does not set its own bounds or
-    /// what of it is recorded.
+    /// Loads the checked revision at `dir`, boots its runtime (`runtime.start`, `policy.load`, synced) and
+    /// starts its auto-start services.
     fn boot_app(
         &self,
         name: &str,
@@ -254,23 +300,37 @@ impl Node {
         revision: &str,
         deployed_at: &str,
         namespaces: BTreeSet<String>,
+        deployer: Option<String>,
     ) -> Result<AppSlot, ApiError> {
-        let mut app = App::load(dir).map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
-        app.config.audit_levels = self.settings.app_config.audit_levels.clone();
-        let policy_dir = dir.join("policies");
-        let policies = PolicySet::load_dir(&policy_dir).map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
+        let (app, policies, policy_dir) = self.load_revision(dir)?;
         let entries: Vec<String> = app.entries.keys().cloned().collect();
+        let service_ids: Vec<String> = app.services.keys().cloned().collect();
         let loaded = Loaded { app: Arc::new(app), policies, policy_dir };
         let runtime = boot::node_as(name, loaded, self.audit.clone(), self.shared.clone()).map_err(internal)?;
+        let actor = deployer.as_ref().map(|id| Arc::new(corral_policy::Actor::new(id.clone())));
+        let services = Arc::new(Services::start(&runtime, actor));
         Ok(AppSlot {
             name: name.to_string(),
             runtime,
             revision: revision.to_string(),
             deployed_at: deployed_at.to_string(),
             entries,
-            services: Vec::new(),
+            service_ids,
+            services,
+            deployer,
             namespaces,
         })
+    }
+
+    /// The app and policies of the checked revision at `dir`. The node's `[audit]` rules replace the app's
+    /// own (and the node's `[quotas]` hold through [`Node::shared`]): a tenant does not set its own bounds or
+    /// what of it is recorded.
+    fn load_revision(&self, dir: &Path) -> Result<(App, PolicySet, PathBuf), ApiError> {
+        let mut app = App::load(dir).map_err(|e| internal(e.to_string()))?;
+        app.config.audit_levels = self.settings.app_config.audit_levels.clone();
+        let policy_dir = dir.join("policies");
+        let policies = PolicySet::load_dir(&policy_dir).map_err(|e| internal(e.to_string()))?;
+        Ok((app, policies, policy_dir))
     }
 }
 

@@ -112,6 +112,12 @@ async fn metrics(State(node): State<Shared>, headers: HeaderMap) -> Response {
     let by_app: Vec<(String, Vec<(String, usize)>)> =
         node.apps().into_iter().map(|(name, slot)| (name, slot.runtime.live_by_host())).collect();
     node.metrics.update(&node.shared.counters.snapshot(), &by_app);
+    for (name, slot) in node.apps() {
+        for service in slot.services.status() {
+            let labels = [("app", name.clone()), ("service", service.id.clone())];
+            node.metrics.counter("corral_service_restarts_total", &labels).absolute(service.restarts);
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], node.metrics.render_with(&node.shared.counters.snapshot())).into_response()
 }
 
@@ -121,6 +127,7 @@ struct AppView {
     revision: String,
     deployed_at: String,
     processes: usize,
+    services: Vec<corral_core::service::ServiceStatus>,
 }
 
 async fn list_apps(State(node): State<Shared>, Extension(who): Extension<ApiIdentity>) -> Response {
@@ -133,6 +140,7 @@ async fn list_apps(State(node): State<Shared>, Extension(who): Extension<ApiIden
             revision: slot.revision.clone(),
             deployed_at: slot.deployed_at.clone(),
             processes: slot.runtime.live(),
+            services: slot.services.status(),
         })
         .collect();
     Json(apps).into_response()
@@ -155,7 +163,7 @@ async fn deploy(
     // The body is read only now, after the caller is known and allowed, and never past the bound.
     let limit = usize::try_from(bound).unwrap_or(usize::MAX);
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::TooLarge(bound))?;
-    let deployed = node.deploy(&name, Source::Archive(bytes)).await?;
+    let deployed = node.deploy(&name, Source::Archive(bytes), Some(who.actor.id.as_str())).await?;
     let status = if deployed.replaced { StatusCode::OK } else { StatusCode::CREATED };
     tracing::info!(app = %name, revision = %deployed.revision, actor = who.actor.id.as_str(), "deployed");
     Ok((status, Json(deployed)).into_response())

@@ -32,6 +32,9 @@ pub struct StateApp {
     pub revision: String,
     /// When it was deployed, RFC 3339.
     pub deployed_at: String,
+    /// The actor that deployed it (its services run as it unless they name their own).
+    #[serde(default)]
+    pub deployer: Option<String>,
 }
 
 /// An open, locked data folder.
@@ -171,7 +174,7 @@ mod tests {
         let store = Store::open(&dir).unwrap();
         let err = Store::open(&dir).err().unwrap();
         assert!(err.contains(&format!("`{}`", dir.display())), "{err}");
-        let app = StateApp { revision: "ab".into(), deployed_at: "now".into() };
+        let app = StateApp { revision: "ab".into(), deployed_at: "now".into(), deployer: None };
         store.set("shop", Some(app.clone())).unwrap();
         drop(store);
         let store = Store::open(&dir).unwrap();
