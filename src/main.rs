@@ -85,8 +85,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => ("warn,corral=info,corral::script=info", args.log_json()),
         _ => ("warn,corral::script=info", false),
     };
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Logs go through a lossy, non-blocking writer: a full or closed stderr drops lines, never blocks or
     // panics a process. The guard flushes what is queued when it is dropped, at exit.
     let (stderr, flush) =

@@ -30,7 +30,8 @@ fn deploy_replace_and_remove() {
     let (status, replaced) = node.deploy("shop", tar_gz(&changed));
     assert_eq!(status, 200, "{replaced}");
     assert_ne!(replaced["revision"].as_str(), Some(first.as_str()));
-    let (status, ran) = node.post("/v1/processes", serde_json::json!({"entry": "shop:add", "args": [3, 4], "wait": true}));
+    let (status, ran) =
+        node.post("/v1/processes", serde_json::json!({"entry": "shop:add", "args": [3, 4], "wait": true}));
     assert_eq!((status, &ran["result"]["value"]), (200, &serde_json::json!(12)), "{ran}");
 
     let (status, apps) = node.get("/v1/apps", Some(DEPLOYER));
@@ -38,7 +39,8 @@ fn deploy_replace_and_remove() {
     assert_eq!(apps[0]["name"], "shop");
     assert_eq!(apps[0]["revision"], replaced["revision"]);
 
-    let delete = |name: &str| node::answer(node.request(reqwest::Method::DELETE, &format!("/v1/apps/{name}"), Some(DEPLOYER)));
+    let delete =
+        |name: &str| node::answer(node.request(reqwest::Method::DELETE, &format!("/v1/apps/{name}"), Some(DEPLOYER)));
     assert_eq!(delete("shop").0, 204);
     assert_eq!(delete("shop").0, 404);
     assert_eq!(node.get("/v1/apps", Some(DEPLOYER)).1, serde_json::json!([]));
@@ -62,7 +64,8 @@ fn a_broken_app_is_422_with_its_problems_and_the_old_revision_keeps_serving() {
     assert!(problem["message"].as_str().unwrap().contains("syntax error"), "{body}");
     let (_, apps) = node.get("/v1/apps", Some(DEPLOYER));
     assert_eq!(apps[0]["revision"], good["revision"]);
-    let (status, ran) = node.post("/v1/processes", serde_json::json!({"entry": "shop:add", "args": [3, 4], "wait": true}));
+    let (status, ran) =
+        node.post("/v1/processes", serde_json::json!({"entry": "shop:add", "args": [3, 4], "wait": true}));
     assert_eq!((status, &ran["result"]["value"]), (200, &serde_json::json!(7)), "{ran}");
 }
 

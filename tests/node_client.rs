@@ -56,5 +56,9 @@ fn the_client_deploys_lists_spawns_sends_and_stops() {
     std::fs::write(broken.join("lua/add.lua"), "return {").unwrap();
     let refused = client(&node, DEPLOYER, &["deploy", broken.to_str().unwrap(), "--name", "shop"]);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("lua/add.lua"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("lua/add.lua"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }

@@ -23,7 +23,8 @@ fn sigterm_drains_stops_every_process_and_writes_runtime_stop() {
     let status = node.terminate();
     assert_eq!(status.code(), Some(0), "stderr: {}", std::fs::read_to_string(&node.stderr).unwrap_or_default());
     let records = node.audit();
-    let exit = records.iter().find(|r| r["kind"] == "proc.exit" && r["pid"] == pid.as_str()).expect("the process was stopped");
+    let exit =
+        records.iter().find(|r| r["kind"] == "proc.exit" && r["pid"] == pid.as_str()).expect("the process was stopped");
     assert_eq!(exit["reason"], "shutdown");
     assert!(records.iter().any(|r| r["kind"] == "runtime.stop" && r["node"] == "shop"), "the app's runtime stopped");
     let last = records.last().unwrap();

@@ -53,5 +53,7 @@ fn services_run_while_deployed_restart_on_change_and_stop_with_the_node() {
     let records = node.audit();
     let exit = records.iter().find(|r| r["kind"] == "proc.exit" && r["pid"] == second.as_str()).expect("stopped");
     assert_eq!(exit["reason"], "normal", "{exit}");
-    assert!(records.iter().any(|r| r["kind"] == "proc.signal" && r["signal"] == "stop" && r["target"] == second.as_str()));
+    assert!(
+        records.iter().any(|r| r["kind"] == "proc.signal" && r["signal"] == "stop" && r["target"] == second.as_str())
+    );
 }

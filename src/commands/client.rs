@@ -166,10 +166,11 @@ pub fn ps(args: PsArgs) -> Code {
 
 /// `corral spawn`.
 pub fn spawn(args: SpawnArgs) -> Code {
-    let values = match args.args.iter().enumerate().map(|(i, a)| parse_json(a, &format!("argument {}", i + 1))).collect() {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
+    let values =
+        match args.args.iter().enumerate().map(|(i, a)| parse_json(a, &format!("argument {}", i + 1))).collect() {
+            Ok(v) => v,
+            Err(code) => return code,
+        };
     let mut body = json!({"entry": args.entry, "args": Json::Array(values), "wait": args.wait});
     for (key, value) in [("host", &args.host), ("name", &args.name), ("timeout", &args.timeout)] {
         if let Some(value) = value {
@@ -208,7 +209,9 @@ pub fn call(args: CallArgs) -> Code {
         body["timeout"] = json!(timeout);
     }
     let url = format!("/v1/processes/{}/call", encode(&args.dest));
-    request(&args.node, reqwest::Method::POST, &url, Body::Json(body), |v| v.get("reply").cloned().unwrap_or(Json::Null).to_string())
+    request(&args.node, reqwest::Method::POST, &url, Body::Json(body), |v| {
+        v.get("reply").cloned().unwrap_or(Json::Null).to_string()
+    })
 }
 
 /// `corral stop`.
@@ -252,7 +255,8 @@ fn request(node: &NodeArgs, method: reqwest::Method, path: &str, body: Body, hum
     };
     let status = response.status();
     let text = response.text().unwrap_or_default();
-    let value: Json = if text.is_empty() { Json::Null } else { serde_json::from_str(&text).unwrap_or(Json::String(text)) };
+    let value: Json =
+        if text.is_empty() { Json::Null } else { serde_json::from_str(&text).unwrap_or(Json::String(text)) };
     if !status.is_success() {
         refused(status, &value);
         return 1;

@@ -142,7 +142,8 @@ pub(crate) fn control_runtime(
     audit: Arc<JsonlAudit>,
     shared: corral_core::runtime::Shared,
 ) -> Result<corral_core::Runtime, String> {
-    let policies = PolicySet::load_node_dir(dir).map_err(|e| format!("the node policy folder `{}` does not load:\n{e}", dir.display()))?;
+    let policies = PolicySet::load_node_dir(dir)
+        .map_err(|e| format!("the node policy folder `{}` does not load:\n{e}", dir.display()))?;
     let config = settings.app_config.clone();
     let app = App {
         root: dir.to_path_buf(),

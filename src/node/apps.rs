@@ -214,7 +214,8 @@ impl Node {
             }
         }
         let Some(apps) = self.settings.apps.clone() else { return Ok(()) };
-        let read = std::fs::read_dir(&apps).map_err(|e| format!("cannot read the apps folder `{}`: {e}", apps.display()))?;
+        let read =
+            std::fs::read_dir(&apps).map_err(|e| format!("cannot read the apps folder `{}`: {e}", apps.display()))?;
         let mut folders: Vec<PathBuf> = read.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
         folders.sort();
         for folder in folders {
@@ -226,7 +227,9 @@ impl Node {
             }
             match self.deploy(&name, Source::Folder(folder.clone()), None).await {
                 Ok(d) => tracing::info!(app = %name, revision = %d.revision, "deployed at boot"),
-                Err(e) => return Err(format!("app `{name}` (`{}`) was not deployed:\n{}", folder.display(), describe(&e))),
+                Err(e) => {
+                    return Err(format!("app `{name}` (`{}`) was not deployed:\n{}", folder.display(), describe(&e)));
+                }
             }
         }
         Ok(())
@@ -257,9 +260,8 @@ impl Node {
         let limits = self.settings.limits;
         match source {
             Source::Archive(bytes) => {
-                archive::unpack(&bytes, staging, limits).map_err(|e| {
-                    ApiError::Problems(vec![Problem { file: e.entry, line: None, message: e.message }])
-                })?;
+                archive::unpack(&bytes, staging, limits)
+                    .map_err(|e| ApiError::Problems(vec![Problem { file: e.entry, line: None, message: e.message }]))?;
             }
             Source::Folder(folder) => copy_folder(&folder, staging, limits).map_err(|e| {
                 ApiError::Problems(vec![Problem { file: folder.display().to_string(), line: None, message: e }])
@@ -432,7 +434,8 @@ fn copy_folder(from: &Path, to: &Path, limits: Limits) -> Result<(), String> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
         }
-        total = total.saturating_add(std::fs::copy(from.join(&relative), &target).map_err(|e| format!("`{relative}`: {e}"))?);
+        total = total
+            .saturating_add(std::fs::copy(from.join(&relative), &target).map_err(|e| format!("`{relative}`: {e}"))?);
         if total > limits.max_unpacked_bytes {
             return Err(format!("the files pass the bound of {} bytes", limits.max_unpacked_bytes));
         }
@@ -448,7 +451,14 @@ mod tests {
     fn problems_are_relative_to_the_app_root() {
         let root = Path::new("/data/staging/3");
         let p = parse_problem("syntax error: /data/staging/3/lua/main.lua:4: Expected <eof> (entry `app:main`)", root);
-        assert_eq!(p, Problem { file: "lua/main.lua".into(), line: Some(4), message: "syntax error: Expected <eof> (entry `app:main`)".into() });
+        assert_eq!(
+            p,
+            Problem {
+                file: "lua/main.lua".into(),
+                line: Some(4),
+                message: "syntax error: Expected <eof> (entry `app:main`)".into()
+            }
+        );
         let p = parse_problem("/data/staging/3/_index.yaml: no entries", root);
         assert_eq!((p.file.as_str(), p.line), ("_index.yaml", None));
     }

@@ -87,7 +87,10 @@ fn unpack_tar(reader: impl Read, into: &Path, limits: Limits) -> Result<usize, A
             continue;
         }
         if !kind.is_file() {
-            return Err(ArchiveError::new(name, format!("only files and folders are accepted, not {}", kind_name(kind))));
+            return Err(ArchiveError::new(
+                name,
+                format!("only files and folders are accepted, not {}", kind_name(kind)),
+            ));
         }
         let size = entry.header().size().map_err(|e| ArchiveError::new(&name, format!("bad size: {e}")))?;
         total = total.saturating_add(size);

@@ -18,11 +18,11 @@ use serde::Serialize;
 
 use crate::node::Node;
 use crate::node::apps::{Source, check_name};
-use crate::node::processes::authorize;
-use corral_core::gate::NodeAction;
 use crate::node::config::MetricsAccess;
 use crate::node::error::ApiError;
+use crate::node::processes::authorize;
 use crate::node::tokens::ApiIdentity;
+use corral_core::gate::NodeAction;
 
 type Shared = Arc<Node>;
 
@@ -118,7 +118,8 @@ async fn metrics(State(node): State<Shared>, headers: HeaderMap) -> Response {
             node.metrics.counter("corral_service_restarts_total", &labels).absolute(service.restarts);
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], node.metrics.render_with(&node.shared.counters.snapshot())).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], node.metrics.render_with(&node.shared.counters.snapshot()))
+        .into_response()
 }
 
 #[derive(Serialize)]
@@ -232,7 +233,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn metrics_can_require_a_token() {
-        assert_eq!(status(&router(node("public", MetricsAccess::Public).await), "/metrics", None).await, StatusCode::OK);
+        assert_eq!(
+            status(&router(node("public", MetricsAccess::Public).await), "/metrics", None).await,
+            StatusCode::OK
+        );
         let router = router(node("authenticated", MetricsAccess::Authenticated).await);
         assert_eq!(status(&router, "/metrics", None).await, StatusCode::UNAUTHORIZED);
         assert_eq!(status(&router, "/metrics", Some("acme-deployer-token")).await, StatusCode::OK);

@@ -5,8 +5,8 @@
 //! at boot, so they exist at zero. Label values are closed sets or names the operator chose (app, host,
 //! route, service); never tenant payloads.
 
-use metrics::{Counter, Key, Label, Metadata, Recorder};
 use corral_core::metrics::Snapshot;
+use metrics::{Counter, Key, Label, Metadata, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 /// The names `spec/node.md` lists, without labels, each registered at boot (`corral_audit_sync_seconds` stays
@@ -20,7 +20,6 @@ pub const UNLABELLED: [(&str, &str); 6] = [
     ("corral_audit_sync_seconds", "time spent syncing the audit log"),
     ("corral_service_restarts_total", "services restarted after an abnormal exit"),
 ];
-
 
 /// The node's metrics.
 pub struct Metrics {

@@ -165,7 +165,8 @@ pub async fn list(
     let mut out = Vec::new();
     for slot in slots {
         out.extend(slot.runtime.processes().into_iter().filter(|p| {
-            query.entry.as_ref().is_none_or(|e| &p.entry == e) && query.actor.as_ref().is_none_or(|a| p.actor.as_ref() == Some(a))
+            query.entry.as_ref().is_none_or(|e| &p.entry == e)
+                && query.actor.as_ref().is_none_or(|a| p.actor.as_ref() == Some(a))
         }));
     }
     Ok(Json(out).into_response())

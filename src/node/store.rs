@@ -63,7 +63,10 @@ impl Store {
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(format!("data folder `{}` is in use by another node (its `node.lock` is held)", root.display()));
+                return Err(format!(
+                    "data folder `{}` is in use by another node (its `node.lock` is held)",
+                    root.display()
+                ));
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(in_folder(e)),
         }

@@ -61,7 +61,8 @@ impl Tokens {
     /// Reads a tokens file. Errors: unreadable, not TOML of the shape above, a key that is not 64 hex digits
     /// or an empty actor; the message names the file and the key.
     pub fn load(path: &Path) -> Result<Tokens, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read tokens file `{}`: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read tokens file `{}`: {e}", path.display()))?;
         Tokens::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -111,7 +112,8 @@ mod tests {
 
     #[test]
     fn known_digests_identify_and_others_do_not() {
-        let text = format!("[tokens.\"{}\"]\nactor = \"tenant-acme:deployer\"\nscopes = [\"acme\"]\n", digest_hex("s3cret"));
+        let text =
+            format!("[tokens.\"{}\"]\nactor = \"tenant-acme:deployer\"\nscopes = [\"acme\"]\n", digest_hex("s3cret"));
         let tokens = Tokens::parse(&text).unwrap();
         let who = tokens.identify("s3cret").unwrap();
         assert_eq!(who.actor.id, "tenant-acme:deployer");

@@ -68,13 +68,21 @@ impl Node {
         let Some(url) = line.trim().strip_prefix("listening on ") else {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("no `listening on` line: {line:?}; stderr: {}", std::fs::read_to_string(&stderr).unwrap_or_default());
+            panic!(
+                "no `listening on` line: {line:?}; stderr: {}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
         };
         Node { child, url: url.to_string(), data: data.to_path_buf(), stderr }
     }
 
     /// `METHOD url` with `token` (none: no header).
-    pub fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::blocking::RequestBuilder {
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::blocking::RequestBuilder {
         let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
         let builder = client.request(method, format!("{}{path}", self.url));
         match token {

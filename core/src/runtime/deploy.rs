@@ -65,7 +65,13 @@ impl Runtime {
         let caller = Caller { pid: None, entry: None, actor: root.actor.clone(), scopes: root.scopes.into() };
         let (tx, rx) = oneshot::channel();
         let spec = SpawnSpec { entry: root.entry, host: root.host, args: root.args, ..SpawnSpec::default() };
-        let pid = self.spawn_with(crate::gate::Decider::own(self.gate()), caller, None, spec, Some((crate::gate::OpKind::Spawn, tx)))?;
+        let pid = self.spawn_with(
+            crate::gate::Decider::own(self.gate()),
+            caller,
+            None,
+            spec,
+            Some((crate::gate::OpKind::Spawn, tx)),
+        )?;
         Ok((pid, rx))
     }
 

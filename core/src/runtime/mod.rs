@@ -231,7 +231,8 @@ impl Runtime {
     /// Live processes per host, sorted by host id, every host of the app included (the built-in default host
     /// too): the `corral_processes` gauge. Reads each host's counter; no lock.
     pub fn live_by_host(&self) -> Vec<(String, usize)> {
-        let mut hosts: Vec<(String, usize)> = self.inner.hosts.load().iter().map(|(id, h)| (id.clone(), h.live())).collect();
+        let mut hosts: Vec<(String, usize)> =
+            self.inner.hosts.load().iter().map(|(id, h)| (id.clone(), h.live())).collect();
         hosts.sort();
         hosts
     }
