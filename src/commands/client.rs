@@ -373,3 +373,15 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns_and_pids_are_encoded() {
+        let rows = json!([{"name": "shop", "processes": 12}, {"name": "a", "processes": 3}]);
+        assert_eq!(table(&rows, &["name", "processes"]), "NAME  PROCESSES\nshop  12\na     3");
+        assert_eq!(encode("{shop@1a|shop:processes|5}"), "%7Bshop%401a%7Cshop:processes%7C5%7D");
+    }
+}
