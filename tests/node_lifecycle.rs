@@ -100,3 +100,32 @@ fn apps_folders_are_deployed_at_boot_and_a_broken_one_stops_the_boot() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("app `shop`") && stderr.contains("lua/add.lua"), "{stderr}");
 }
+
+#[test]
+fn sighup_reloads_the_node_policies() {
+    let policies = temp("hup-policies");
+    copy_dir(&node::root().join("tests/node/policies"), &policies);
+    let data = temp("hup");
+    let node = Node::start(&data, &["--policies", policies.to_str().unwrap()]);
+    let deploy_as_observer = || {
+        node::answer(
+            node.request(reqwest::Method::PUT, "/v1/apps/shop", Some(node::OBSERVER)).body(tar_gz(Path::new(SHOP))),
+        )
+    };
+    assert_eq!(deploy_as_observer().0, 403);
+    // A bad edit keeps the running set; a good one replaces it.
+    std::fs::write(policies.join("broken.cedar"), "permit (").unwrap();
+    let hup = || std::process::Command::new("kill").args(["-HUP", &node.child.id().to_string()]).status().unwrap();
+    assert!(hup().success());
+    node.record(|r| r["kind"] == "policy.reject" && r["node"] == "_node");
+    assert_eq!(deploy_as_observer().0, 403);
+    std::fs::remove_file(policies.join("broken.cedar")).unwrap();
+    std::fs::write(
+        policies.join("node.cedar"),
+        "@id(\"observer.deploys\")\npermit (principal == Actor::\"user:observer\", action, resource);\n",
+    )
+    .unwrap();
+    assert!(hup().success());
+    node.record(|r| r["kind"] == "policy.reload" && r["node"] == "_node");
+    assert_eq!(deploy_as_observer().0, 201);
+}

@@ -76,6 +76,16 @@ fn send_reaches_a_spawned_process_and_is_decided_by_the_node_policies() {
     let exit = node.record(|r| r["kind"] == "proc.exit" && r["pid"] == pid.as_str());
     assert_eq!(exit["reason"], "normal", "{exit}");
 
+    // A cancel with a deadline: the inbox ignores CANCEL, so it is terminated once the deadline passes.
+    let (_, body) = node.post("/v1/processes", json!({"entry": "shop:inbox"}));
+    let pid = body["pid"].as_str().unwrap().to_string();
+    let (status, body) = node.post(&format!("/v1/processes/{}/cancel", encode(&pid)), json!({"deadline": "20ms"}));
+    assert_eq!(status, 202, "{body}");
+    wait_gone(&node, &pid);
+    let exit = node.record(|r| r["kind"] == "proc.exit" && r["pid"] == pid.as_str());
+    assert_eq!(exit["reason"], "cancelled", "{exit}");
+    assert_eq!(node.post("/v1/processes/nobody/cancel", json!({})).0, 404);
+
     // Listing an unknown app is 404; a terminate of a live process 204, then it is gone.
     assert_eq!(node.get("/v1/processes?app=nothere", Some(DEPLOYER)).0, 404);
     let (_, body) = node.post("/v1/processes", json!({"entry": "shop:inbox"}));

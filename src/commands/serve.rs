@@ -106,6 +106,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         ..Default::default()
     };
     let control = control_runtime(&policy_dir, &settings, audit.clone(), shared.clone())?;
+    reload_on_hangup(&control, &policy_dir);
     let node = Arc::new(Node::new(settings, store, audit, tokens, control, shared));
     node.boot_apps().await?;
     let listener = tokio::net::TcpListener::bind(node.settings.listen)
@@ -153,6 +154,28 @@ pub(crate) fn control_runtime(
         config,
     };
     boot::node_as(CONTROL, Loaded { app: Arc::new(app), policies, policy_dir: dir.to_path_buf() }, audit, shared)
+}
+
+/// Reloads the node policy folder on each SIGHUP (Unix): validated whole, swapped atomically, recorded; a bad
+/// folder keeps the running set (`policy.reject`).
+fn reload_on_hangup(control: &corral_core::Runtime, dir: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!(target: "corral::policy", "cannot listen for SIGHUP");
+            return;
+        };
+        let (control, dir) = (control.clone(), dir.to_path_buf());
+        #[allow(clippy::disallowed_methods, reason = "the SIGHUP handler belongs to the node, not a process")]
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let (control, dir) = (control.clone(), dir.clone());
+                // Problems are reported by the reload itself (stderr and the audit log).
+                let _ = tokio::task::spawn_blocking(move || control.gate().reload_node_policies(&dir)).await;
+            }
+        });
+    }
 }
 
 /// Resolves at the first SIGTERM or SIGINT.

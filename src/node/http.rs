@@ -30,7 +30,12 @@ type Shared = Arc<Node>;
 pub fn router(node: Shared) -> Router {
     let api = Router::new()
         .route("/v1/apps", get(list_apps))
-        .route("/v1/apps/{name}", put(deploy).delete(remove))
+        // At most DEPLOYS_AT_ONCE deploy bodies are read and checked at once (each may be max_archive_size in
+        // memory and its unpacked files on disk); the others wait their turn.
+        .route(
+            "/v1/apps/{name}",
+            put(deploy).layer(tower::limit::ConcurrencyLimitLayer::new(DEPLOYS_AT_ONCE)).delete(remove),
+        )
         .merge(process_routes())
         .route_layer(middleware::from_fn_with_state(node.clone(), authenticate));
     Router::new()
@@ -42,6 +47,9 @@ pub fn router(node: Shared) -> Router {
             StatusCode::GATEWAY_TIMEOUT,
             node.settings.request_timeout,
         ))
+        // A panic in a handler answers 500 and ends that request only; the node keeps serving.
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(tower::limit::ConcurrencyLimitLayer::new(REQUESTS_AT_ONCE))
         .with_state(node)
 }
 
@@ -56,6 +64,12 @@ fn process_routes() -> Router<Shared> {
         .route("/v1/processes/{dest}/cancel", post(p::cancel))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(PROCESS_BODY_BYTES))
 }
+
+/// Deploys read and checked at once.
+const DEPLOYS_AT_ONCE: usize = 2;
+
+/// Requests served at once (waited spawns included); more wait for a free slot.
+const REQUESTS_AT_ONCE: usize = 1024;
 
 /// The most bytes of a process route's JSON body (2 MiB: above the default 1 MiB message bound plus JSON's
 /// overhead).

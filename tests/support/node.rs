@@ -34,7 +34,8 @@ pub struct Node {
     pub stderr: PathBuf,
 }
 
-/// The command that starts a node on `data` with the test tokens and node policies, plus `extra` flags.
+/// The command that starts a node on `data` with the test tokens and node policies (unless `extra` names its
+/// own `--policies`), plus `extra` flags.
 pub fn serve_command(data: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_corral"));
     command
@@ -42,11 +43,11 @@ pub fn serve_command(data: &Path, extra: &[&str]) -> Command {
         .args(["--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .arg("--tokens")
-        .arg(root().join("tests/node/tokens.toml"))
-        .arg("--policies")
-        .arg(root().join("tests/node/policies"))
-        .args(extra)
-        .env("RUST_LOG", "info");
+        .arg(root().join("tests/node/tokens.toml"));
+    if !extra.contains(&"--policies") {
+        command.arg("--policies").arg(root().join("tests/node/policies"));
+    }
+    command.args(extra).env("RUST_LOG", "info");
     command
 }
 
