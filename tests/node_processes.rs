@@ -49,6 +49,14 @@ fn spawn_and_wait_answers_the_result() {
     // Unknown entries and bad bodies.
     assert_eq!(node.post("/v1/processes", json!({"entry": "nowhere:x"})).0, 404);
     assert_eq!(node.post("/v1/processes", json!({"entry": "shop:add", "wait": true, "timeout": "soon"})).0, 400);
+    let (status, body) = node.post("/v1/processes", json!({"entry": "shop:add", "bogus": 1}));
+    assert_eq!((status, &body["error"]["kind"]), (400, &json!("INVALID")), "{body}");
+    let mut deep = json!(1);
+    for _ in 0..200 {
+        deep = json!([deep]);
+    }
+    let (status, body) = node.post("/v1/processes", json!({"entry": "shop:add", "args": [deep]}));
+    assert_eq!((status, &body["error"]["kind"]), (400, &json!("INVALID")), "too deep for the parser: {body}");
 }
 
 #[test]

@@ -76,8 +76,12 @@ fn unpack_tar(reader: impl Read, into: &Path, limits: Limits) -> Result<usize, A
         if entries > limits.max_entries {
             return Err(ArchiveError::new(name, format!("over the bound of {} entries", limits.max_entries)));
         }
-        let relative = plain_path(&name)?;
         let kind = entry.header().entry_type();
+        if kind == tar::EntryType::XGlobalHeader {
+            // A pax global header (`git archive` writes one) carries metadata, not a file.
+            continue;
+        }
+        let relative = plain_path(&name)?;
         let target = into.join(&relative);
         if relative.as_os_str().is_empty() && !kind.is_dir() {
             return Err(ArchiveError::new(name, "an entry with an empty path is not accepted"));
@@ -204,6 +208,14 @@ mod tests {
             assert!(err.message.contains(says), "{name}: {}", err.message);
             assert!(!dir.parent().unwrap().join("escape.lua").exists());
         }
+    }
+
+    #[test]
+    fn a_pax_global_header_is_metadata_not_a_file() {
+        let dir = temp("pax");
+        let archive = raw_tar("pax_global_header", tar::EntryType::XGlobalHeader, b"52 comment=0123\n");
+        assert_eq!(unpack(&archive, &dir, Limits::default()), Ok(0));
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     }
 
     #[test]

@@ -43,9 +43,10 @@ pub fn router(node: Shared) -> Router {
         .route("/metrics", get(metrics))
         .merge(api)
         .layer(middleware::from_fn_with_state(node.clone(), observe))
+        // A little past `request_timeout`, so a waited spawn (bounded by it) answers its own 504 with the PID.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
-            node.settings.request_timeout,
+            node.settings.request_timeout.saturating_add(std::time::Duration::from_secs(5)),
         ))
         // A panic in a handler answers 500 and ends that request only; the node keeps serving.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())

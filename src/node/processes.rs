@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -66,6 +67,12 @@ pub struct ListQuery {
     actor: Option<String>,
 }
 
+/// A body that is not the route's JSON (not JSON, too deep, an unknown field, over the size bound) is
+/// `INVALID` naming what is wrong.
+fn invalid_body(rejection: JsonRejection) -> ApiError {
+    ApiError::new(ErrorKind::Invalid, format!("bad request body: {}", rejection.body_text()))
+}
+
 /// Decides `action` on `App::"<app>"` for `who` at the node's gate. Errors: `403` naming the action and app.
 pub fn authorize(node: &Node, who: &ApiIdentity, action: NodeAction, app: &str) -> Result<(), ApiError> {
     node.control.gate().decide_node(&who.caller(), action, app).map_err(ApiError::from)
@@ -95,8 +102,9 @@ fn app_of(node: &Node, dest: &str) -> Result<Arc<AppSlot>, ApiError> {
 pub async fn spawn(
     State(node): State<Shared>,
     Extension(who): Extension<ApiIdentity>,
-    Json(body): Json<SpawnBody>,
+    body: Result<Json<SpawnBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(invalid_body)?;
     let namespace = body.entry.split_once(':').map(|(ns, _)| ns).unwrap_or_default();
     let slot = node
         .apps()
@@ -188,8 +196,9 @@ pub async fn send(
     State(node): State<Shared>,
     Extension(who): Extension<ApiIdentity>,
     Path(dest): Path<String>,
-    Json(body): Json<SendBody>,
+    body: Result<Json<SendBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(invalid_body)?;
     let slot = app_of(&node, &dest)?;
     let payload: Vec<Value> = body.payload.iter().map(Value::from_json).collect();
     slot.runtime.api_send(node.control.gate(), &who.caller(), &dest, &body.topic, payload)?;
@@ -201,10 +210,14 @@ pub async fn cancel(
     State(node): State<Shared>,
     Extension(who): Extension<ApiIdentity>,
     Path(dest): Path<String>,
-    body: Option<Json<CancelBody>>,
+    body: Result<Json<CancelBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let slot = app_of(&node, &dest)?;
-    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(JsonRejection::MissingJsonContentType(_)) => CancelBody::default(),
+        Err(e) => return Err(invalid_body(e)),
+    };
     let deadline = match &body.deadline {
         Some(d) => Some(duration(d, "deadline", Duration::from_secs(100 * 365 * 24 * 3600))?),
         None => None,
