@@ -62,3 +62,45 @@ fn the_client_deploys_lists_spawns_sends_and_stops() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// The README's "Run it as a service" session, step by step.
+#[test]
+fn the_readme_session_works() {
+    let root = node::root();
+    let tokens = root.join("examples/node/tokens.toml");
+    let policies = root.join("examples/node/policies");
+    let node = Node::start(
+        &temp("readme"),
+        &["--tokens", tokens.to_str().unwrap(), "--policies", policies.to_str().unwrap(), "--log-format", "json"],
+    );
+    let token = "corral-demo-admin";
+    let services = root.join("examples/services");
+    let deployed = json(&client(&node, token, &["deploy", services.to_str().unwrap()]));
+    assert_eq!((&deployed["name"], &deployed["services"][0]), (&Value::from("services"), &Value::from("app:counter_service")));
+    let start = std::time::Instant::now();
+    let first = loop {
+        let listed = json(&client(&node, token, &["ps"]));
+        if let Some(p) = listed.as_array().unwrap().iter().find(|p| p["names"][0] == "counter") {
+            assert_eq!(p["actor"], "svc:counter");
+            break p["pid"].as_str().unwrap().to_string();
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "no counter service: {listed}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    assert_eq!(client(&node, token, &["send", "counter", "incr", "5"]).status.code(), Some(0));
+    assert_eq!(client(&node, token, &["stop", "counter"]).status.code(), Some(0));
+    let start = std::time::Instant::now();
+    loop {
+        let apps = json(&client(&node, token, &["apps"]));
+        let service = &apps[0]["services"][0];
+        if service["state"] == "running" && service["pid"] != first.as_str() {
+            assert_eq!(service["restarts"], 1, "{apps}");
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "not restarted: {apps}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // `--log-format json`: every stderr line is a JSON object.
+    let logs = std::fs::read_to_string(&node.stderr).unwrap();
+    assert!(logs.lines().count() > 0 && logs.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{logs}");
+}

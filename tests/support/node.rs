@@ -35,15 +35,16 @@ pub struct Node {
 }
 
 /// The command that starts a node on `data` with the test tokens and node policies (unless `extra` names its
-/// own `--policies`), plus `extra` flags.
+/// own `--tokens` or `--policies`), plus `extra` flags.
 pub fn serve_command(data: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_corral"));
     command
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--tokens")
-        .arg(root().join("tests/node/tokens.toml"));
+        .arg(data);
+    if !extra.contains(&"--tokens") {
+        command.arg("--tokens").arg(root().join("tests/node/tokens.toml"));
+    }
     if !extra.contains(&"--policies") {
         command.arg("--policies").arg(root().join("tests/node/policies"));
     }
