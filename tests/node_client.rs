@@ -76,7 +76,10 @@ fn the_readme_session_works() {
     let token = "corral-demo-admin";
     let services = root.join("examples/services");
     let deployed = json(&client(&node, token, &["deploy", services.to_str().unwrap()]));
-    assert_eq!((&deployed["name"], &deployed["services"][0]), (&Value::from("services"), &Value::from("app:counter_service")));
+    assert_eq!(
+        (&deployed["name"], &deployed["services"][0]),
+        (&Value::from("services"), &Value::from("app:counter_service"))
+    );
     let start = std::time::Instant::now();
     let first = loop {
         let listed = json(&client(&node, token, &["ps"]));

@@ -38,10 +38,7 @@ pub struct Node {
 /// own `--tokens` or `--policies`), plus `extra` flags.
 pub fn serve_command(data: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_corral"));
-    command
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--data"])
-        .arg(data);
+    command.arg("serve").args(["--listen", "127.0.0.1:0", "--data"]).arg(data);
     if !extra.contains(&"--tokens") {
         command.arg("--tokens").arg(root().join("tests/node/tokens.toml"));
     }
