@@ -98,6 +98,15 @@ fn hostile_archives_are_refused_naming_the_entry() {
     let (status, body) = node.deploy("shop", tar_gz(&many));
     assert_eq!(status, 422, "{body}");
     assert!(body["problems"][0]["message"].as_str().unwrap().contains("32 entries"), "{body}");
+    // A manifest whose source leaves the app folder (the node's own files): the loader refuses it.
+    let escape = temp("hostile-escape");
+    copy_dir(&node::root().join(SHOP), &escape);
+    let manifest = std::fs::read_to_string(escape.join("_index.yaml")).unwrap();
+    std::fs::write(escape.join("_index.yaml"), manifest.replace("file://lua/add.lua", "file://../../node.lock"))
+        .unwrap();
+    let (status, body) = node.deploy("shop", tar_gz(&escape));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["problems"][0]["file"], "_index.yaml", "{body}");
     // Nothing was deployed, and the staging folders are gone.
     assert_eq!(node.get("/v1/apps", Some(DEPLOYER)).1, serde_json::json!([]));
     assert_eq!(std::fs::read_dir(data.join("staging")).unwrap().count(), 0);

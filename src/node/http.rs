@@ -42,6 +42,7 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
         .merge(api)
+        .fallback(|| async { ApiError::new(ErrorKind::NotFound, "no such route") })
         .layer(middleware::from_fn_with_state(node.clone(), observe))
         // A little past `request_timeout`, so a waited spawn (bounded by it) answers its own 504 with the PID.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
