@@ -128,6 +128,10 @@ fn metrics_exist_from_boot_and_move() {
     assert_eq!(series(&after, allowed), Some(1.0), "{after}");
     assert!(series(&after, "corral_http_requests_total{route=\"/v1/processes\",status=\"200\"}").is_some(), "{after}");
     assert_eq!(series(&after, "corral_processes{app=\"shop\",host=\"shop:processes\"}"), Some(0.0), "{after}");
+    // The audit log was synced (every decision and lifecycle record above), and the time is counted.
+    let syncs = series(&after, "corral_audit_sync_seconds_count").expect("the sync summary");
+    assert!(syncs > series(&before, "corral_audit_sync_seconds_count").unwrap_or(0.0), "{after}");
+    assert!(series(&after, "corral_audit_sync_seconds_sum").is_some_and(|s| s > 0.0), "{after}");
 }
 
 #[test]

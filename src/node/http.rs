@@ -135,8 +135,8 @@ async fn metrics(State(node): State<Shared>, headers: HeaderMap) -> Response {
             node.metrics.counter("corral_service_restarts_total", &labels).absolute(service.restarts);
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], node.metrics.render_with(&node.shared.counters.snapshot()))
-        .into_response()
+    let text = node.metrics.render_with(&node.shared.counters.snapshot(), node.audit.sync_time());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 #[derive(Serialize)]

@@ -9,15 +9,14 @@ use corral_core::metrics::Snapshot;
 use metrics::{Counter, Key, Label, Metadata, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-/// The names `spec/node.md` lists, without labels, each registered at boot (`corral_audit_sync_seconds` stays
-/// 0 until core counts sync time; `corral_service_restarts_total` gets `app` and `service` labels once services
-/// restart).
-pub const UNLABELLED: [(&str, &str); 6] = [
+/// The names `spec/node.md` lists, without labels, each registered at boot (`corral_service_restarts_total`
+/// gets `app` and `service` labels once services restart; `corral_audit_sync_seconds` is written by
+/// [`Metrics::render_with`]).
+pub const UNLABELLED: [(&str, &str); 5] = [
     ("corral_spawns_total", "processes started"),
     ("corral_messages_total", "messages delivered"),
     ("corral_audit_records_total", "audit records written"),
     ("corral_mailbox_overflows_total", "sends refused by a full mailbox"),
-    ("corral_audit_sync_seconds", "time spent syncing the audit log"),
     ("corral_service_restarts_total", "services restarted after an abnormal exit"),
 ];
 
@@ -92,9 +91,14 @@ impl Metrics {
 
     /// The Prometheus text of everything recorded, then `corral_decision_seconds`: core keeps that histogram
     /// in fixed buckets (the exporter's histograms are fed one observation at a time), so its series are
-    /// written here in the same text format.
-    pub fn render_with(&self, snap: &Snapshot) -> String {
+    /// written here in the same text format; then `corral_audit_sync_seconds`, a summary (`_count` syncs of
+    /// the audit log, `_sum` seconds they took) from `syncs`.
+    pub fn render_with(&self, snap: &Snapshot, syncs: (u64, std::time::Duration)) -> String {
         let mut text = self.handle.render();
+        text.push_str("# HELP corral_audit_sync_seconds time spent syncing the audit log (fdatasync)\n");
+        text.push_str("# TYPE corral_audit_sync_seconds summary\n");
+        text.push_str(&format!("corral_audit_sync_seconds_sum {}\n", syncs.1.as_secs_f64()));
+        text.push_str(&format!("corral_audit_sync_seconds_count {}\n", syncs.0));
         let h = &snap.decision_seconds;
         text.push_str("# HELP corral_decision_seconds time to decide one request\n");
         text.push_str("# TYPE corral_decision_seconds histogram\n");
