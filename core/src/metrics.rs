@@ -146,6 +146,8 @@ pub struct Counters {
     latency_sum_ns: AtomicU64,
     audit_records: AtomicU64,
     mailbox_overflows: AtomicU64,
+    ao_unhandled: AtomicU64,
+    ao_handler_errors: AtomicU64,
 }
 
 impl Counters {
@@ -174,6 +176,16 @@ impl Counters {
     /// One mailbox refused a message (full).
     pub(crate) fn mailbox_overflow(&self) {
         self.mailbox_overflows.fetch_add(1, Relaxed);
+    }
+
+    /// One message of an AO process that no handler took.
+    pub(crate) fn ao_unhandled(&self) {
+        self.ao_unhandled.fetch_add(1, Relaxed);
+    }
+
+    /// One message of an AO process whose handler raised.
+    pub(crate) fn ao_handler_error(&self) {
+        self.ao_handler_errors.fetch_add(1, Relaxed);
     }
 
     /// One audit record written by core (a decision or a lifecycle event; the sink's own summaries are not
@@ -236,6 +248,8 @@ impl Counters {
             decision_seconds: Histogram { buckets, count, sum_seconds: load(&self.latency_sum_ns) as f64 / 1e9 },
             audit_records: load(&self.audit_records),
             mailbox_overflows: load(&self.mailbox_overflows),
+            ao_unhandled: load(&self.ao_unhandled),
+            ao_handler_errors: load(&self.ao_handler_errors),
             limit_exits,
         }
     }
@@ -258,6 +272,10 @@ pub struct Snapshot {
     pub audit_records: u64,
     /// `corral_mailbox_overflows_total`: messages a full mailbox refused.
     pub mailbox_overflows: u64,
+    /// `corral_ao_unhandled_total`: messages of AO processes that no handler took (`models.md`).
+    pub ao_unhandled: u64,
+    /// `corral_ao_handler_errors_total`: messages of AO processes whose handler raised.
+    pub ao_handler_errors: u64,
     /// `corral_limit_exits_total` by `limit` (`memory`, `compute`): the `limit.*` exits.
     pub limit_exits: Vec<(&'static str, u64)>,
 }
