@@ -29,6 +29,8 @@
 //!   `"1-gb"`, `"64MiB"`, or bytes) and `Compute-Limit` (compute units) as its limits; the tags (all of them)
 //!   reach the child as its first spawn argument, which an AO child sees as `ao.env.Process.Tags`.
 //!   `ao.id` is the own PID; `ao.env = {Process = {Id, Owner, Tags}, Module = {Id, Owner, Tags}}` (frozen).
+//! - **Calls**: a message sent with `process.call` has `msg.reply(value)`, which answers the caller once
+//!   (`true`, then `false`), like `msg:reply`.
 //! - **Events**: a CANCEL ends the process normally; other lifecycle events (an EXIT of a monitored
 //!   process, a LINK_DOWN when trapping links) are dispatched as messages with `Action` the event kind,
 //!   `From` the PID it is about and `Data` the event table.
@@ -37,7 +39,7 @@
 //! natives are upvalues no script can reach).
 
 use corral_core::ErrorKind;
-use corral_core::app::Entry;
+use corral_core::app::{Entry, EntryKind};
 use corral_core::limits::{LimitRequest, cut};
 use corral_core::runtime::{AO_ERROR_TEXT_MAX, AoOutcome, SpawnSpec};
 use corral_core::value::Value as CoreValue;
@@ -60,9 +62,10 @@ const RESERVED: [&str; 7] = ["Id", "From", "Owner", "Target", "Action", "Data", 
 /// Fields `ao.send` sets itself: the sender's are dropped.
 const SET_BY_RUNTIME: [&str; 3] = ["From", "Id", "Owner"];
 
-/// Whether `entry` runs as an AO process (`meta: {model: ao}`).
+/// Whether `entry` runs as an AO process: a `process.lua` entry with `meta: {model: ao}` (a function entry
+/// runs its code once, so the meta does not apply to it).
 pub fn is_ao(entry: &Entry) -> bool {
-    entry.meta.get("model").and_then(|m| m.as_str()) == Some("ao")
+    entry.kind == EntryKind::Process && entry.meta.get("model").and_then(|m| m.as_str()) == Some("ao")
 }
 
 /// The glue: called once per VM with the natives, it returns `wrap(chunk, env)`, which returns what the
@@ -305,8 +308,13 @@ return function(chunk, env)
                     if ev.kind == process.event.CANCEL then return nil end
                     dispatch({ Id = N.id(), From = ev.from, Target = self_pid, Action = ev.kind, Data = ev, Tags = {} })
                 else
-                    local msg, from, action, why = N.message(r.value)
+                    local raw = r.value
+                    local msg, from, action, why = N.message(raw)
                     if msg then
+                        -- A message of process.call: msg.reply(value) answers the caller (once).
+                        if raw:reply_to() then
+                            msg.reply = function(value) return raw:reply(value) end
+                        end
                         dispatch(msg)
                     else
                         N.report("error", from, action, why)

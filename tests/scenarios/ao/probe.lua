@@ -89,3 +89,11 @@ Handlers.add("watch", "Watch", function(msg) process.monitor(msg.Data) end)
 Handlers.add("exit", "pid.exit", function(msg) tell("exit_event", { From = msg.From, kind = msg.Data.kind }) end)
 
 Handlers.add("alive", "Alive", function() tell("alive", ao.id) end)
+
+-- A process.call reaches a handler with msg.reply.
+Handlers.add("question", "Question", function(msg)
+    local first = msg.reply({ answer = msg.Data * 2 })
+    local second = msg.reply("again")
+    tell("replied", { first = first, second = second })
+end)
+Handlers.add("no_reply", "NoReply", function(msg) tell("no_reply", type(msg.reply)) end)

@@ -12,6 +12,12 @@ local function main()
         t.eq(r.what, "alive", "the process survived " .. action)
         t.eq(r.value, probe)
     end
+    -- A message with more tags than an AO message holds (256) is not handled, and the process goes on.
+    local many = {}
+    for i = 1, 300 do many["T" .. i] = i end
+    process.send(probe, "Echo", many)
+    process.send(probe, "Alive")
+    t.eq(t.recv(seen, "alive after 300 tags").what, "alive", "the over-tagged Echo was not handled")
     -- Many failures in a row stay cheap and the process stays up.
     for _ = 1, 200 do
         process.send(probe, "Boom")

@@ -35,6 +35,12 @@ local function main()
     t.eq(exit.what, "exit_event")
     t.eq(exit.value.From, idle)
     t.eq(exit.value.kind, process.event.EXIT)
+    -- process.call: a handler answers with msg.reply; a plain send has no msg.reply.
+    local answer2 = process.call(probe, "Question", { Data = 21 }, "2s")
+    t.deep(answer2, { answer = 42 })
+    t.deep(t.recv(seen, "replied").value, { first = true, second = false })
+    process.send(probe, "NoReply", {})
+    t.eq(t.recv(seen, "no_reply").value, "nil")
     t.stop(probe)
     return true
 end
