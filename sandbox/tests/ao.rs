@@ -33,6 +33,10 @@ entries:
     kind: process.lua
     source: file://counter.lua
     meta: {model: ao}
+  - name: child
+    kind: process.lua
+    source: file://counter.lua
+    meta: {model: ao}
 "#;
 
 const DRIVER: &str = r#"
@@ -73,12 +77,24 @@ function modes.limit(action)
     return ev.error
 end
 
+-- ao.spawn of an entry the policy forbids: nil, PERMISSION_DENIED naming the action, and nothing starts.
+function modes.denied()
+    local pid = process.spawn("app:counter", "app:procs")
+    local answer = process.call(pid, "Spawn", { Module = "app:child" }, "5s")
+    process.terminate(pid)
+    return answer
+end
+
 return { main = function(mode, ...) return modes[mode](...) end }
 "#;
 
 const COUNTER: &str = r#"
 Handlers.add("fail", "Fail", function() error("failed on purpose") end)
 Handlers.add("who", "Who", function(msg) msg.reply(msg.From) end)
+Handlers.add("spawn", "Spawn", function(msg)
+    local pid, err = ao.spawn(msg.Module, { Name = "x" })
+    msg.reply(pid or (err:kind() .. ": " .. err:message()))
+end)
 Handlers.add("spin", "Spin", function() while true do end end)
 Handlers.add("hog", "Hog", function()
     local t = {}
@@ -87,6 +103,10 @@ end)
 "#;
 
 fn node(name: &str) -> (Runtime, Arc<MemoryAudit>) {
+    node_with(name, "permit (principal, action, resource);")
+}
+
+fn node_with(name: &str, policy: &str) -> (Runtime, Arc<MemoryAudit>) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ao-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -94,7 +114,7 @@ fn node(name: &str) -> (Runtime, Arc<MemoryAudit>) {
     std::fs::write(dir.join("driver.lua"), DRIVER).unwrap();
     std::fs::write(dir.join("counter.lua"), COUNTER).unwrap();
     let app = Arc::new(App::load(&dir).unwrap());
-    let set = PolicySet::from_files(&[("all.cedar".into(), "permit (principal, action, resource);".into())]).unwrap();
+    let set = PolicySet::from_files(&[("all.cedar".into(), policy.into())]).unwrap();
     let audit = Arc::new(MemoryAudit::new());
     let runtime = Runtime::new(Config {
         node: name.into(),
@@ -178,4 +198,17 @@ async fn a_handler_over_its_memory_limit_ends_the_process() {
     let exit = run(&runtime, "limit", vec![Value::str("Hog")]).await;
     let error = exit.result.as_ref().map(text).unwrap_or_default();
     assert!(error.starts_with("limit.memory:"), "{exit:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_denied_ao_spawn_is_permission_denied_and_nothing_starts() {
+    let policy = r#"permit (principal, action, resource);
+forbid (principal, action == Action::"process.spawn", resource == Entry::"app:child");"#;
+    let (runtime, audit) = node_with("denied", policy);
+    let exit = run(&runtime, "denied", vec![]).await;
+    let answer = exit.result.as_ref().map(text).unwrap_or_default();
+    assert!(answer.starts_with("PERMISSION_DENIED") && answer.contains("process.spawn"), "{exit:?}");
+    let records = audit.records();
+    assert!(!records.iter().any(|r| r["kind"] == "proc.spawn" && r["entry"] == "app:child"), "the child never started");
+    assert!(records.iter().any(|r| r["kind"] == "authz.decision" && r["decision"] == "deny"), "the denial is recorded");
 }
