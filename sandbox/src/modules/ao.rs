@@ -431,6 +431,10 @@ fn message(lua: &Lua, ud: AnyUserData) -> mlua::Result<MultiValue> {
     }
     for pair in tags.pairs::<Value, Value>() {
         let (k, v) = pair?;
+        // `msg.reply` is the runtime's (for a call); a tag of that name stays in `msg.Tags` only.
+        if k.as_string().is_some_and(|k| k.as_bytes().as_ref() == b"reply") {
+            continue;
+        }
         out.raw_set(k, v)?;
     }
     out.raw_set("Id", new_id())?;

@@ -39,7 +39,7 @@ local function main()
     local answer2 = process.call(probe, "Question", { Data = 21 }, "2s")
     t.deep(answer2, { answer = 42 })
     t.deep(t.recv(seen, "replied").value, { first = true, second = false })
-    process.send(probe, "NoReply", {})
+    process.send(probe, "NoReply", { reply = "a tag, not the runtime's reply" })
     t.eq(t.recv(seen, "no_reply").value, "nil")
     t.stop(probe)
     return true
