@@ -88,6 +88,13 @@ end)
 Handlers.add("watch", "Watch", function(msg) process.monitor(msg.Data) end)
 Handlers.add("exit", "pid.exit", function(msg) tell("exit_event", { From = msg.From, kind = msg.Data.kind }) end)
 
+-- Granted modules work in handlers, and a handler may yield (sleep, call) like any process code.
+Handlers.add("sleep", "Sleep", function(msg)
+    local time = require("time")
+    time.sleep("20ms")
+    tell("slept", msg.Data)
+end)
+
 Handlers.add("alive", "Alive", function() tell("alive", ao.id) end)
 
 -- A process.call reaches a handler with msg.reply.

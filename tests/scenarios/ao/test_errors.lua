@@ -24,6 +24,11 @@ local function main()
     end
     process.send(probe, "Alive")
     t.eq(t.recv(seen, "alive after 200 errors").what, "alive")
+    -- A handler that yields (time.sleep) finishes before the next message is dispatched.
+    process.send(probe, "Sleep", "zzz")
+    process.send(probe, "Alive")
+    t.eq(t.recv(seen, "slept").what, "slept", "the sleeping handler finished first")
+    t.eq(t.recv(seen, "alive after the sleep").what, "alive")
     t.empty(process.events(), "no EXIT: the process is alive")
     t.stop(probe)
     return true
