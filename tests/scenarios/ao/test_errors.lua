@@ -31,6 +31,12 @@ local function main()
     t.eq(t.recv(seen, "alive after the sleep").what, "alive")
     t.empty(process.events(), "no EXIT: the process is alive")
     t.stop(probe)
+
+    -- An error in the top level (before the loop) ends the process abnormally with it.
+    local broken = t.ok(process.spawn_monitored("app:broken", "app:procs"))
+    local ev = t.event(broken, "the broken process's EXIT")
+    t.eq(ev.kind, process.event.EXIT)
+    t.contains(ev.error, "the top level failed on purpose")
     return true
 end
 
