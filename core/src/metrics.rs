@@ -150,6 +150,8 @@ struct Shard {
     latency_sum_ns: AtomicU64,
     audit_records: AtomicU64,
     mailbox_overflows: AtomicU64,
+    ao_unhandled: AtomicU64,
+    ao_handler_errors: AtomicU64,
 }
 
 /// A node's counters. Share one behind an `Arc` between the runtimes of a node and its node gate
@@ -208,6 +210,16 @@ impl Counters {
     /// One mailbox refused a message (full).
     pub(crate) fn mailbox_overflow(&self) {
         self.shard().mailbox_overflows.fetch_add(1, Relaxed);
+    }
+
+    /// One message of an AO process that no handler took.
+    pub(crate) fn ao_unhandled(&self) {
+        self.shard().ao_unhandled.fetch_add(1, Relaxed);
+    }
+
+    /// One message of an AO process whose handler raised.
+    pub(crate) fn ao_handler_error(&self) {
+        self.shard().ao_handler_errors.fetch_add(1, Relaxed);
     }
 
     /// One audit record written by core (a decision or a lifecycle event; the sink's own summaries are not
@@ -287,6 +299,8 @@ impl Counters {
             decision_seconds: Histogram { buckets, count, sum_seconds: self.sum(|s| &s.latency_sum_ns) as f64 / 1e9 },
             audit_records: self.sum(|s| &s.audit_records),
             mailbox_overflows: self.sum(|s| &s.mailbox_overflows),
+            ao_unhandled: self.sum(|s| &s.ao_unhandled),
+            ao_handler_errors: self.sum(|s| &s.ao_handler_errors),
             limit_exits,
         }
     }
@@ -309,6 +323,10 @@ pub struct Snapshot {
     pub audit_records: u64,
     /// `corral_mailbox_overflows_total`: messages a full mailbox refused.
     pub mailbox_overflows: u64,
+    /// `corral_ao_unhandled_total`: messages of AO processes that no handler took (`models.md`).
+    pub ao_unhandled: u64,
+    /// `corral_ao_handler_errors_total`: messages of AO processes whose handler raised.
+    pub ao_handler_errors: u64,
     /// `corral_limit_exits_total` by `limit` (`memory`, `compute`): the `limit.*` exits.
     pub limit_exits: Vec<(&'static str, u64)>,
 }

@@ -64,7 +64,10 @@ impl Drop for Registration<'_> {
 async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue>) -> Step {
     let prepared = (|| -> mlua::Result<_> {
         let env = vm.new_env()?;
-        let chunk = vm.load_entry(&ctx.entry, env)?;
+        let chunk = vm.load_entry(&ctx.entry, env.clone())?;
+        // An AO entry (`meta: {model: ao}`) runs its top level, then the runtime's receive loop.
+        let chunk =
+            if crate::modules::ao::is_ao(&ctx.entry) { crate::modules::ao::wrap(&vm.lua, chunk, env)? } else { chunk };
         let thread = vm.lua.create_thread(vm.boot.clone())?;
         let mut start = MultiValue::with_capacity(args.len() + 3);
         start.push_back(Value::Function(chunk));

@@ -12,11 +12,13 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 /// The names `spec/node.md` lists, without labels, each registered at boot (`corral_service_restarts_total`
 /// gets `app` and `service` labels once services restart; `corral_audit_sync_seconds` is written by
 /// [`Metrics::render_with`]).
-pub const UNLABELLED: [(&str, &str); 5] = [
+pub const UNLABELLED: [(&str, &str); 7] = [
     ("corral_spawns_total", "processes started"),
     ("corral_messages_total", "messages delivered"),
     ("corral_audit_records_total", "audit records written"),
     ("corral_mailbox_overflows_total", "sends refused by a full mailbox"),
+    ("corral_ao_unhandled_total", "messages of AO processes that no handler took"),
+    ("corral_ao_handler_errors_total", "messages of AO processes whose handler raised"),
     ("corral_service_restarts_total", "services restarted after an abnormal exit"),
 ];
 
@@ -68,6 +70,8 @@ impl Metrics {
         self.counter("corral_messages_total", &[]).absolute(snap.messages);
         self.counter("corral_audit_records_total", &[]).absolute(snap.audit_records);
         self.counter("corral_mailbox_overflows_total", &[]).absolute(snap.mailbox_overflows);
+        self.counter("corral_ao_unhandled_total", &[]).absolute(snap.ao_unhandled);
+        self.counter("corral_ao_handler_errors_total", &[]).absolute(snap.ao_handler_errors);
         for (reason, n) in &snap.exits {
             self.counter("corral_exits_total", &[("reason", (*reason).to_string())]).absolute(*n);
         }

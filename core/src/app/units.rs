@@ -78,6 +78,10 @@ mod tests {
     fn sizes() {
         assert_eq!(parse_memory_size("16MiB"), Some(16 << 20));
         assert_eq!(parse_memory_size("500-mb"), Some(500 << 20));
+        assert_eq!(parse_memory_size("1-gb"), Some(1 << 30), "the AO seed's Memory-Limit forms");
+        assert_eq!(parse_memory_size("500MiB"), parse_memory_size("500-mb"));
+        assert_eq!(parse_memory_size("500--mb"), None);
+        assert_eq!(parse_memory_size("-500-mb"), None);
         assert_eq!(parse_memory_size("64MB"), Some(64 << 20));
         assert_eq!(parse_memory_size("1024"), Some(1024));
         assert_eq!(parse_memory_size("2 g"), Some(2 << 30));

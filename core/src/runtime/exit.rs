@@ -103,6 +103,7 @@ impl Runtime {
         let actor = process.actor().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
         // Overflows held back by the summariser happened before the exit, so their record comes first.
         self.flush_overflow(process);
+        self.flush_ao(process);
         self.audit_event(
             "proc.exit",
             [

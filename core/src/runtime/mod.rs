@@ -4,6 +4,7 @@
 //! set, its audit sink and the [`Launcher`] that runs scripts. Each public call that has an effect goes
 //! through the gate first (see [`crate::gate`]) and hands the permit to the private function that acts.
 
+mod ao;
 mod api;
 mod call;
 mod deploy;
@@ -24,6 +25,7 @@ use futures_util::future::BoxFuture;
 use serde_json::{Map, Value as Json};
 use tokio::sync::{Notify, oneshot};
 
+pub use ao::{AO_ERROR_TEXT_MAX, AO_WINDOW, AoOutcome};
 pub use api::{API_HOST, ProcessInfo};
 pub use call::{
     CallRef, DEFAULT_CALL_TIMEOUT, MAX_PENDING_CALLS, MAX_PENDING_NODE_CALLS, PENDING_CALL_BYTES, PendingCall,
@@ -101,6 +103,8 @@ struct Inner {
     idle: Notify,
     /// Rate-limits `mailbox.overflow` records.
     overflow: Mutex<OverflowSummary>,
+    /// Rate-limits `ao.error` and `ao.unhandled` records.
+    ao: Mutex<ao::AoSummary>,
     /// Held while a reload reads, validates and swaps a policy set, so reloads do not interleave.
     reloading: Mutex<()>,
     /// What each actor holds, against `corral.toml` `[quotas]` (shared by the runtimes of a node).
@@ -193,6 +197,7 @@ impl Runtime {
                 state: Mutex::new(State::default()),
                 idle: Notify::new(),
                 overflow: Mutex::new(OverflowSummary::default()),
+                ao: Mutex::default(),
                 reloading: Mutex::new(()),
                 usage: shared.usage,
                 counters: shared.counters.clone(),

@@ -45,6 +45,13 @@ pub struct LuaMessage {
     wippy: bool,
 }
 
+impl LuaMessage {
+    /// The runtime's message (its sender, actor and topic set by the runtime, never by the sender).
+    pub(crate) fn message(&self) -> &Arc<Message> {
+        &self.message
+    }
+}
+
 /// The reference system wraps payloads: `msg:payload():data()` (compat mode only).
 struct WippyPayload(Value);
 

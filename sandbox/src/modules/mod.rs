@@ -5,6 +5,7 @@
 //! `security`, `ctx`, and the entry's `imports:` (library entries). Each module is one file with one
 //! `register` (or `create`, for required modules).
 
+pub mod ao;
 pub mod builder;
 pub mod channel;
 pub mod errors;
