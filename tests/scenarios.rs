@@ -191,6 +191,7 @@ scenarios!(
     quotas,
     permits,
     call,
+    supervisor,
 );
 
 #[test]

@@ -13,6 +13,7 @@ pub mod process;
 pub mod require;
 pub mod security;
 pub mod server;
+pub mod supervisor;
 pub mod time;
 pub mod uuid;
 
