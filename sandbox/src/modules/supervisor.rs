@@ -395,9 +395,9 @@ local function run(spec)
         return nil
     end
 
-    -- Starts the children of `list` (records) in order, after a strategy stopped them; the first counts as
-    -- the restart, the others share it.
-    local function start_all(list, last)
+    -- Starts the children of `list` (records) in order, after a strategy stopped them: one restart, already
+    -- allowed; a spawn that fails is retried as a restart of its own.
+    local function start_all(list)
         for i = 1, #list do
             local rec = list[i]
             local pid, err = spawn(rec)
@@ -424,6 +424,10 @@ local function run(spec)
             restart(rec, last)
             return
         end
+        -- The restart is allowed first (OTP's add_restart), then the strategy stops and starts.
+        if not intensity:allow() then
+            die(intensity:describe() .. " exceeded by child `" .. rec.id .. "`: " .. last)
+        end
         -- one_for_all: every other child; rest_for_one: the children started after this one.
         local at = index_of(rec) or 1
         local first = spec.strategy == "one_for_all" and 1 or at + 1
@@ -440,16 +444,13 @@ local function run(spec)
                 end
             end
         end
-        if not intensity:allow() then
-            die(intensity:describe() .. " exceeded by child `" .. rec.id .. "`: " .. last)
-        end
         local list = {}
         for i = min(first, at), #children do
             if children[i] == rec or stopped[i] then
                 insert(list, children[i])
             end
         end
-        start_all(list, last)
+        start_all(list)
     end
 
     local function listing()
@@ -669,7 +670,8 @@ impl UserData for LuaIntensity {
             Ok(matches!(this.0.failed(false, tokio::time::Instant::now(), 0.0), Verdict::Restart { .. }))
         });
         methods.add_method("max", |_, this, ()| Ok(this.0.intensity().map_or(0, Intensity::max)));
-        methods.add_method("describe", |_, this, ()| Ok(this.0.intensity().map(ToString::to_string).unwrap_or_default()));
+        methods
+            .add_method("describe", |_, this, ()| Ok(this.0.intensity().map(ToString::to_string).unwrap_or_default()));
     }
 }
 
