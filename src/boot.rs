@@ -196,16 +196,31 @@ pub fn root(app: &App, args: &RootArgs) -> Result<Root, String> {
 /// unless its log works. Errors (exit 2): either record was refused or could not be written or synced; the
 /// message names the file.
 pub fn node(loaded: Loaded, audit: Arc<JsonlAudit>) -> Result<Runtime, String> {
+    node_as("local", loaded, audit, corral_core::runtime::Shared::default())
+}
+
+/// [`node`] with the node name `name`, the first part of every PID it makes (`corral serve` names each app's
+/// runtime after the app, so a PID says which app it belongs to), counting into `shared` (a node's runtimes
+/// share actor usage, quotas and counters). Errors: as for [`node`].
+pub fn node_as(
+    name: &str,
+    loaded: Loaded,
+    audit: Arc<JsonlAudit>,
+    shared: corral_core::runtime::Shared,
+) -> Result<Runtime, String> {
     let wippy = loaded.app.config.wippy;
     let levels = loaded.app.config.audit_levels.clone();
     let before = audit.last_seq();
     let sink: Arc<dyn AuditSink> = audit.clone();
-    let node = Runtime::new(Config {
-        node: "local".into(),
-        app: loaded.app,
-        gate: Gate::new(loaded.policies, sink).with_levels(levels),
-        launcher: Arc::new(Sandbox::new(wippy)),
-    });
+    let node = Runtime::with_shared(
+        Config {
+            node: name.into(),
+            app: loaded.app,
+            gate: Gate::new(loaded.policies, sink).with_levels(levels),
+            launcher: Arc::new(Sandbox::new(wippy)),
+        },
+        shared,
+    );
     let unwritten = |e: corral_core::audit::AuditError| format!("{e} (no process was started)");
     if audit.last_seq() == before {
         // `runtime.start` was refused; the reason is the sink's state.

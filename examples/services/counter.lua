@@ -1,4 +1,5 @@
--- A counter service: registers as "counter", adds each "incr" to its total, answers "get" on "value".
+-- A counter service: registers as "counter", adds each "incr" to its total, answers "get": a call with its
+-- reply, a plain message on topic "value" to the sender.
 local function main(start: number)
     local total = start
     local ok, err = process.registry.register("counter")
@@ -17,6 +18,9 @@ local function main(start: number)
             local msg = r.value
             if msg:topic() == "incr" then
                 total = total + (msg:payload() or 1)
+            elseif msg:topic() == "get" and msg:reply_to() then
+                -- A call (process.call, or POST /v1/processes/counter/call on a node): answer it.
+                msg:reply(total)
             elseif msg:topic() == "get" and msg:from() then
                 process.send(msg:from(), "value", total)
             end

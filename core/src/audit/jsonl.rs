@@ -101,6 +101,9 @@ struct Shared {
     /// Wakes callers of `sync` and callers held back by a full batch.
     written: Condvar,
     options: AuditOptions,
+    /// `fdatasync` calls of the writer, and the nanoseconds they took (`corral_audit_sync_seconds`).
+    syncs: std::sync::atomic::AtomicU64,
+    sync_nanos: std::sync::atomic::AtomicU64,
 }
 
 struct State {
@@ -328,6 +331,8 @@ impl JsonlAudit {
             wake: Condvar::new(),
             written: Condvar::new(),
             options,
+            syncs: std::sync::atomic::AtomicU64::new(0),
+            sync_nanos: std::sync::atomic::AtomicU64::new(0),
         });
         let writer = Writer { path: path.to_path_buf(), file, regular, first, prev, shared: shared.clone() };
         let handle = std::thread::Builder::new()
@@ -335,6 +340,14 @@ impl JsonlAudit {
             .spawn(move || writer.run())
             .map_err(|e| AuditError(format!("cannot start the audit writer: {e}")))?;
         Ok(JsonlAudit { path: path.to_path_buf(), shared, writer: Mutex::new(Some(handle)) })
+    }
+
+    /// How many times the writer has synced the log (`fdatasync`), and the total time those syncs took:
+    /// `corral_audit_sync_seconds` of a node. Read without a lock; the writer adds to it after each sync.
+    pub fn sync_time(&self) -> (u64, std::time::Duration) {
+        let count = self.shared.syncs.load(std::sync::atomic::Ordering::Relaxed);
+        let nanos = self.shared.sync_nanos.load(std::sync::atomic::Ordering::Relaxed);
+        (count, std::time::Duration::from_nanos(nanos))
     }
 
     /// The file written to.
@@ -706,7 +719,11 @@ impl Writer {
         if !self.regular {
             return Ok(());
         }
+        let began = Instant::now();
         self.file.sync_data().map_err(|e| format!("cannot sync `{}`: {e}", self.path.display()))?;
+        let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.shared.syncs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.shared.sync_nanos.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
         let len = self.file.metadata().map(|m| m.len()).unwrap_or(0);
         if len == batch.len() as u64 {
             self.first = first;

@@ -1,0 +1,5 @@
+local function main(a: number, b: number)
+    return a + b
+end
+
+return { main = main }
