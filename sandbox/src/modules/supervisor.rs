@@ -573,7 +573,8 @@ local function run(spec)
         local ev = queued()
         local msg = nil
         if ev == nil then
-            local r = channel.select({ inbox:case_receive(), events:case_receive() })
+            -- Events first (an earlier ready case wins): a request sees every exit already delivered.
+            local r = channel.select({ events:case_receive(), inbox:case_receive() })
             if r.channel == events then
                 ev = note(r.value)
             else

@@ -1,5 +1,6 @@
 -- Helpers of the supervisor scenarios (a library.lua entry, imported as `sv`).
 local t = require("t")
+local time = require("time")
 
 local sv = {}
 
@@ -68,6 +69,20 @@ function sv.listing(sup)
         words[i] = c.id .. "=" .. (c.pid and "pid" or "-")
     end
     return table.concat(words, " "), list
+end
+
+-- The listing of `sup` once it is `expected`: children that exit on their own are seen by the supervisor
+-- in their own time, so this asks again (every 10ms, for at most 3s) before it fails.
+function sv.listing_becomes(sup, expected, what)
+    local words = nil
+    for _ = 1, 300 do
+        words = sv.listing(sup)
+        if words == expected then
+            return
+        end
+        time.sleep("10ms")
+    end
+    t.eq(words, expected, what)
 end
 
 -- Cancels `sup` and waits for its EXIT; returns it.
