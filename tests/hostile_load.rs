@@ -223,7 +223,7 @@ fn bad_input_at_load_a_reference_module_outside_the_reference_dialect_is_exit_2(
     let stderr = refused(&app, &[], &[]);
     assert!(
         stderr.contains(
-            "module `json` of entry `app:main` does not exist (built-in modules: time, security, ctx, server)"
+            "module `json` of entry `app:main` does not exist (built-in modules: time, security, ctx, server, supervisor)"
         ),
         "{stderr}"
     );

@@ -192,6 +192,7 @@ scenarios!(
     permits,
     call,
     ao,
+    supervisor,
 );
 
 #[test]

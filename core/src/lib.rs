@@ -28,6 +28,7 @@ pub mod mailbox;
 pub mod metrics;
 pub mod pid;
 pub mod process;
+pub mod restart;
 pub mod runtime;
 pub mod service;
 pub mod value;

@@ -11,7 +11,8 @@
 //! 3. waits for its exit. A normal exit ends the service (`exited`). An abnormal exit, or a refused start,
 //!    is a failure: after `restart.initial_delay * backoff_factor^(n-1)` (at most `max_delay`, moved by
 //!    `jitter`) it starts again. A run of at least `stable_threshold` resets `n` to 1. When `max_attempts`
-//!    (not 0) failures come in a row, the service is given up (`failed`).
+//!    (not 0) failures come in a row, the service is given up (`failed`). These decisions are the one restart
+//!    engine's, [`crate::restart::Restarts`], which the `supervisor` module's children share.
 //!
 //! Every start, exit, restart and give-up is an audit record (`service.start`, `service.exit`,
 //! `service.restart`, `service.give_up`; a refused start is `service.fail`) and counted in
@@ -32,6 +33,7 @@ use crate::app::{App, ServiceSpec, start_order};
 use crate::lock;
 use crate::pid::Pid;
 use crate::process::ExitReason;
+use crate::restart::{Restarts, Verdict};
 use crate::runtime::{DEFAULT_HOST, RootSpec, Runtime};
 use crate::value::Value;
 
@@ -289,8 +291,8 @@ async fn supervise(
 ) {
     let runtime = shared.runtime.clone();
     let id = spec.id.clone();
-    let restart = &spec.lifecycle.restart;
-    let mut failures: u64 = 0;
+    // The one restart engine (`crate::restart`): backoff and `max_attempts`, as `lifecycle.restart` says.
+    let mut restarts = Restarts::with_backoff(spec.lifecycle.restart.clone());
     loop {
         let ready = tokio::select! {
             ready = required_running(&mut required, spec.lifecycle.start_timeout) => ready,
@@ -301,7 +303,7 @@ async fn supervise(
         } else {
             Err(format!("the services it requires were not running within {:?}", spec.lifecycle.start_timeout))
         };
-        let failed_run = match started {
+        let stable_run = match started {
             Ok((pid, exit)) => {
                 shared.update(&id, |slot| slot.pid = Some(pid.clone()));
                 shared.set_state(&id, State::Running);
@@ -310,7 +312,7 @@ async fn supervise(
                     [
                         ("service", id.clone().into()),
                         ("pid", pid.to_string().into()),
-                        ("attempt", (failures + 1).into()),
+                        ("attempt", restarts.failures().saturating_add(1).into()),
                     ],
                 );
                 let began = tokio::time::Instant::now();
@@ -351,20 +353,23 @@ async fn supervise(
             }
         };
         // A stable run resets the backoff; this failure is then the first of a new series.
-        failures = if failed_run { 1 } else { failures.saturating_add(1) };
+        let verdict = restarts.failed(stable_run, tokio::time::Instant::now(), fastrand::f64());
+        let failures = restarts.failures();
         shared.update(&id, |slot| slot.failures = failures);
-        if restart.max_attempts != 0 && failures >= restart.max_attempts {
-            runtime.audit_event("service.give_up", [("service", id.clone().into()), ("failures", failures.into())]);
-            tracing::error!(service = %id, failures, "service given up after {failures} failures in a row");
-            return shared.set_state(&id, State::Failed);
-        }
-        let delay = restart.jittered(failures, fastrand::f64());
+        let delay = match verdict {
+            Verdict::Restart { delay, .. } => delay,
+            Verdict::GiveUp(why) => {
+                runtime.audit_event("service.give_up", [("service", id.clone().into()), ("failures", failures.into())]);
+                tracing::error!(service = %id, failures, "service given up: {why}");
+                return shared.set_state(&id, State::Failed);
+            }
+        };
         shared.set_state(&id, State::Backoff);
         runtime.audit_event(
             "service.restart",
             [
                 ("service", id.clone().into()),
-                ("attempt", (failures + 1).into()),
+                ("attempt", failures.saturating_add(1).into()),
                 ("delay_ms", u64::try_from(delay.as_millis()).unwrap_or(u64::MAX).into()),
             ],
         );

@@ -17,6 +17,8 @@ const WALKER: &str = r#"
 local time = require("time")
 local security = require("security")
 local ctx = require("ctx")
+local server = require("server")
+local supervisor = require("supervisor")
 
 local function main()
     local ticker = time.ticker("1s")
@@ -25,7 +27,8 @@ local function main()
     process.send(process.pid(), "walk", 1)
     local message = messages:receive()
     local roots = {
-        globals = _G, time = time, security = security, ctx = ctx, string = getmetatable(""),
+        globals = _G, time = time, security = security, ctx = ctx, server = server, supervisor = supervisor,
+        string = getmetatable(""),
         channel = ch, case = ch:case_receive(), message = message, now = time.now(),
         duration = time.parse_duration("1s"), ticker = ticker, error = errors.new(errors.INVALID, "x"),
         actor = security.actor(), scope = security.scope(), builder = process.with_context({}),
@@ -68,7 +71,7 @@ entries:
   - name: walker
     kind: process.lua
     source: file://walker.lua
-    modules: [time, security, ctx, server]
+    modules: [time, security, ctx, server, supervisor]
 "#;
 
 fn node() -> Runtime {

@@ -31,6 +31,7 @@ use serde_saphyr::Spanned;
 use crate::app::manifest::EntryCx;
 use crate::app::units;
 use crate::app::yaml::{self, Node, SNode};
+pub use crate::restart::Restart;
 
 /// A `process.service` entry.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,22 +77,6 @@ pub struct Lifecycle {
     pub stable_threshold: Duration,
 }
 
-/// The `restart:` block: exponential backoff with jitter.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Restart {
-    /// `initial_delay`: the delay before the first restart; default 1 s.
-    pub initial_delay: Duration,
-    /// `max_delay`: the longest delay; default 90 s.
-    pub max_delay: Duration,
-    /// `backoff_factor`: each restart's delay is the previous one times this; default 2.0, from 1.0 to 100.
-    pub backoff_factor: f64,
-    /// `jitter`: each delay is moved by up to this fraction of itself, either way; default 0.1, from 0 to 1.
-    pub jitter: f64,
-    /// `max_attempts`: restarts in a row (without a stable run between them) before the service is given
-    /// up; default 0, never.
-    pub max_attempts: u64,
-}
-
 impl Default for Lifecycle {
     fn default() -> Lifecycle {
         Lifecycle {
@@ -104,36 +89,6 @@ impl Default for Lifecycle {
             stop_timeout: Duration::from_secs(10),
             stable_threshold: Duration::from_secs(5),
         }
-    }
-}
-
-impl Default for Restart {
-    fn default() -> Restart {
-        Restart {
-            initial_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(90),
-            backoff_factor: 2.0,
-            jitter: 0.1,
-            max_attempts: 0,
-        }
-    }
-}
-
-impl Restart {
-    /// The delay before restart number `attempt` (1-based), before jitter:
-    /// `initial_delay * backoff_factor^(attempt - 1)`, at most `max_delay`. Total for any `attempt`.
-    pub fn delay(&self, attempt: u64) -> Duration {
-        let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
-        let seconds = self.initial_delay.as_secs_f64() * self.backoff_factor.powi(exponent);
-        Duration::try_from_secs_f64(seconds).map_or(self.max_delay, |d| d.min(self.max_delay))
-    }
-
-    /// [`Restart::delay`] moved by `jitter`: `unit` in `[0, 1)` picks the point in
-    /// `[delay * (1 - jitter), delay * (1 + jitter)]`, still at most `max_delay`.
-    pub fn jittered(&self, attempt: u64, unit: f64) -> Duration {
-        let delay = self.delay(attempt);
-        let factor = 1.0 + self.jitter * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
-        Duration::try_from_secs_f64(delay.as_secs_f64() * factor).map_or(delay, |d| d.min(self.max_delay))
     }
 }
 
@@ -431,19 +386,6 @@ pub fn start_order(services: &BTreeMap<String, ServiceSpec>) -> Result<Vec<Strin
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_max_and_jitter_stays_in_its_band() {
-        let r = Restart::default();
-        assert_eq!(r.delay(1), Duration::from_secs(1));
-        assert_eq!(r.delay(2), Duration::from_secs(2));
-        assert_eq!(r.delay(4), Duration::from_secs(8));
-        assert_eq!(r.delay(8), Duration::from_secs(90));
-        assert_eq!(r.delay(u64::MAX), Duration::from_secs(90), "a huge attempt count is the max, not a panic");
-        assert_eq!(r.jittered(1, 0.0), Duration::from_millis(900));
-        assert_eq!(r.jittered(1, 1.0), Duration::from_millis(1100));
-        assert_eq!(r.jittered(8, 1.0), Duration::from_secs(90), "jitter never passes max_delay");
-    }
 
     fn spec(id: &str, requires: &[&str]) -> (String, ServiceSpec) {
         let lifecycle =

@@ -2,8 +2,8 @@
 //!
 //! Globals: `process`, `channel`, `errors`, the base library's safe part, `os.time` and `os.clock`, and
 //! `print` (to the runtime's log). Through `require`, and only when the entry grants them: `time`,
-//! `security`, `ctx`, and the entry's `imports:` (library entries). Each module is one file with one
-//! `register` (or `create`, for required modules).
+//! `security`, `ctx`, `server`, `supervisor`, and the entry's `imports:` (library entries). Each module is
+//! one file with one `register` (or `create`, for required modules).
 
 pub mod ao;
 pub mod builder;
@@ -14,6 +14,7 @@ pub mod process;
 pub mod require;
 pub mod security;
 pub mod server;
+pub mod supervisor;
 pub mod time;
 pub mod uuid;
 

@@ -16,7 +16,7 @@ use mlua::{Lua, Table, Value};
 use crate::procs::{PrintBudget, current_or_raise};
 
 /// The built-in modules `require` can grant.
-pub const BUILTIN: [&str; 4] = ["time", "security", "ctx", "server"];
+pub const BUILTIN: [&str; 5] = ["time", "security", "ctx", "server", "supervisor"];
 
 /// The reference system's modules `require` can grant only with `[compat] wippy = true` (Corral's own API
 /// stays `lua-api.md`): `json` and `uuid`.
@@ -48,6 +48,7 @@ fn builtin(lua: &Lua, name: &str) -> mlua::Result<Table> {
         "time" => crate::modules::time::create(lua)?,
         "security" => crate::modules::security::create(lua)?,
         "server" => crate::modules::server::create(lua)?,
+        "supervisor" => crate::modules::supervisor::create(lua)?,
         "json" => crate::modules::json::create(lua)?,
         "uuid" => crate::modules::uuid::create(lua)?,
         _ => crate::modules::security::create_ctx(lua)?,
