@@ -2,7 +2,7 @@
 //! (default audit settings, a log file in the temp folder). Prints one line per workload.
 //!
 //! `cargo bench --bench workloads` runs them all, each in its own process; `cargo bench --bench workloads --
-//! <workload> [n] [laps]` runs one: `pingpong [trips]`, `ring [processes] [laps]`, `fanout [workers]`,
+//! <workload> [n] [laps]` runs one: `pingpong [trips]`, `call [trips]` (the round trip as `process.call`), `ring [processes] [laps]`, `fanout [workers]`,
 //! `idle [processes]`. `CORRAL_ALLOWS=each` records every decision (`[audit] allows = "each"`) instead of
 //! summarising repeated cached allows. `benches/compare` runs these beside `benches/erlang/workloads.escript` and prints the
 //! ratios.
@@ -98,6 +98,15 @@ async fn workload(name: &str, n: Option<usize>, laps: Option<usize>) -> Result<S
             let us = started.elapsed().as_secs_f64() * 1e6 / trips as f64;
             format!("pingpong trips={trips} us_per_trip={us:.2}")
         }
+        "call" => {
+            // The same round trip as `pingpong`, as process.call and msg:reply instead of a send and a listen.
+            let trips = n.unwrap_or(20_000);
+            run(&node, "bench:caller", &[100.0]).await?;
+            let started = Instant::now();
+            run(&node, "bench:caller", &[trips as f64]).await?;
+            let us = started.elapsed().as_secs_f64() * 1e6 / trips as f64;
+            format!("call trips={trips} us_per_trip={us:.2}")
+        }
         "ring" => {
             let (procs, laps) = (n.unwrap_or(10_000), laps.unwrap_or(10));
             let out = numbers(&run(&node, "bench:ring", &[procs as f64, laps as f64]).await?);
@@ -141,7 +150,7 @@ async fn workload(name: &str, n: Option<usize>, laps: Option<usize>) -> Result<S
                 peak as f64 * 1024.0 / procs as f64
             )
         }
-        other => return Err(format!("unknown workload `{other}` (pingpong, ring, fanout, idle)")),
+        other => return Err(format!("unknown workload `{other}` (pingpong, call, ring, fanout, idle)")),
     };
     node.shutdown().await;
     remove_logs(&log);
@@ -155,6 +164,7 @@ fn main() -> Result<(), String> {
         let me = std::env::current_exe().map_err(|e| e.to_string())?;
         for one in [
             vec!["pingpong"],
+            vec!["call"],
             vec!["ring", "1000", "10"],
             vec!["ring", "10000", "10"],
             vec!["ring", "100000", "3"],

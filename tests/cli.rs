@@ -115,7 +115,16 @@ fn a_policy_error_is_exit_2_and_check_lists_every_problem() {
 
 #[test]
 fn check_passes_a_clean_app() {
-    for example in ["worker_pool", "echo", "links", "tenants"] {
+    // Every example folder, so a new one cannot be left out.
+    let mut examples: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 8, "{examples:?}");
+    for example in &examples {
         let app = root().join("examples").join(example);
         let out = corral(&["check", "--app", app.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{example}: {}", text(&out.stdout));
