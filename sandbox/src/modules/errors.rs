@@ -2,6 +2,11 @@
 //!
 //! `err:kind()` is one of the constants, `err:message()` the text, `tostring(err)` the text, and
 //! `"prefix: " .. err` works on both sides.
+//!
+//! In the reference system's dialect (`[compat] wippy = true`, `wippy-compat.md`, "errors") the same object
+//! also carries what the reference documents: the kinds `CONFLICT`, `RATE_LIMITED` and `UNKNOWN`,
+//! `err:retryable()`, `err:details()`, `err:stack()`, `errors.new(message | {message, kind, retryable,
+//! details})`, `errors.wrap(err, context)` and `errors.call_stack(err)`: see [`crate::modules::wippy_errors`].
 
 use std::sync::Arc;
 
@@ -18,6 +23,8 @@ pub struct LuaError {
     pub message: String,
     /// What the text costs the process that made the error (`errors.new`), released with the last copy.
     _charge: Option<Arc<Charge>>,
+    /// What the reference dialect adds (`errors.new` with a table, `errors.wrap`); shared by copies.
+    pub(crate) compat: Option<Arc<crate::modules::wippy_errors::Compat>>,
 }
 
 /// Charges `bytes` the host holds outside the Lua heap to the calling process's memory account (nothing
@@ -40,32 +47,53 @@ pub fn charge(lua: &Lua, bytes: usize) -> Charge {
 impl LuaError {
     /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> LuaError {
-        LuaError { kind, message: message.into(), _charge: None }
+        LuaError { kind, message: message.into(), _charge: None, compat: None }
     }
 
     /// `INVALID` with `message`.
     pub fn invalid(message: impl Into<String>) -> LuaError {
         LuaError::new(ErrorKind::Invalid, message)
     }
+
+    /// An error of the reference dialect: `compat` carries its kind name, retryable flag, details and stack;
+    /// `charge` is what the host holds for it.
+    pub(crate) fn with_compat(
+        kind: ErrorKind,
+        message: String,
+        charge: Charge,
+        compat: crate::modules::wippy_errors::Compat,
+    ) -> LuaError {
+        LuaError { kind, message, _charge: Some(Arc::new(charge)), compat: Some(Arc::new(compat)) }
+    }
+
+    /// The kind as scripts see it: one of the `errors` constants (in the reference dialect also
+    /// `CONFLICT`, `RATE_LIMITED` or `UNKNOWN`).
+    pub fn kind_name(&self) -> &'static str {
+        self.compat.as_ref().and_then(|c| c.kind).unwrap_or(self.kind.as_str())
+    }
 }
 
 impl From<Error> for LuaError {
     fn from(e: Error) -> LuaError {
-        LuaError { kind: e.kind(), message: e.to_string(), _charge: None }
+        LuaError { kind: e.kind(), message: e.to_string(), _charge: None, compat: None }
     }
 }
 
 impl UserData for LuaError {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("kind", |_, this, ()| Ok(this.kind.as_str()));
+        methods.add_method("kind", |_, this, ()| Ok(this.kind_name()));
         methods.add_method("message", |_, this, ()| Ok(this.message.clone()));
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(this.message.clone()));
         methods.add_meta_function(MetaMethod::Concat, |lua, (a, b): (Value, Value)| {
             Ok(format!("{}{}", text(lua, &a)?, text(lua, &b)?))
         });
         methods.add_meta_method(MetaMethod::Eq, |_, this, other: mlua::AnyUserData| {
-            Ok(other.borrow::<LuaError>().map(|o| o.kind == this.kind && o.message == this.message).unwrap_or(false))
+            Ok(other
+                .borrow::<LuaError>()
+                .map(|o| o.kind_name() == this.kind_name() && o.message == this.message)
+                .unwrap_or(false))
         });
+        crate::modules::wippy_errors::add_methods(methods);
     }
 }
 
@@ -95,11 +123,28 @@ pub fn ret<T: mlua::IntoLua>(lua: &Lua, result: Result<T, impl Into<LuaError>>) 
     }
 }
 
-/// Registers the `errors` global.
-pub fn register(lua: &Lua) -> mlua::Result<()> {
+/// Registers the `errors` global; `wippy` selects the reference dialect's `errors` (its `new`, `wrap`,
+/// `call_stack` and extra kinds, [`crate::modules::wippy_errors::register`]).
+pub fn register(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     let errors = lua.create_table()?;
     for kind in ErrorKind::ALL {
         errors.set(kind.as_str(), kind.as_str())?;
+    }
+    if wippy {
+        crate::modules::wippy_errors::register(lua, &errors)?;
+        errors.set(
+            "is",
+            lua.create_function(|_, (err, kind): (Value, mlua::LuaString)| {
+                Ok(match err {
+                    Value::UserData(ud) => ud
+                        .borrow::<LuaError>()
+                        .map(|e| e.kind_name().as_bytes() == kind.as_bytes().as_ref())
+                        .unwrap_or(false),
+                    _ => false,
+                })
+            })?,
+        )?;
+        return lua.globals().set("errors", errors);
     }
     errors.set(
         "new",
@@ -110,7 +155,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
             })?;
             let message = message.map(|m| m.to_string_lossy()).unwrap_or_default();
             let charge = Arc::new(charge(lua, message.len()));
-            Ok(LuaError { kind, message, _charge: Some(charge) })
+            Ok(LuaError { kind, message, _charge: Some(charge), compat: None })
         })?,
     )?;
     errors.set(
@@ -125,6 +170,6 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     lua.globals().set("errors", errors)
 }
 
-fn parse_kind(text: &str) -> Option<ErrorKind> {
+pub(crate) fn parse_kind(text: &str) -> Option<ErrorKind> {
     ErrorKind::ALL.into_iter().find(|k| k.as_str() == text)
 }

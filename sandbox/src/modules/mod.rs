@@ -17,12 +17,14 @@ pub mod server;
 pub mod supervisor;
 pub mod time;
 pub mod uuid;
+pub mod wippy_errors;
+pub mod wippy_time;
 
 use mlua::Lua;
 
 /// Installs every module in a new VM, before its globals are sealed.
 pub fn register_all(lua: &Lua, wippy: bool) -> mlua::Result<()> {
-    errors::register(lua)?;
+    errors::register(lua, wippy)?;
     channel::register(lua)?;
     process::register(lua)?;
     require::register(lua, wippy)?;

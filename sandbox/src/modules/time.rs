@@ -1,4 +1,7 @@
 //! `require("time")`: sleep, timers, tickers, the clock and durations (`lua-api.md`, "time").
+//!
+//! In the reference system's dialect (`[compat] wippy = true`) `require("time")` is that system's module
+//! instead ([`crate::modules::wippy_time`]): same names, its shapes (numbers are nanoseconds there).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -69,6 +72,15 @@ impl UserData for LuaDuration {
 impl UserData for LuaTicker {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("channel", |_, this, ()| Ok(LuaChan(this.chan.clone())));
+        // The reference dialect's name for the channel.
+        methods.add_method("response", |lua, this, ()| {
+            if !crate::modules::require::is_wippy(lua) {
+                return Err(mlua::Error::runtime(
+                    "ticker:response() is part of the reference system's dialect ([compat] wippy = true)",
+                ));
+            }
+            Ok(LuaChan(this.chan.clone()))
+        });
         methods.add_method("stop", |_, this, ()| {
             this.task.abort();
             this.chan.close();
@@ -112,6 +124,11 @@ pub fn duration_arg(value: &Value) -> Result<Duration, LuaError> {
                 .map_err(|e| LuaError::invalid(format!("invalid duration `{text}`: {e}")))?;
             (Some(parsed), format!("`{text}`"))
         }
+        Value::UserData(ud) if ud.is::<crate::modules::wippy_time::WippyDuration>() => {
+            // A duration of the reference dialect (signed nanoseconds): a negative one is refused below.
+            let ns = ud.borrow::<crate::modules::wippy_time::WippyDuration>().map(|d| d.0).unwrap_or(-1);
+            (u64::try_from(ns).ok().map(Duration::from_nanos), crate::modules::wippy_time::go_duration(ns))
+        }
         Value::UserData(ud) => {
             let d = ud.borrow::<LuaDuration>().map(|d| d.0).map_err(|_| LuaError::invalid("invalid duration"))?;
             (Some(d), humantime::format_duration(d).to_string())
@@ -125,12 +142,37 @@ pub fn duration_arg(value: &Value) -> Result<Duration, LuaError> {
         .ok_or_else(|| LuaError::invalid(format!("invalid duration {shown}: a duration is from 0 to 100 years")))
 }
 
-fn now_item() -> Item {
+/// What a timer or ticker channel receives: the unix time in seconds.
+pub(crate) fn now_item() -> Item {
     Item::Payload(vec![CoreValue::Num(unix(SystemTime::now()).as_secs_f64())].into())
 }
 
-/// Registers `time` as a module `require` can grant.
+/// Starts a ticker of `period` (at least [`MIN_PERIOD`], checked by the caller) for the calling process.
+pub(crate) fn start_ticker(lua: &Lua, period: Duration) -> mlua::Result<LuaTicker> {
+    let ctx = current(lua).map_err(raise)?;
+    let first = tokio::time::Instant::now()
+        .checked_add(period)
+        .ok_or_else(|| raise(LuaError::invalid("ticker period is past what the clock can hold")))?;
+    let chan = Chan::new(1);
+    let sender = chan.clone();
+    let ticking = async move {
+        let mut interval = tokio::time::interval_at(first, period);
+        // A slow reader misses ticks rather than piling them up (Go's ticker does the same).
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            interval.tick().await;
+            let _ = sender.try_send(now_item());
+        }
+    };
+    let task = ctx.runtime.spawn_owned(&ctx.process, ticking).map_err(raise)?;
+    Ok(LuaTicker { chan, task })
+}
+
+/// Registers `time` as a module `require` can grant (the reference dialect's in `wippy` mode).
 pub fn create(lua: &Lua) -> mlua::Result<Table> {
+    if crate::modules::require::is_wippy(lua) {
+        return crate::modules::wippy_time::create(lua);
+    }
     let time = lua.create_table()?;
     time.set(
         "sleep",
@@ -169,23 +211,7 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
                     humantime::format_duration(period)
                 ))));
             }
-            let ctx = current(lua).map_err(raise)?;
-            let first = tokio::time::Instant::now()
-                .checked_add(period)
-                .ok_or_else(|| raise(LuaError::invalid("ticker period is past what the clock can hold")))?;
-            let chan = Chan::new(1);
-            let sender = chan.clone();
-            let ticking = async move {
-                let mut interval = tokio::time::interval_at(first, period);
-                // A slow reader misses ticks rather than piling them up (Go's ticker does the same).
-                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-                loop {
-                    interval.tick().await;
-                    let _ = sender.try_send(now_item());
-                }
-            };
-            let task = ctx.runtime.spawn_owned(&ctx.process, ticking).map_err(raise)?;
-            Ok(LuaTicker { chan, task })
+            start_ticker(lua, period)
         })?,
     )?;
     time.set("now", lua.create_function(|_, ()| Ok(LuaTime(SystemTime::now())))?)?;
