@@ -186,6 +186,7 @@ scenarios!(
     errors_args,
     wippy_app,
     wippy_modules,
+    wippy_time_errors,
     server,
     hostile,
     quotas,

@@ -14,8 +14,8 @@
 //! `…` between, so a wrapped chain keeps the newest context and the first cause); the details are copied
 //! like a payload, within [`DETAILS_BOUNDS`]; at most [`MAX_FRAMES`] stack frames are kept. A wrap keeps
 //! nothing of the chain but that text, so wrapping an error a million times costs what one error costs, and
-//! nothing recurses over a chain. What the host holds for an error is charged to the process that made it
-//! ([`crate::modules::errors::charge`]).
+//! nothing recurses over a chain. What the host holds for an error is charged to the process that made it,
+//! as a ballast of the same size in its Lua heap, so the collector sees it too (`make`).
 
 use std::sync::Arc;
 
@@ -24,7 +24,9 @@ use corral_core::value::Value as CoreValue;
 use mlua::{Lua, Table, UserDataMethods, Value};
 
 use crate::convert::Bounds;
-use crate::modules::errors::{LuaError, charge, parse_kind};
+use corral_core::limits::Charge;
+
+use crate::modules::errors::{LuaError, parse_kind};
 
 /// The longest message an error keeps, in bytes (8 KiB).
 pub const MAX_MESSAGE_BYTES: usize = 8192;
@@ -165,7 +167,12 @@ struct Parts {
     frames: Option<Arc<Vec<Frame>>>,
 }
 
-fn make(lua: &Lua, parts: Parts) -> LuaError {
+/// The error object of `parts`, as a Lua value. What the host holds for it is charged to the process as a
+/// ballast string of the same size in the process's Lua heap (the object's user value), so it counts
+/// against the memory limit like any Lua value and the collector sees it: a loop making errors (a chain of
+/// wraps) has its garbage collected at the pace it is made. (An external `errors::charge` alone would be invisible
+/// to the collector, and a million garbage wraps would end the process at its memory limit.)
+fn make(lua: &Lua, parts: Parts) -> mlua::Result<Value> {
     let (frames, fresh) = match parts.frames {
         Some(frames) => (frames, 0),
         None => {
@@ -176,16 +183,19 @@ fn make(lua: &Lua, parts: Parts) -> LuaError {
     };
     let thread = crate::procs::current(lua).map(|c| c.process.pid().to_string()).unwrap_or_default();
     let held = parts.message.len() + fresh + thread.len() + parts.details.as_ref().map_or(0, |d| d.size());
-    let charge = charge(lua, held);
+    // The Lua string is the charge; the external one would count the same bytes twice.
+    let charge = Charge::default();
     let compat = Compat { kind: parts.extra, retryable: parts.retryable, details: parts.details, frames, thread };
-    LuaError::with_compat(parts.kind, parts.message, charge, compat)
+    let ud = lua.create_userdata(LuaError::with_compat(parts.kind, parts.message, charge, compat))?;
+    ud.set_user_value(lua.create_string(vec![0u8; held])?)?;
+    Ok(Value::UserData(ud))
 }
 
 /// `errors.new(message)`, `errors.new{message = ..., kind = ..., retryable = ..., details = {...}}`, and
 /// Corral's `errors.new(kind, message)` (two strings, the first a kind). Raises `INVALID` for anything else
 /// (no message, an unknown kind, a `retryable` that is not a boolean, `details` that is not a table) and
 /// `LIMIT_EXCEEDED` for details past [`DETAILS_BOUNDS`].
-fn new(lua: &Lua, (first, second): (Value, Value)) -> mlua::Result<LuaError> {
+fn new(lua: &Lua, (first, second): (Value, Value)) -> mlua::Result<Value> {
     let mut parts = Parts {
         kind: ErrorKind::Internal,
         extra: Some("UNKNOWN"),
@@ -201,7 +211,7 @@ fn new(lua: &Lua, (first, second): (Value, Value)) -> mlua::Result<LuaError> {
             parts.message = bounded_text(&message.as_bytes());
         }
         (Value::String(message), _) => parts.message = bounded_text(&message.as_bytes()),
-        (Value::UserData(ud), _) if ud.is::<LuaError>() => return Ok(ud.borrow::<LuaError>()?.clone()),
+        (Value::UserData(ud), _) if ud.is::<LuaError>() => return Ok(first.clone()),
         (Value::Table(t), _) => {
             match t.raw_get::<Value>("message")? {
                 Value::String(m) => parts.message = bounded_text(&m.as_bytes()),
@@ -257,13 +267,13 @@ fn new(lua: &Lua, (first, second): (Value, Value)) -> mlua::Result<LuaError> {
             ));
         }
     }
-    Ok(make(lua, parts))
+    make(lua, parts)
 }
 
 /// `errors.wrap(err, context)`: `nil` for a `nil` err; otherwise a new error whose message is
 /// `"context: message"` (bounded as [`bounded_text`]) with the kind, retryable, details and stack of `err`
 /// (a string `err` is an `UNKNOWN` error with that message). Raises `INVALID` for another type.
-fn wrap(lua: &Lua, (err, context): (Value, Value)) -> mlua::Result<Option<LuaError>> {
+fn wrap(lua: &Lua, (err, context): (Value, Value)) -> mlua::Result<Value> {
     let context = match &context {
         Value::String(s) => bounded_text(&s.as_bytes()),
         Value::Nil => String::new(),
@@ -275,14 +285,10 @@ fn wrap(lua: &Lua, (err, context): (Value, Value)) -> mlua::Result<Option<LuaErr
         }
     };
     let join = |inner: &str| {
-        if context.is_empty() {
-            inner.to_string()
-        } else {
-            bounded_text(format!("{context}: {inner}").as_bytes())
-        }
+        if context.is_empty() { inner.to_string() } else { bounded_text(format!("{context}: {inner}").as_bytes()) }
     };
     let parts = match &err {
-        Value::Nil => return Ok(None),
+        Value::Nil => return Ok(Value::Nil),
         Value::String(s) => Parts {
             kind: ErrorKind::Internal,
             extra: Some("UNKNOWN"),
@@ -310,7 +316,7 @@ fn wrap(lua: &Lua, (err, context): (Value, Value)) -> mlua::Result<Option<LuaErr
             ));
         }
     };
-    Ok(Some(make(lua, parts)))
+    make(lua, parts)
 }
 
 fn stack_text(frames: &[Frame]) -> String {

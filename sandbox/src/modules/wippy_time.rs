@@ -77,6 +77,8 @@ const WEEKDAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursd
 pub struct Loc {
     name: String,
     tz: TimeZone,
+    /// Whether `name` is what `MST` writes (a fixed zone), rather than the zone's own abbreviation.
+    named: bool,
 }
 
 /// A location value (`time.utc`, `time.load_location`, `time.fixed_zone`).
@@ -120,11 +122,11 @@ fn raise(e: LuaError) -> mlua::Error {
 }
 
 fn utc() -> Arc<Loc> {
-    Arc::new(Loc { name: "UTC".to_string(), tz: TimeZone::UTC })
+    Arc::new(Loc { name: "UTC".to_string(), tz: TimeZone::UTC, named: false })
 }
 
 fn local() -> Arc<Loc> {
-    Arc::new(Loc { name: "Local".to_string(), tz: TimeZone::UTC })
+    Arc::new(Loc { name: "Local".to_string(), tz: TimeZone::UTC, named: false })
 }
 
 /// A text argument of at most [`MAX_TEXT_BYTES`] (longer is `INVALID` without being read).
@@ -304,7 +306,7 @@ impl WippyTime {
     }
 
     fn abbreviation(&self) -> String {
-        if self.loc.tz.iana_name().is_none() && self.loc.name != "Local" {
+        if self.loc.named {
             return self.loc.name.clone();
         }
         self.loc.tz.to_offset_info(self.ts).abbreviation().to_string()
@@ -345,7 +347,7 @@ fn normalised(parts: [i64; 7], loc: &Arc<Loc>) -> Result<Timestamp, LuaError> {
         + i128::from(nano);
     let dt = date
         .to_datetime(CivilTime::midnight())
-        .checked_add(SignedDuration::from_nanos_i128(clock))
+        .checked_add(SignedDuration::try_from_nanos_i128(clock).ok_or_else(out_of_range)?)
         .map_err(|_| out_of_range())?;
     loc.tz.to_ambiguous_timestamp(dt).compatible().map_err(|_| out_of_range())
 }
@@ -365,10 +367,10 @@ fn components(t: &WippyTime) -> [i64; 7] {
 
 /// Go's zero time, 0001-01-01T00:00:00Z.
 fn zero_time() -> Timestamp {
-    Date::new(1, 1, 1).ok().and_then(|d| d.to_datetime(CivilTime::midnight()).to_zoned(TimeZone::UTC).ok()).map_or(
-        Timestamp::MIN,
-        |z| z.timestamp(),
-    )
+    Date::new(1, 1, 1)
+        .ok()
+        .and_then(|d| d.to_datetime(CivilTime::midnight()).to_zoned(TimeZone::UTC).ok())
+        .map_or(Timestamp::MIN, |z| z.timestamp())
 }
 
 fn round_to(t: &WippyTime, d: i64, round: bool) -> Result<WippyTime, LuaError> {
@@ -499,12 +501,23 @@ enum Tok<'a> {
     Min2,
     Sec,
     Sec2,
-    Pm { upper: bool },
+    Pm {
+        upper: bool,
+    },
     TzName,
     /// `Z07:00` and its kin: `z` writes `Z` for UTC; `minutes`, `seconds` and `colon` the parts.
-    Iso { z: bool, colon: bool, minutes: bool, seconds: bool },
+    Iso {
+        z: bool,
+        colon: bool,
+        minutes: bool,
+        seconds: bool,
+    },
     /// `.000` (exactly `digits`) or `.999` (at most, trailing zeros dropped); `sep` is `.` or `,`.
-    Frac { digits: usize, nines: bool, sep: char },
+    Frac {
+        digits: usize,
+        nines: bool,
+        sep: char,
+    },
 }
 
 /// Splits a Go layout into its pieces, as Go's `nextStdChunk` reads them.
@@ -524,7 +537,10 @@ fn tokens(layout: &str) -> Vec<Tok<'_>> {
                 ("07:00", true, true, false, 6),
                 ("07", false, false, false, 3),
             ];
-            forms.iter().find(|f| body.starts_with(f.0)).map(|f| (Tok::Iso { z, colon: f.1, minutes: f.2, seconds: f.3 }, f.4))
+            forms
+                .iter()
+                .find(|f| body.starts_with(f.0))
+                .map(|f| (Tok::Iso { z, colon: f.1, minutes: f.2, seconds: f.3 }, f.4))
         };
         let Some(&here) = b.get(i) else { break };
         let found: Option<(Tok, usize)> = match here {
@@ -717,7 +733,9 @@ impl Cursor<'_> {
         for (i, name) in names.iter().enumerate() {
             let name = if short { &name[..3] } else { name };
             let rest = self.rest();
-            if rest.len() >= name.len() && rest.is_char_boundary(name.len()) && rest[..name.len()].eq_ignore_ascii_case(name)
+            if rest.len() >= name.len()
+                && rest.is_char_boundary(name.len())
+                && rest[..name.len()].eq_ignore_ascii_case(name)
             {
                 self.at += name.len();
                 return Some(i as i64);
@@ -872,7 +890,8 @@ fn parse(layout: &str, value: &str, default_loc: &Arc<Loc>) -> Result<WippyTime,
     let year = f.year.unwrap_or(0);
     let (month, day) = match f.yday {
         Some(yday) => {
-            let first = Date::new(i16::try_from(year).map_err(|_| fail("bad year"))?, 1, 1).map_err(|_| fail("bad year"))?;
+            let first =
+                Date::new(i16::try_from(year).map_err(|_| fail("bad year"))?, 1, 1).map_err(|_| fail("bad year"))?;
             let date = first
                 .checked_add(Span::new().try_days(yday - 1).map_err(|_| fail("bad day of year"))?)
                 .ok()
@@ -900,7 +919,7 @@ fn parse(layout: &str, value: &str, default_loc: &Arc<Loc>) -> Result<WippyTime,
         } else if default_loc.tz.to_offset(ts).seconds() == offset {
             default_loc.clone()
         } else {
-            Arc::new(Loc { name: String::new(), tz: TimeZone::fixed(off) })
+            Arc::new(Loc { name: String::new(), tz: TimeZone::fixed(off), named: true })
         };
         return Ok(WippyTime { ts, loc });
     }
@@ -917,7 +936,7 @@ fn parse(layout: &str, value: &str, default_loc: &Arc<Loc>) -> Result<WippyTime,
         }
         // As Go does: an abbreviation the location does not know is a zone of that name at offset zero.
         let ts = TimeZone::UTC.to_timestamp(dt).map_err(|_| fail("out of range"))?;
-        return Ok(WippyTime { ts, loc: Arc::new(Loc { name: zone, tz: TimeZone::UTC }) });
+        return Ok(WippyTime { ts, loc: Arc::new(Loc { name: zone, tz: TimeZone::UTC, named: true }) });
     }
     let ts = default_loc.tz.to_ambiguous_timestamp(dt).compatible().map_err(|_| fail("out of range"))?;
     Ok(WippyTime { ts, loc: default_loc.clone() })
@@ -936,7 +955,7 @@ fn load_location(name: &Value) -> Result<WippyLocation, LuaError> {
         "Local" => Ok(WippyLocation(local())),
         _ if !zone_name_ok(&name) => Err(invalid(format!("time.load_location: `{name}` is not a zone name"))),
         _ => TimeZone::get(&name)
-            .map(|tz| WippyLocation(Arc::new(Loc { name: name.clone(), tz })))
+            .map(|tz| WippyLocation(Arc::new(Loc { name: name.clone(), tz, named: false })))
             .map_err(|_| LuaError::new(ErrorKind::NotFound, format!("time.load_location: unknown time zone `{name}`"))),
     }
 }
@@ -948,7 +967,7 @@ fn fixed_zone(name: &Value, offset: &Value) -> Result<WippyLocation, LuaError> {
         .ok()
         .and_then(|s| Offset::from_seconds(s).ok())
         .ok_or_else(|| invalid(format!("time.fixed_zone: offset {seconds} s is beyond ±25:59:59")))?;
-    Ok(WippyLocation(Arc::new(Loc { name, tz: TimeZone::fixed(offset) })))
+    Ok(WippyLocation(Arc::new(Loc { name, tz: TimeZone::fixed(offset), named: true })))
 }
 
 fn date(args: &MultiValue) -> Result<WippyTime, LuaError> {
@@ -1053,10 +1072,7 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
             ret(lua, result)
         })?,
     )?;
-    time.set(
-        "parse_duration",
-        lua.create_function(|lua, d: Value| ret(lua, duration_ns(&d).map(WippyDuration)))?,
-    )?;
+    time.set("parse_duration", lua.create_function(|lua, d: Value| ret(lua, duration_ns(&d).map(WippyDuration)))?)?;
     time.set("load_location", lua.create_function(|lua, name: Value| ret(lua, load_location(&name)))?)?;
     time.set(
         "fixed_zone",
