@@ -1170,6 +1170,13 @@ mod tests {
         let est = parse("2006-01-02 15:04:05 -0700", "2024-12-29 10:04:05 -0500", &utc()).ok().unwrap();
         assert_eq!(est.ts, t.ts);
         assert_eq!(tokens("_2006").len(), 2, "`_2006` is `_` and the year");
+        let far = parse("2006-01-02 15:04:05 -07:00:00", "2024-12-29 16:34:10 +01:30:05", &utc()).ok().unwrap();
+        assert_eq!(far.ts, t.ts, "offsets with seconds");
+        let hours = parse("2006-01-02 15:04:05 -07", "2024-12-29 12:04:05 -03", &utc()).ok().unwrap();
+        assert_eq!(hours.ts, t.ts, "offsets of hours only");
+        assert_eq!(format(&hours, "Z07:00 -0700 Z07"), "-03:00 -0300 -03");
+        assert_eq!(format(&t, "Z07:00 -0700 Z07"), "Z +0000 Z");
+        assert_eq!(format(&t, "2006年01月02日"), "2024年12月29日", "any UTF-8 around the pieces");
         assert!(parse("2006-01-02", "2024-02-30", &Arc::clone(&utc())).is_err(), "no February 30th");
     }
 }

@@ -58,6 +58,28 @@ local function main()
     t.eq(ticker:stop(), true)
     local tz, tzerr = time.ticker(-time.SECOND)
     t.err(tz, tzerr, errors.INVALID, "a negative ticker")
+
+    -- A process holds at most 1024 timers at once; the rest are refused, and stopping frees them.
+    local held, refused = {}, nil
+    for _ = 1, 1100 do
+        local timer_n, terr = time.timer("1h")
+        if not timer_n then
+            refused = terr
+            break
+        end
+        table.insert(held, timer_n)
+    end
+    t.ok(refused ~= nil, "the 1025th timer is refused")
+    t.eq(refused:kind(), errors.LIMIT_EXCEEDED)
+    t.ok(#held <= 1024, "held " .. #held)
+    for _, timer_n in ipairs(held) do
+        timer_n:stop()
+    end
+    held = nil
+    time.sleep("1ms")
+    local again = time.timer("1h")
+    t.ok(again ~= nil, "stopped timers free their places")
+    again:stop()
     return true
 end
 
