@@ -125,11 +125,14 @@ fn receive_result(lua: &Lua, item: Option<Item>) -> mlua::Result<(Value, bool)> 
 
 /// What a script receives for a channel item.
 pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<Value> {
-    let wippy = crate::procs::current(lua).map(|c| c.wippy).unwrap_or(false);
     match item {
         Item::Payload(payload) => payload_to_lua(lua, &payload),
         Item::Raw(message) => payload_to_lua(lua, &message.payload),
-        Item::Message(message) => lua.create_userdata(LuaMessage { message, wippy }).map(Value::UserData),
+        Item::Message(message) => {
+            // Only a Message object depends on the dialect, which is the VM's (no process lookup).
+            let wippy = crate::modules::require::is_wippy(lua);
+            lua.create_userdata(LuaMessage { message, wippy }).map(Value::UserData)
+        }
         Item::Event(event) => event_to_lua(lua, &event).map(Value::Table),
         Item::Local(boxed) => match boxed.downcast::<Local>() {
             Ok(local) => Ok(local.value),
@@ -140,7 +143,7 @@ pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<Value> {
 
 /// An event as a table: `kind`, `from`, `at`, `result`, `error`, `deadline` (`lua-api.md`, "Events and exits").
 fn event_to_lua(lua: &Lua, event: &Event) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
+    let t = lua.create_table_with_capacity(0, 5)?;
     t.raw_set("kind", event.kind.as_str())?;
     t.raw_set("from", event.from.to_string())?;
     t.raw_set("at", event.at)?;

@@ -39,6 +39,11 @@ pub fn builtin_names(wippy: bool) -> String {
 /// Whether the VM runs the reference system's dialect (set once by [`register`]).
 struct Wippy(bool);
 
+/// Whether `lua` (a VM) runs the reference system's dialect: one app-data read, no process lookup.
+pub(crate) fn is_wippy(lua: &Lua) -> bool {
+    lua.app_data_ref::<Wippy>().is_some_and(|w| w.0)
+}
+
 fn builtin(lua: &Lua, name: &str) -> mlua::Result<Table> {
     let key = format!("corral.module.{name}");
     if let Some(t) = lua.named_registry_value::<Option<Table>>(&key)? {
