@@ -10,6 +10,7 @@ pub mod builder;
 pub mod channel;
 pub mod errors;
 pub mod json;
+pub mod payload;
 pub mod process;
 pub mod require;
 pub mod security;
