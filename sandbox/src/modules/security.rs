@@ -301,7 +301,7 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     )?;
     security.set(
         "can",
-        lua.create_function(|lua, (action, resource, meta): (String, String, Option<Table>)| {
+        lua.create_function(|lua, (action, resource, meta): (String, String, Value)| {
             let bounded = check_bounded("action", &action).and_then(|()| check_bounded("resource", &resource));
             if let Err(e) = bounded {
                 return fail(lua, LuaError::from(e));
@@ -311,9 +311,13 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
                 match meta {
                     // The reference's third argument: context attributes of the request (dialect only; the
                     // Corral API takes two arguments and ignores more, as before).
-                    Some(meta) if ctx.wippy => {
+                    Value::Table(meta) if ctx.wippy => {
                         let (meta, _) = meta_from_lua(Some(meta))?;
                         ctx.runtime.can_with(&ctx.process, &action, &resource, meta).map_err(LuaError::from)
+                    }
+                    Value::Nil => ctx.runtime.can(&ctx.process, &action, &resource).map_err(LuaError::from),
+                    other if ctx.wippy => {
+                        Err(LuaError::invalid(format!("security.can: meta must be a table, got {}", other.type_name())))
                     }
                     _ => ctx.runtime.can(&ctx.process, &action, &resource).map_err(LuaError::from),
                 }

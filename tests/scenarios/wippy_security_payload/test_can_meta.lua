@@ -19,6 +19,8 @@ local function main()
     t.err(v, err, errors.INVALID, "meta over 4 KiB")
     v, err = security.can("read", "user:42", { f = function() end })
     t.err(v, err, errors.INVALID, "a function in meta")
+    v, err = security.can("read", "user:42", "owner_id=user:tester")
+    t.err(v, err, errors.INVALID, "meta that is not a table")
     v, err = security.can("read", string.rep("r", 300), { owner_id = "user:tester" })
     t.err(v, err, errors.INVALID, "a long resource")
     return true
