@@ -186,6 +186,7 @@ scenarios!(
     errors_args,
     wippy_app,
     wippy_modules,
+    wippy_security_payload,
     server,
     hostile,
     quotas,

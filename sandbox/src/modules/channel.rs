@@ -12,6 +12,7 @@ use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value
 
 use crate::convert::{payload_to_lua, to_lua};
 use crate::modules::errors::LuaError;
+use crate::modules::payload::LuaPayload;
 use crate::modules::process::LuaCallRef;
 
 /// A channel as scripts hold it.
@@ -52,15 +53,6 @@ impl LuaMessage {
     }
 }
 
-/// The reference system wraps payloads: `msg:payload():data()` (compat mode only).
-struct WippyPayload(Value);
-
-impl UserData for WippyPayload {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("data", |_, this, ()| Ok(this.0.clone()));
-    }
-}
-
 impl UserData for LuaMessage {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("topic", |_, this, ()| Ok(this.message.topic.to_string()));
@@ -84,7 +76,7 @@ impl UserData for LuaMessage {
         });
         methods.add_method("payload", |lua, this, ()| {
             let value = payload_to_lua(lua, &this.message.payload)?;
-            if this.wippy { lua.create_userdata(WippyPayload(value)).map(Value::UserData) } else { Ok(value) }
+            if this.wippy { lua.create_userdata(LuaPayload::lua(value)).map(Value::UserData) } else { Ok(value) }
         });
     }
 }
