@@ -228,3 +228,14 @@ fn bad_input_at_load_a_reference_module_outside_the_reference_dialect_is_exit_2(
         "{stderr}"
     );
 }
+
+#[test]
+fn bad_input_at_load_an_unknown_process_model_is_exit_2_naming_its_line() {
+    // `AO` is not `ao`: without the check the entry would run as a plain process and fail only at run time.
+    let app = echo_with("load-model", "modules: [time]", "modules: [time]\n    meta: {model: AO}");
+    let stderr = refused(&app, &[], &[]);
+    assert!(
+        stderr.contains("_index.yaml:10: unknown `meta.model` \"AO\" of entry `app:main` (models: ao)"),
+        "{stderr}"
+    );
+}

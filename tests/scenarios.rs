@@ -187,6 +187,7 @@ scenarios!(
     wippy_app,
     wippy_modules,
     wippy_time_errors,
+    wippy_security_payload,
     server,
     hostile,
     quotas,

@@ -703,10 +703,23 @@ impl Gate {
     /// `security.can(action, resource)`: decides one request for `caller` and records it, with no effect.
     /// Errors: the audit log could not record the decision (a deny).
     pub fn ask(&self, caller: &Caller, action: &str, resource: &Resource) -> Result<bool> {
+        self.ask_with(caller, action, resource, Vec::new())
+    }
+
+    /// [`Gate::ask`] with more context attributes (`security.can`'s `meta` in the reference dialect); they
+    /// reach Cedar only where the folder's schema declares them for the action, like every context
+    /// attribute. The caller keeps `pid` out of `extra`. Errors: as [`Gate::ask`].
+    pub fn ask_with(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &Resource,
+        extra: Vec<(String, AttrValue)>,
+    ) -> Result<bool> {
         let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
         let policies = self.policies.load();
         let asked = Asked { action, slot: ActionSlot::of_name(action), op: op_id, bytes: None, api: false };
-        self.decide(&policies, caller, asked, resource, Vec::new()).map(|d| d.allowed).map_err(|reason| Error::Denied {
+        self.decide(&policies, caller, asked, resource, extra).map(|d| d.allowed).map_err(|reason| Error::Denied {
             action: action.into(),
             resource: resource.to_string(),
             reason: Some(reason),

@@ -2,7 +2,9 @@
 //!
 //! Payloads and arguments are copied (`lua-api.md`, "Conventions"): nil, booleans, numbers, strings and tables
 //! of those. A function, userdata, thread, a cycle or a key that is not a string, number or boolean is
-//! `INVALID`, naming the offending path (`payload[2].name`).
+//! `INVALID`, naming the offending path (`payload[2].name`). A payload object of the reference dialect
+//! (`[compat] wippy = true`: `msg:payload()`, `payload.new`) is its value: it holds no userdata of its own
+//! (`payload.new` of a payload is that payload), so it adds no depth or size of its own.
 //!
 //! A conversion is bounded by the sender's [`Bounds`] (its host's `max_message_bytes` and
 //! `max_message_depth`) and stops as soon as either is passed (`LIMIT_EXCEEDED` naming the bound), so its
@@ -138,6 +140,11 @@ impl Converter {
                 CoreValue::Str(Arc::from(&*bytes))
             }
             Value::Table(table) => self.table(table, what)?,
+            // A payload object of the reference dialect (`msg:payload()`, `payload.new`) is its value.
+            Value::UserData(ud) if ud.is::<crate::modules::payload::LuaPayload>() => {
+                let inner = crate::modules::payload::unwrap(ud).unwrap_or(Value::Nil);
+                return self.value(&inner, what);
+            }
             other => {
                 return Err(self.bad(what, &format!("a {} cannot be copied between processes", other.type_name())));
             }

@@ -309,6 +309,17 @@ pub fn category_bytes(lua: &Lua, category: u8) -> u64 {
     bytes
 }
 
+/// The address of the Lua thread running now (its `lua_State`, what `Thread::to_pointer` gives for it), read
+/// without making a `Thread` value (which costs a registry reference and its release). Call from a Rust
+/// function that Lua called; outside one it is the VM's main state.
+pub fn running_thread(lua: &Lua) -> usize {
+    let mut address = 0usize;
+    // SAFETY: `exec_raw` runs the closure with the VM locked, on the state of the thread that called into
+    // Rust; the closure reads that pointer's value and touches nothing.
+    let _ = unsafe { lua.exec_raw::<()>((), |state| address = state as usize) };
+    address
+}
+
 /// Bytes the process running `thread` (its main thread or one of its coroutines) holds now, net of what its
 /// slot held when leased; `None` for a thread no process owns. What `collectgarbage("count")` reports, so
 /// that a script learns its own memory, not its neighbours' on the same VM.

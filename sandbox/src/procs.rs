@@ -121,9 +121,10 @@ impl PrintBudget {
     }
 }
 
-/// Thread pointer -> process, per VM (kept in the VM's app data).
+/// Thread pointer -> process, per VM (kept in the VM's app data). hashbrown's default hasher (foldhash): the
+/// keys are addresses the runtime chose, not tenant input, so no flooding-resistant hash is needed here.
 #[derive(Default)]
-pub struct Procs(Mutex<HashMap<usize, Arc<ProcCtx>>>);
+pub struct Procs(Mutex<hashbrown::HashMap<usize, Arc<ProcCtx>>>);
 
 impl Procs {
     /// Registers `thread` as running `ctx`.
@@ -153,11 +154,17 @@ impl Procs {
 }
 
 /// The calling process. Errors: `INVALID` "no process context" outside a process thread.
+///
+/// The running thread is found by its address (`interrupt::running_thread`, no registry reference); a thread
+/// mlua made for an async call on a process's behalf is looked up through `Lua::current_thread`, which maps it
+/// to the thread that owns it.
 pub fn current(lua: &Lua) -> Result<Arc<ProcCtx>, LuaError> {
-    let thread = lua.current_thread().to_pointer() as usize;
-    lua.app_data_ref::<Procs>()
-        .and_then(|procs| procs.get(thread))
-        .ok_or_else(|| LuaError::invalid("no process context: process functions run only on a process's own thread"))
+    let no_context = || LuaError::invalid("no process context: process functions run only on a process's own thread");
+    let procs = lua.app_data_ref::<Procs>().ok_or_else(no_context)?;
+    if let Some(ctx) = procs.get(crate::interrupt::running_thread(lua)) {
+        return Ok(ctx);
+    }
+    procs.get(lua.current_thread().to_pointer() as usize).ok_or_else(no_context)
 }
 
 /// Like [`current`], as an `mlua` error for functions that raise.

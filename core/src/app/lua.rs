@@ -22,6 +22,32 @@ struct Fields {
     meta: serde_json::Value,
 }
 
+/// The process models an entry's `meta.model` may name (`models.md`): only `ao`, on a `process.lua` entry.
+pub(crate) const MODELS: [&str; 1] = ["ao"];
+
+/// A `meta.model` that names no model Corral runs, or a model on an entry that is not a process, is a problem:
+/// otherwise the entry would run as a plain process and fail only at run time.
+fn check_model(cx: &mut EntryCx<'_>, kind: EntryKind, meta: &serde_json::Value, value: &SNode) {
+    let Some(model) = meta.get("model") else { return };
+    let at = match &value.value {
+        Node::Map(pairs) => pairs.iter().find(|(k, _)| k.value == "model").map(|(_, v)| v.referenced),
+        _ => None,
+    }
+    .unwrap_or(value.referenced);
+    match model.as_str() {
+        Some(m) if MODELS.contains(&m) && kind == EntryKind::Process => {}
+        Some(m) if MODELS.contains(&m) => {
+            let message = format!("`meta.model: {m}` of entry `{}` needs a process.lua entry, not {kind}", cx.id);
+            cx.problem(&at, message);
+        }
+        _ => {
+            let shown: String = model.to_string().chars().take(64).collect();
+            let message = format!("unknown `meta.model` {shown} of entry `{}` (models: {})", cx.id, MODELS.join(", "));
+            cx.problem(&at, message);
+        }
+    }
+}
+
 /// Reads a Lua entry and its source; `None` when it has problems (each recorded in `cx`).
 ///
 /// Accepted keys: `name`, `kind`, `source`, `method`, `modules`, `imports`, `meta`, and the
@@ -47,7 +73,10 @@ pub(crate) fn lua_entry(
             "method" => fields.method = method(cx, value),
             "modules" => (fields.modules, fields.module_lines) = modules(cx, value).into_iter().unzip(),
             "imports" => fields.imports = imports(cx, value, pending),
-            "meta" => fields.meta = value.value.to_json(),
+            "meta" => {
+                fields.meta = value.value.to_json();
+                check_model(cx, kind.clone(), &fields.meta, value);
+            }
             other => {
                 let message = format!("unknown key `{other}` in entry `{}`", cx.id);
                 cx.problem(&key.referenced, message);

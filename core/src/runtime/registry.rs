@@ -83,7 +83,8 @@ impl Runtime {
     /// process the name binds to (its PID, entry and actor, and whether it is the caller: see
     /// [`crate::gate::Owner`]); a name bound to another process is paid for by `from` (its `max_names`), and is
     /// released when either exits. Errors: `Invalid` for an empty name or one that looks like a PID or is over
-    /// the bound, `AlreadyExists` naming the holder, `NotFound` for a `pid` that is not alive,
+    /// the bound, `AlreadyExists` naming the holder (another process than the one the name is to bind to: a
+    /// name bound to it already is `Ok`, once decided), `NotFound` for a `pid` that is not alive,
     /// `LimitExceeded` when `from` pays for its maximum of names, `PermissionDenied`.
     pub fn register(&self, from: &Process, name: &str, pid: Option<&str>) -> Result<()> {
         check_name(name)?;
@@ -101,6 +102,10 @@ impl Runtime {
         permit.redeem(OpKind::Register, SubjectRef::Name(name))?;
         let mut state = lock(&self.inner.state);
         if let Some(holder) = state.names.get(name) {
+            // Registering a name to the process that holds it already is idempotent (decided as any other).
+            if holder == owner {
+                return Ok(());
+            }
             return Err(Error::NameTaken { name: name.into(), holder: holder.to_string() });
         }
         if !state.procs.contains_key(owner) {
@@ -166,11 +171,47 @@ impl Runtime {
         Ok(Upgrade { entry: entry.clone() })
     }
 
+    /// `scope:policies()` (reference dialect): the ids of the policies whose `@scope` is one of `scopes`, in
+    /// file order, after the gate allowed `from` `process.security` on `Capability::"security"` for those scopes
+    /// (the request of `:with_scope`: who may take a scope may see what it holds). Unscoped policies are in
+    /// no scope and are not listed. Errors: `PermissionDenied`.
+    pub fn scope_policies(&self, from: &Process, scopes: &[String]) -> Result<Vec<String>> {
+        let operation = Operation::Security(Child { actor: None, scopes: Some(scopes) });
+        let (kind, subject) = (operation.kind(), operation.subject());
+        self.gate().check(&from.caller(), operation)?.redeem(kind, subject)?;
+        let policies = self.gate().policies();
+        Ok(policies
+            .policy_ids()
+            .into_iter()
+            .filter(|id| policies.policy_scope(id).is_some_and(|scope| scopes.iter().any(|s| s == scope)))
+            .collect())
+    }
+
     /// `security.can(action, resource)`: the decision for `from`'s actor and scopes, recorded like any other.
     /// Errors: the audit log could not record it.
     pub fn can(&self, from: &Process, action: &str, resource: &Resource) -> Result<bool> {
         crate::limits::check_bounded("action", action)?;
         self.gate().ask(&from.caller(), action, resource)
+    }
+
+    /// [`Runtime::can`] with `meta` as context attributes beside `pid` (`security.can(action, resource, meta)`
+    /// in the reference dialect); each reaches Cedar only where the schema declares it for the action.
+    /// Errors: `Invalid` for a `pid` key (the runtime's own) or a key over the name bound; as [`Runtime::can`].
+    pub fn can_with(
+        &self,
+        from: &Process,
+        action: &str,
+        resource: &Resource,
+        meta: std::collections::BTreeMap<String, corral_policy::AttrValue>,
+    ) -> Result<bool> {
+        crate::limits::check_bounded("action", action)?;
+        for key in meta.keys() {
+            crate::limits::check_bounded("meta key", key)?;
+            if key == "pid" {
+                return Err(Error::Invalid("meta key `pid` is the runtime's (the caller's PID)".into()));
+            }
+        }
+        self.gate().ask_with(&from.caller(), action, resource, meta.into_iter().collect())
     }
 }
 

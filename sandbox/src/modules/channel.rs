@@ -12,6 +12,7 @@ use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value
 
 use crate::convert::{payload_to_lua, to_lua};
 use crate::modules::errors::LuaError;
+use crate::modules::payload::LuaPayload;
 use crate::modules::process::LuaCallRef;
 
 /// A channel as scripts hold it.
@@ -52,15 +53,6 @@ impl LuaMessage {
     }
 }
 
-/// The reference system wraps payloads: `msg:payload():data()` (compat mode only).
-struct WippyPayload(Value);
-
-impl UserData for WippyPayload {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("data", |_, this, ()| Ok(this.0.clone()));
-    }
-}
-
 impl UserData for LuaMessage {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("topic", |_, this, ()| Ok(this.message.topic.to_string()));
@@ -84,7 +76,7 @@ impl UserData for LuaMessage {
         });
         methods.add_method("payload", |lua, this, ()| {
             let value = payload_to_lua(lua, &this.message.payload)?;
-            if this.wippy { lua.create_userdata(WippyPayload(value)).map(Value::UserData) } else { Ok(value) }
+            if this.wippy { lua.create_userdata(LuaPayload::lua(value)).map(Value::UserData) } else { Ok(value) }
         });
     }
 }
@@ -125,11 +117,14 @@ fn receive_result(lua: &Lua, item: Option<Item>) -> mlua::Result<(Value, bool)> 
 
 /// What a script receives for a channel item.
 pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<Value> {
-    let wippy = crate::procs::current(lua).map(|c| c.wippy).unwrap_or(false);
     match item {
         Item::Payload(payload) => payload_to_lua(lua, &payload),
         Item::Raw(message) => payload_to_lua(lua, &message.payload),
-        Item::Message(message) => lua.create_userdata(LuaMessage { message, wippy }).map(Value::UserData),
+        Item::Message(message) => {
+            // Only a Message object depends on the dialect, which is the VM's (no process lookup).
+            let wippy = crate::modules::require::is_wippy(lua);
+            lua.create_userdata(LuaMessage { message, wippy }).map(Value::UserData)
+        }
         Item::Event(event) => event_to_lua(lua, &event).map(Value::Table),
         Item::Local(boxed) => match boxed.downcast::<Local>() {
             Ok(local) => Ok(local.value),
@@ -140,7 +135,7 @@ pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<Value> {
 
 /// An event as a table: `kind`, `from`, `at`, `result`, `error`, `deadline` (`lua-api.md`, "Events and exits").
 fn event_to_lua(lua: &Lua, event: &Event) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
+    let t = lua.create_table_with_capacity(0, 5)?;
     t.raw_set("kind", event.kind.as_str())?;
     t.raw_set("from", event.from.to_string())?;
     t.raw_set("at", event.at)?;

@@ -34,6 +34,19 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
 }
 
 fn encode_call(lua: &Lua, value: &Value) -> mlua::Result<MultiValue> {
+    match encode_value(lua, value) {
+        Ok(text) => {
+            // What the text holds on the host side is charged until it is a Lua string.
+            let _charge = charge(lua, text.capacity());
+            ret(lua, Ok::<_, LuaError>(lua.create_string(&text)?))
+        }
+        Err(e) => fail(lua, e),
+    }
+}
+
+/// `json.encode`'s text for `value`, under the same rules and bounds (also `payload`'s JSON transcoding).
+/// Errors: those of `json.encode` (`INTERNAL`, `LIMIT_EXCEEDED`).
+pub fn encode_value(lua: &Lua, value: &Value) -> Result<String, LuaError> {
     // The text and its Lua copy both exist for a moment: each may take half of what the process has left.
     let limit = crate::procs::current(lua)
         .map(|ctx| {
@@ -42,14 +55,8 @@ fn encode_call(lua: &Lua, value: &Value) -> mlua::Result<MultiValue> {
         })
         .unwrap_or(corral_core::app::HostSpec::DEFAULT_MEMORY_LIMIT as usize / 2);
     let mut encoder = Encoder { out: String::new(), limit, visiting: HashSet::new() };
-    match encoder.value(value, 0) {
-        Ok(()) => {
-            // What the text holds on the host side is charged until it is a Lua string.
-            let _charge = charge(lua, encoder.out.capacity());
-            ret(lua, Ok::<_, LuaError>(lua.create_string(&encoder.out)?))
-        }
-        Err(e) => fail(lua, e),
-    }
+    encoder.value(value, 0)?;
+    Ok(encoder.out)
 }
 
 fn decode_call(lua: &Lua, text: &Value) -> mlua::Result<MultiValue> {
@@ -57,14 +64,21 @@ fn decode_call(lua: &Lua, text: &Value) -> mlua::Result<MultiValue> {
         return fail(lua, LuaError::invalid(format!("json.decode: expected a string, got {}", text.type_name())));
     };
     let bytes = text.as_bytes();
+    match decode_text(lua, &bytes)? {
+        Ok(value) => Ok(MultiValue::from_iter([value])),
+        Err(e) => fail(lua, e),
+    }
+}
+
+/// `json.decode`'s value for `bytes` (also `payload`'s JSON transcoding). Errors: `INTERNAL` for bad text
+/// (with its line and column); a Lua error (the process's memory limit) while building the value is raised.
+pub fn decode_text(lua: &Lua, bytes: &[u8]) -> mlua::Result<Result<Value, LuaError>> {
     // serde_json's tree costs a few times the text; charged while it lives.
     let _charge = charge(lua, bytes.len().saturating_mul(4));
-    let parsed: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => return fail(lua, LuaError::new(ErrorKind::Internal, format!("json.decode: {e}"))),
-    };
-    let value = to_lua(lua, &parsed)?;
-    Ok(MultiValue::from_iter([value]))
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(parsed) => to_lua(lua, &parsed).map(Ok),
+        Err(e) => Ok(Err(LuaError::new(ErrorKind::Internal, format!("json.decode: {e}")))),
+    }
 }
 
 fn to_lua(lua: &Lua, value: &serde_json::Value) -> mlua::Result<Value> {

@@ -2,7 +2,8 @@
 //!
 //! Globals: `process`, `channel`, `errors`, the base library's safe part, `os.time` and `os.clock`, and
 //! `print` (to the runtime's log). Through `require`, and only when the entry grants them: `time`,
-//! `security`, `ctx`, `server`, `supervisor`, and the entry's `imports:` (library entries). Each module is
+//! `security`, `ctx`, `server`, `supervisor`, and the entry's `imports:` (library entries); in the reference
+//! dialect (`[compat] wippy = true`) also `json`, `uuid` and `payload` (`payload` is a global there too). Each module is
 //! one file with one `register` (or `create`, for required modules).
 
 pub mod ao;
@@ -10,6 +11,7 @@ pub mod builder;
 pub mod channel;
 pub mod errors;
 pub mod json;
+pub mod payload;
 pub mod process;
 pub mod require;
 pub mod security;

@@ -19,8 +19,8 @@ use crate::procs::{PrintBudget, current_or_raise};
 pub const BUILTIN: [&str; 5] = ["time", "security", "ctx", "server", "supervisor"];
 
 /// The reference system's modules `require` can grant only with `[compat] wippy = true` (Corral's own API
-/// stays `lua-api.md`): `json` and `uuid`.
-pub const COMPAT_BUILTIN: [&str; 2] = ["json", "uuid"];
+/// stays `lua-api.md`): `json`, `uuid` and `payload` (also a global in that mode, as in the reference).
+pub const COMPAT_BUILTIN: [&str; 3] = ["json", "uuid", "payload"];
 
 /// Whether `name` is a module `require` can grant in this mode.
 pub fn is_builtin(name: &str, wippy: bool) -> bool {
@@ -39,9 +39,8 @@ pub fn builtin_names(wippy: bool) -> String {
 /// Whether the VM runs the reference system's dialect (set once by [`register`]).
 struct Wippy(bool);
 
-/// Whether this VM runs the reference system's dialect (`[compat] wippy = true`); `false` before
-/// [`register`].
-pub fn is_wippy(lua: &Lua) -> bool {
+/// Whether `lua` (a VM) runs the reference system's dialect: one app-data read, no process lookup.
+pub(crate) fn is_wippy(lua: &Lua) -> bool {
     lua.app_data_ref::<Wippy>().is_some_and(|w| w.0)
 }
 
@@ -57,6 +56,7 @@ fn builtin(lua: &Lua, name: &str) -> mlua::Result<Table> {
         "supervisor" => crate::modules::supervisor::create(lua)?,
         "json" => crate::modules::json::create(lua)?,
         "uuid" => crate::modules::uuid::create(lua)?,
+        "payload" => crate::modules::payload::create(lua)?,
         _ => crate::modules::security::create_ctx(lua)?,
     };
     t.set_readonly(true);
@@ -252,6 +252,8 @@ pub fn register(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     let assert: mlua::Function = lua.load(ASSERT).set_name("=assert").eval()?;
     globals.set("assert", assert)?;
     if wippy {
+        // The reference's `payload` is a global ("no require needed"); pure, so no grant is needed either.
+        globals.set("payload", builtin(lua, "payload")?)?;
         errors_as_strings(lua)?;
         let string: Table = globals.get("string")?;
         let meta = lua.create_table()?;

@@ -1,5 +1,11 @@
 //! `require("security")`: the current actor and scope, new actors and scopes, and `security.can`
 //! (`lua-api.md`, "security and ctx"). Deciding is Rust's: `can` asks the gate.
+//!
+//! In the reference dialect (`[compat] wippy = true`, `docs/wippy-compat.md`, "security" and "ctx") also:
+//! `security.can(action, resource, meta)` (meta as context attributes), `scope:policies()` (decided at the
+//! gate as `process.security` for the scope's names, the request of `:with_scope`), the pure
+//! `scope:contains(name)`, `scope:with(name | scope)`, `scope:without(name)`, and `policy:id()`; `ctx.get`
+//! returns `nil, err` for an empty or unknown key, as the reference does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -7,7 +13,7 @@ use std::sync::Arc;
 use corral_core::limits::{Charge, MAX_SCOPE_NAMES, check_bounded};
 use corral_core::value::Value as CoreValue;
 use corral_policy::{Actor, AttrValue, Resource};
-use mlua::{Lua, Table, UserData, UserDataMethods, Value};
+use mlua::{FromLua, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 
 use crate::convert::{Bounds, from_lua, to_lua};
 use crate::modules::errors::{LuaError, charge, fail, ret};
@@ -26,6 +32,49 @@ pub struct LuaScope(
     pub Arc<[String]>,
     #[allow(dead_code, reason = "held for its Drop, which releases the charge")] Arc<Charge>,
 );
+
+/// A policy of a scope (`scope:policies()`, reference dialect): its id, with what its copy costs its maker.
+#[derive(Clone)]
+pub struct LuaPolicy(
+    pub Arc<str>,
+    #[allow(dead_code, reason = "held for its Drop, which releases the charge")] Arc<Charge>,
+);
+
+impl UserData for LuaPolicy {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("id", |_, this, ()| Ok(this.0.to_string()));
+        methods.add_meta_method(mlua::MetaMethod::ToString, |_, this, ()| Ok(format!("policy: {}", this.0)));
+    }
+}
+
+/// Whether the calling process runs the reference dialect (`[compat] wippy = true`).
+fn wippy(lua: &Lua) -> bool {
+    current(lua).is_ok_and(|ctx| ctx.wippy)
+}
+
+/// Refuses a method of the reference dialect outside it, as a missing method would be refused.
+fn dialect_only(lua: &Lua, method: &str) -> mlua::Result<()> {
+    if wippy(lua) {
+        return Ok(());
+    }
+    Err(mlua::Error::runtime(format!("scope:{method} is part of the reference dialect ([compat] wippy = true)")))
+}
+
+/// The names a `scope:with` argument adds: a scope name (bounded) or another scope's names.
+fn names_of(value: &Value) -> Result<Vec<String>, LuaError> {
+    match value {
+        Value::String(s) => {
+            let name = s.to_str().map_err(|_| LuaError::invalid("a scope name must be UTF-8"))?.to_string();
+            check_bounded("scope name", &name)?;
+            Ok(vec![name])
+        }
+        Value::UserData(ud) => match ud.borrow::<LuaScope>() {
+            Ok(other) => Ok(other.0.to_vec()),
+            Err(_) => Err(LuaError::invalid("scope:with takes a scope name or a scope")),
+        },
+        other => Err(LuaError::invalid(format!("scope:with takes a scope name or a scope, got {}", other.type_name()))),
+    }
+}
 
 /// The most bytes an actor's meta may take ([`corral_core::Value::size`]); more is `INVALID` (issue 9,
 /// class 8: every decision record and cached entity of the actor carries it).
@@ -74,6 +123,52 @@ impl UserData for LuaActor {
 impl UserData for LuaScope {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("names", |lua, this, ()| lua.create_sequence_from(this.0.iter().cloned()));
+        // The reference dialect's scope methods. Only `policies` reveals policy, so only it asks the gate.
+        methods.add_method("policies", |lua, this, ()| {
+            dialect_only(lua, "policies")?;
+            let result =
+                current(lua).and_then(|ctx| ctx.runtime.scope_policies(&ctx.process, &this.0).map_err(Into::into));
+            match result {
+                Ok(ids) => {
+                    let t = lua.create_table_with_capacity(ids.len(), 0)?;
+                    for (i, id) in ids.into_iter().enumerate() {
+                        let cost = charge(lua, id.len() + 32);
+                        t.raw_set(i + 1, LuaPolicy(id.into(), Arc::new(cost)))?;
+                    }
+                    ret(lua, Ok::<_, LuaError>(t))
+                }
+                Err(e) => fail(lua, e),
+            }
+        });
+        methods.add_method("contains", |lua, this, name: Value| {
+            dialect_only(lua, "contains")?;
+            Ok(match name {
+                Value::String(s) => this.0.iter().any(|n| n.as_bytes() == &*s.as_bytes()),
+                _ => false,
+            })
+        });
+        methods.add_method("with", |lua, this, added: Value| {
+            dialect_only(lua, "with")?;
+            let result = names_of(&added).and_then(|added| {
+                let mut names = this.0.to_vec();
+                for name in added {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+                if names.len() > MAX_SCOPE_NAMES {
+                    return Err(LuaError::invalid(format!("a scope holds at most {MAX_SCOPE_NAMES} names")));
+                }
+                Ok(scope(lua, names))
+            });
+            ret(lua, result)
+        });
+        methods.add_method("without", |lua, this, removed: Value| {
+            dialect_only(lua, "without")?;
+            let result = names_of(&removed)
+                .map(|removed| scope(lua, this.0.iter().filter(|n| !removed.contains(n)).cloned().collect()));
+            ret(lua, result)
+        });
     }
 }
 
@@ -206,14 +301,26 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     )?;
     security.set(
         "can",
-        lua.create_function(|lua, (action, resource): (String, String)| {
+        lua.create_function(|lua, (action, resource, meta): (String, String, Value)| {
             let bounded = check_bounded("action", &action).and_then(|()| check_bounded("resource", &resource));
             if let Err(e) = bounded {
                 return fail(lua, LuaError::from(e));
             }
             let result = current(lua).and_then(|ctx| {
                 let resource = resource_of(lua, &resource)?;
-                ctx.runtime.can(&ctx.process, &action, &resource).map_err(LuaError::from)
+                match meta {
+                    // The reference's third argument: context attributes of the request (dialect only; the
+                    // Corral API takes two arguments and ignores more, as before).
+                    Value::Table(meta) if ctx.wippy => {
+                        let (meta, _) = meta_from_lua(Some(meta))?;
+                        ctx.runtime.can_with(&ctx.process, &action, &resource, meta).map_err(LuaError::from)
+                    }
+                    Value::Nil => ctx.runtime.can(&ctx.process, &action, &resource).map_err(LuaError::from),
+                    other if ctx.wippy => {
+                        Err(LuaError::invalid(format!("security.can: meta must be a table, got {}", other.type_name())))
+                    }
+                    _ => ctx.runtime.can(&ctx.process, &action, &resource).map_err(LuaError::from),
+                }
             });
             ret(lua, result)
         })?,
@@ -226,11 +333,15 @@ pub fn create_ctx(lua: &Lua) -> mlua::Result<Table> {
     let ctx = lua.create_table()?;
     ctx.set(
         "get",
-        lua.create_function(|lua, key: String| {
+        lua.create_function(|lua, key: Value| {
             let pc = current(lua).map_err(|e| mlua::Error::runtime(e.message))?;
+            if pc.wippy {
+                return compat_get(lua, &pc, &key);
+            }
+            let key = String::from_lua(key, lua)?;
             match pc.process.context().get(&key) {
-                Some(v) => to_lua(lua, v),
-                None => Ok(Value::Nil),
+                Some(v) => Ok(MultiValue::from_iter([to_lua(lua, v)?])),
+                None => Ok(MultiValue::from_iter([Value::Nil])),
             }
         })?,
     )?;
@@ -246,4 +357,28 @@ pub fn create_ctx(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     Ok(ctx)
+}
+
+/// `ctx.get(key)` in the reference dialect: the value, or `nil, err`: `INVALID` for a key that is not a
+/// string, is empty or is over [`corral_core::limits::MAX_NAME_BYTES`] (never copied), `NOT_FOUND` naming a
+/// key the process has no value for.
+fn compat_get(lua: &Lua, pc: &crate::procs::ProcCtx, key: &Value) -> mlua::Result<MultiValue> {
+    let Value::String(key) = key else {
+        return fail(lua, LuaError::invalid(format!("ctx.get: the key must be a string, got {}", key.type_name())));
+    };
+    let bytes = key.as_bytes();
+    if bytes.is_empty() {
+        return fail(lua, LuaError::invalid("ctx.get: the key must not be empty"));
+    }
+    if bytes.len() > corral_core::limits::MAX_NAME_BYTES {
+        let bound = corral_core::limits::MAX_NAME_BYTES;
+        return fail(lua, LuaError::invalid(format!("ctx.get: a key of {} bytes is over {bound}", bytes.len())));
+    }
+    let key = String::from_utf8_lossy(&bytes);
+    match pc.process.context().get(key.as_ref()) {
+        Some(v) => Ok(MultiValue::from_iter([to_lua(lua, v)?])),
+        None => {
+            fail(lua, LuaError::new(corral_core::ErrorKind::NotFound, format!("ctx.get: no context value `{key}`")))
+        }
+    }
 }
