@@ -7,6 +7,7 @@
 
 mod boot;
 mod commands;
+mod lint;
 mod node;
 
 use std::path::PathBuf;

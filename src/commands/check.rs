@@ -5,9 +5,12 @@ use crate::boot;
 
 /// Prints every problem; 0 when clean, 1 otherwise.
 pub fn run(args: &AppArgs) -> u8 {
-    let (loaded, problems) = boot::problems(args);
+    let boot::Checked { loaded, problems, warnings } = boot::check(args);
     for p in &problems {
         crate::boot::out(format_args!("{p}"));
+    }
+    for w in &warnings {
+        crate::boot::out(format_args!("warning: {w}"));
     }
     match loaded {
         Some(loaded) => {
