@@ -5,7 +5,7 @@
 //! - `require("x")`: the module names the code asks for;
 //! - `process.spawn*("ns:name", "ns:host", ...)`, `process.exec(...)`, `ao.spawn("ns:name")` and a builder's
 //!   `:spawn*(...)`: entry ids (and host ids) written as literals;
-//! - `:with_actor("id")` and `security.new_actor("id")`: actor ids;
+//! - `security.new_actor("id")`: actor ids; `:with_actor("id")`: a string where an actor is wanted;
 //! - `security.named_scope("name")` and `security.new_scope({"a", "b"})`: scope names.
 //!
 //! Only literals are read: a name computed at run time is not guessed. The walk is bounded: a source over
@@ -48,8 +48,10 @@ pub struct Found {
     pub requires: Vec<Literal>,
     /// The entry id of a spawn or exec call, with its host literal when the second argument is one.
     pub spawns: Vec<(Literal, Option<Literal>)>,
-    /// `:with_actor("id")`, `security.new_actor("id")`.
+    /// `security.new_actor("id")`.
     pub actors: Vec<Literal>,
+    /// `:with_actor("id")`: a string where an actor is wanted (the call raises at run time).
+    pub actor_strings: Vec<Literal>,
     /// `named_scope("x")`, `new_scope({"x", ...})`.
     pub scopes: Vec<Literal>,
 }
@@ -172,7 +174,7 @@ impl Walk {
             }
             "with_actor" if method => {
                 if let (Some(a), _) = literal_args(args) {
-                    self.found.actors.push(literal(&shown, a));
+                    self.found.actor_strings.push(literal(&shown, a));
                 }
             }
             "new_actor" if !method && prefix.is_some() => {
@@ -249,7 +251,8 @@ mod tests {
             found.spawns.iter().map(|(id, host)| (id.value.as_str(), host.as_ref().map(|h| h.value.as_str()))).collect();
         assert_eq!(spawns, vec![("app:worker", Some("app:procs")), ("app:w2", None), ("app:member", None)]);
         assert_eq!(found.spawns[1].0.call, ":spawn_monitored");
-        assert_eq!(values(&found.actors), vec![("user:bob".into(), 4), ("svc:x".into(), 5)]);
+        assert_eq!(values(&found.actors), vec![("svc:x".into(), 5)]);
+        assert_eq!(values(&found.actor_strings), vec![("user:bob".into(), 4)]);
         assert_eq!(values(&found.scopes), vec![("s1".into(), 6), ("s2".into(), 6), ("s3".into(), 7)]);
     }
 
@@ -436,6 +439,13 @@ pub fn check_app(app: &corral_core::app::App, known: Option<&KnownActors>) -> Re
                 a.value,
                 a.value,
                 actor_hint(&a.value)
+            ));
+        }
+        for a in &found.actor_strings {
+            report.problems.push(format!(
+                "{src}:{}: {}(\"{}\") passes a string, but with_actor takes an actor: write \
+                 :with_actor(security.new_actor(\"{}\")) (and list `security` in the entry's `modules:`)",
+                a.line, a.call, a.value, a.value
             ));
         }
         report.scopes.extend(found.scopes.into_iter().map(|s| s.value));
