@@ -139,11 +139,7 @@ fn unknown_modules(app: &App) -> Vec<String> {
 /// The `@scope`s no process of `app` can select: not among the root's scopes (`corral.toml`) and not among
 /// `named` (the string literals of the scripts' `security.named_scope(...)` and `security.new_scope({...})`
 /// calls, read from their AST). Such a policy never applies, which is almost always a typo.
-fn unselectable_scopes(
-    app: &App,
-    policies: &PolicySet,
-    named: &std::collections::BTreeSet<String>,
-) -> Vec<String> {
+fn unselectable_scopes(app: &App, policies: &PolicySet, named: &std::collections::BTreeSet<String>) -> Vec<String> {
     let mut selectable: std::collections::BTreeSet<String> = app.config.root_scopes.iter().cloned().collect();
     selectable.extend(named.iter().cloned());
     policies

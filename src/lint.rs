@@ -60,9 +60,10 @@ pub struct Found {
 /// (over [`MAX_SOURCE`], or not Luau that `full_moon` parses: the first parse error with its line).
 pub fn read_all(sources: Vec<(String, Arc<str>)>) -> Vec<(String, Result<Found, String>)> {
     let names: Vec<String> = sources.iter().map(|(id, _)| id.clone()).collect();
-    let walked = std::thread::Builder::new().name("corral-lint".into()).stack_size(STACK).spawn(move || {
-        sources.into_iter().map(|(id, text)| (id, read(&text))).collect::<Vec<_>>()
-    });
+    let walked = std::thread::Builder::new()
+        .name("corral-lint".into())
+        .stack_size(STACK)
+        .spawn(move || sources.into_iter().map(|(id, text)| (id, read(&text))).collect::<Vec<_>>());
     match walked.map(|t| t.join()) {
         Ok(Ok(found)) => found,
         _ => names.into_iter().map(|id| (id, Err("the Luau reader failed on it".to_string()))).collect(),
@@ -247,8 +248,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(values(&found.requires), vec![("time".into(), 1), ("util".into(), 2)]);
-        let spawns: Vec<_> =
-            found.spawns.iter().map(|(id, host)| (id.value.as_str(), host.as_ref().map(|h| h.value.as_str()))).collect();
+        let spawns: Vec<_> = found
+            .spawns
+            .iter()
+            .map(|(id, host)| (id.value.as_str(), host.as_ref().map(|h| h.value.as_str())))
+            .collect();
         assert_eq!(spawns, vec![("app:worker", Some("app:procs")), ("app:w2", None), ("app:member", None)]);
         assert_eq!(found.spawns[1].0.call, ":spawn_monitored");
         assert_eq!(values(&found.actors), vec![("svc:x".into(), 5)]);
@@ -410,7 +414,10 @@ pub fn check_app(app: &corral_core::app::App, known: Option<&KnownActors>) -> Re
             match app.entries.get(name) {
                 None => report.problems.push(format!(
                     "{src}:{line}: {call}(\"{name}\") but no entry `{name}` exists{}",
-                    did_you_mean(name, app.entries.values().filter(|e| e.kind != EntryKind::Library).map(|e| e.id.as_str()))
+                    did_you_mean(
+                        name,
+                        app.entries.values().filter(|e| e.kind != EntryKind::Library).map(|e| e.id.as_str())
+                    )
                 )),
                 Some(e) if e.kind == EntryKind::Library => report.problems.push(format!(
                     "{src}:{line}: {call}(\"{name}\") but `{name}` is a library.lua entry ({}:{}), which cannot run \
@@ -466,5 +473,7 @@ pub fn check_app(app: &corral_core::app::App, known: Option<&KnownActors>) -> Re
 /// The 1-based line of the first `key = ...` of a small TOML file (for messages).
 fn line_of_key(file: &std::path::Path, key: &str) -> Option<usize> {
     let text = std::fs::read_to_string(file).ok()?;
-    text.lines().position(|l| l.trim_start().strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))).map(|i| i + 1)
+    text.lines()
+        .position(|l| l.trim_start().strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('=')))
+        .map(|i| i + 1)
 }

@@ -79,7 +79,10 @@ fn a_spawn_of_an_unknown_entry_suggests_the_nearest() {
         "lua/main.lua",
         "process.spawn(\"app:worker\"",
         "process.spawn(\"app:wroker\"",
-        &["lua/main.lua:7: process.spawn(\"app:wroker\") but no entry `app:wroker` exists", "did you mean `app:worker`?"],
+        &[
+            "lua/main.lua:7: process.spawn(\"app:wroker\") but no entry `app:wroker` exists",
+            "did you mean `app:worker`?",
+        ],
     );
 }
 
@@ -101,7 +104,10 @@ fn a_spawn_on_an_unknown_host_suggests_the_nearest() {
         "lua/main.lua",
         "\"app:worker\", \"app:procs\", 1",
         "\"app:worker\", \"app:proc\", 1",
-        &["lua/main.lua:7: process.spawn(\"app:worker\", \"app:proc\") but no host `app:proc`", "did you mean `app:procs`?"],
+        &[
+            "lua/main.lua:7: process.spawn(\"app:worker\", \"app:proc\") but no host `app:proc`",
+            "did you mean `app:procs`?",
+        ],
     );
 }
 
@@ -112,7 +118,11 @@ fn a_new_actor_that_no_entity_or_policy_knows_is_named() {
         "lua/main.lua",
         "new_actor(\"user:bob\")",
         "new_actor(\"user:bbo\")",
-        &["lua/main.lua:10: security.new_actor(\"user:bbo\")", "entities.json has no Actor \"user:bbo\"", "did you mean"],
+        &[
+            "lua/main.lua:10: security.new_actor(\"user:bbo\")",
+            "entities.json has no Actor \"user:bbo\"",
+            "did you mean",
+        ],
     );
 }
 
@@ -134,7 +144,10 @@ fn with_actor_given_a_string_says_what_to_write() {
         "lua/main.lua",
         ":with_actor(security.new_actor(\"user:alice\"))",
         ":with_actor(\"user:alice\")",
-        &["lua/main.lua:8: :with_actor(\"user:alice\") passes a string", ":with_actor(security.new_actor(\"user:alice\"))"],
+        &[
+            "lua/main.lua:8: :with_actor(\"user:alice\") passes a string",
+            ":with_actor(security.new_actor(\"user:alice\"))",
+        ],
     );
 }
 
