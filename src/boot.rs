@@ -75,6 +75,7 @@ pub fn check(args: &AppArgs) -> Checked {
     };
     let dir = policy_dir(args);
     let mut lint = crate::lint::Report::default();
+    let known = crate::lint::KnownActors::of(&dir);
     if let Some(app) = &app {
         problems.extend(unknown_modules(app));
         let mut parsed = true;
@@ -85,7 +86,6 @@ pub fn check(args: &AppArgs) -> Checked {
             }
         }
         if parsed {
-            let known = crate::lint::KnownActors::of(&dir);
             lint = crate::lint::check_app(app, known.as_ref());
             problems.append(&mut lint.problems);
             warnings.append(&mut lint.warnings);
@@ -105,6 +105,17 @@ pub fn check(args: &AppArgs) -> Checked {
         }
         if let Some(app) = &app {
             problems.extend(unselectable_scopes(app, policies, &lint.scopes));
+            let toml = app.root.join(corral_core::app::CONFIG_FILE);
+            // The `[root]` actor only when some policy names it (otherwise it is a problem already).
+            let root = app.config.root_actor.iter().filter(|a| known.as_ref().is_some_and(|k| k.ids.contains(*a)));
+            let actors: Vec<(String, Option<usize>)> = root
+                .chain(app.config.quotas.actors.keys())
+                .map(|a| {
+                    (a.clone(), crate::lint::line_of_key(&toml, a).or_else(|| crate::lint::line_of_key(&toml, "actor")))
+                })
+                .collect();
+            let entities = crate::lint::entity_ids(&dir.join("entities.json"));
+            warnings.extend(crate::policy_lint::warnings(&dir, policies, entities.as_ref(), &toml, &actors));
         }
     }
     let loaded = match (app, policies) {

@@ -470,10 +470,14 @@ pub fn check_app(app: &corral_core::app::App, known: Option<&KnownActors>) -> Re
     report
 }
 
-/// The 1-based line of the first `key = ...` of a small TOML file (for messages).
-fn line_of_key(file: &std::path::Path, key: &str) -> Option<usize> {
+/// The 1-based line of the first `key = ...` or `"key" = ...` of a small TOML file (for messages).
+pub fn line_of_key(file: &std::path::Path, key: &str) -> Option<usize> {
     let text = std::fs::read_to_string(file).ok()?;
     text.lines()
-        .position(|l| l.trim_start().strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('=')))
+        .position(|l| {
+            let l = l.trim_start();
+            let quoted = l.strip_prefix('"').and_then(|l| l.strip_prefix(key)).and_then(|l| l.strip_prefix('"'));
+            quoted.or_else(|| l.strip_prefix(key)).is_some_and(|r| r.trim_start().starts_with('='))
+        })
         .map(|i| i + 1)
 }

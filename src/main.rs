@@ -9,6 +9,7 @@ mod boot;
 mod commands;
 mod lint;
 mod node;
+mod policy_lint;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -208,3 +208,64 @@ fn deeply_nested_expressions_do_not_crash_check() {
         }
     }
 }
+
+/// A copy of the clean app with `policy` added as `policies/extra.cedar` (and `toml` appended to corral.toml):
+/// check passes (warnings do not fail it); its warning lines.
+fn warns(name: &str, policy: &str, toml: &str) -> Vec<String> {
+    let app = copy_app(APP, name);
+    std::fs::write(app.join("policies/extra.cedar"), policy).unwrap();
+    let config = std::fs::read_to_string(app.join("corral.toml")).unwrap();
+    std::fs::write(app.join("corral.toml"), config + toml).unwrap();
+    let (code, out) = check(&app);
+    assert_eq!(code, Some(0), "{out}");
+    out.lines().filter(|l| l.starts_with("warning: ")).map(str::to_owned).collect()
+}
+
+#[test]
+fn a_policy_naming_a_tenant_or_actor_that_entities_json_lacks_is_a_warning() {
+    let found = warns(
+        "lint-warn-tenant",
+        "// acme's sibling, misspelt.\npermit (principal in Tenant::\"acmee\", action, resource);\n\n\
+         permit (principal, action, resource) when { principal == Actor::\"user:carol\" };\n",
+        "",
+    );
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].contains("extra.cedar:2: policy `extra.cedar:2` names Tenant::\"acmee\""), "{found:?}");
+    assert!(found[0].contains("entities.json lacks"), "{found:?}");
+    assert!(found[1].contains("extra.cedar:4:") && found[1].contains("Actor::\"user:carol\""), "{found:?}");
+    // Known ones are not named.
+    let clean = warns("lint-warn-known", "permit (principal in Tenant::\"acme\", action, resource);\n", "");
+    assert!(clean.is_empty(), "{clean:?}");
+}
+
+#[test]
+fn a_quota_for_an_actor_that_entities_json_lacks_is_a_warning() {
+    let found = warns("lint-warn-quota", "", "\n[quotas.actors]\n\"user:dave\" = { processes = 5 }\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("corral.toml:5: actor \"user:dave\" is not an Actor of"), "{found:?}");
+    let clean = warns("lint-warn-quota-ok", "", "\n[quotas.actors]\n\"user:alice\" = { processes = 5 }\n");
+    assert!(clean.is_empty(), "{clean:?}");
+}
+
+#[test]
+fn an_unconditional_forbid_of_an_action_is_a_warning_and_a_narrow_one_is_not() {
+    let found = warns(
+        "lint-warn-forbid",
+        "@id(\"no.sends\")\nforbid (principal, action == Action::\"process.send\", resource);\n\n\
+         forbid (principal, action, resource);\n",
+        "",
+    );
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].contains("extra.cedar:1: policy `no.sends` forbids every `process.send` request unconditionally"),
+        "{found:?}"
+    );
+    assert!(found[1].contains("extra.cedar:4:") && found[1].contains("every request of every action"), "{found:?}");
+    let narrow = warns(
+        "lint-warn-forbid-narrow",
+        "forbid (principal == Actor::\"user:bob\", action == Action::\"process.send\", resource);\n\
+         forbid (principal, action == Action::\"process.terminate\", resource) when { principal has role };\n",
+        "",
+    );
+    assert!(narrow.is_empty(), "{narrow:?}");
+}
