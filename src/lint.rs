@@ -105,8 +105,11 @@ fn string_expr(e: &Expression) -> Option<(String, usize)> {
     }
 }
 
+/// A string literal's text and 1-based line.
+type Text = (String, usize);
+
 /// The first and second argument expressions when they are string literals.
-fn literal_args(args: &FunctionArgs) -> (Option<(String, usize)>, Option<(String, usize)>) {
+fn literal_args(args: &FunctionArgs) -> (Option<Text>, Option<Text>) {
     match args {
         FunctionArgs::String(t) => (string_of(t), None),
         FunctionArgs::Parentheses { arguments, .. } => {
@@ -201,8 +204,7 @@ impl Visitor for Walk {
         // `last` is the name the next anonymous call calls.
         let mut last: Option<String> = head.clone();
         let mut before: Option<String> = None;
-        let mut position = 0usize;
-        for suffix in node.suffixes() {
+        for (position, suffix) in node.suffixes().enumerate() {
             match suffix {
                 Suffix::Index(Index::Dot { name, .. }) => {
                     before = if position == 0 { head.clone() } else { None };
@@ -223,7 +225,6 @@ impl Visitor for Walk {
                     before = None;
                 }
             }
-            position += 1;
         }
     }
 }

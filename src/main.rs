@@ -1,9 +1,9 @@
 //! `corral`: the command line of the Corral runtime (`spec/cli-and-manifest.md`).
 //!
 //! `corral run` boots a node on an app and runs one root process; `corral test` runs the app's test entries;
-//! `corral check` validates manifests, scripts (their requires, spawns and actors too) and policies; `corral serve` runs a long-lived node with an HTTP
-//! API, and `corral deploy`, `apps`, `ps`, `spawn`, `send`, `call`, `stop` are its client. Logs go to stderr
-//! through `tracing` (`RUST_LOG`).
+//! `corral check` validates manifests, scripts (their requires, spawns and actors too) and policies; `corral
+//! serve` runs a long-lived node with an HTTP API, and `corral deploy`, `apps`, `ps`, `spawn`, `send`, `call`,
+//! `stop` are its client. Logs go to stderr through `tracing` (`RUST_LOG`).
 
 mod boot;
 mod commands;
