@@ -57,6 +57,10 @@ pub struct Checked {
     pub loaded: Option<Loaded>,
     /// `file:line: message` each; nothing starts while there is one.
     pub problems: Vec<String>,
+    /// What the scripts' literals say would fail at run time (`file:line: message` each, [`crate::lint`]):
+    /// `corral check` fails on them; `corral run`, `corral test` and a deploy still start the app, whose code
+    /// may expect the error (a `pcall(require, ...)`, a test of a failing spawn).
+    pub findings: Vec<String>,
     /// `file: message` each: printed by `corral check`, not counted.
     pub warnings: Vec<String>,
 }
@@ -66,6 +70,7 @@ pub struct Checked {
 pub fn check(args: &AppArgs) -> Checked {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
+    let mut findings = Vec::new();
     let app = match App::load(&args.app) {
         Ok(app) => Some(app),
         Err(e) => {
@@ -87,7 +92,7 @@ pub fn check(args: &AppArgs) -> Checked {
         }
         if parsed {
             lint = crate::lint::check_app(app, known.as_ref());
-            problems.append(&mut lint.problems);
+            findings.append(&mut lint.problems);
             warnings.append(&mut lint.warnings);
         }
     }
@@ -124,7 +129,7 @@ pub fn check(args: &AppArgs) -> Checked {
         }
         _ => None,
     };
-    Checked { loaded, problems, warnings }
+    Checked { loaded, problems, findings, warnings }
 }
 
 /// Every `modules:` name that is not a built-in module, naming its file and line: `require` could

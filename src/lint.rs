@@ -321,7 +321,8 @@ pub fn entity_ids(file: &std::path::Path) -> Option<std::collections::BTreeSet<(
 }
 
 /// The actors a policy folder knows: the `Actor` entities of its `entities.json` and every `Actor::"id"` its
-/// `*.cedar` files name (an actor that a policy names directly needs no entity).
+/// `*.cedar` files' policies name (parsed with `cedar-policy`; an actor that a policy names directly needs no
+/// entity).
 #[derive(Debug, Default)]
 pub struct KnownActors {
     /// The actor ids.
@@ -341,11 +342,10 @@ impl KnownActors {
         files.retain(|p| p.extension().is_some_and(|x| x == "cedar"));
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap_or_default();
-            for (at, _) in text.match_indices("Actor::\"") {
-                let rest = &text[at + "Actor::\"".len()..];
-                if let Some(end) = rest.find('"') {
-                    ids.insert(rest[..end].to_string());
-                }
+            let Ok(set) = <cedar_policy::PolicySet as std::str::FromStr>::from_str(&text) else { continue };
+            for json in set.policies().filter_map(|p| p.to_json().ok()) {
+                let named = crate::policy_lint::entity_literals(&json).into_iter().filter(|(t, _)| t == "Actor");
+                ids.extend(named.map(|(_, id)| id));
             }
         }
         Some(KnownActors { ids, entities_file })

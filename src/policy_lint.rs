@@ -78,7 +78,7 @@ pub fn warnings(
 
 /// Every `{"type": T, "id": I}` object of a policy's JSON form (entity literals, in its scope or conditions),
 /// walked without recursion and at most [`MAX_NODES`] nodes.
-fn entity_literals(json: &Json) -> BTreeSet<(String, String)> {
+pub fn entity_literals(json: &Json) -> BTreeSet<(String, String)> {
     let mut found = BTreeSet::new();
     let mut stack = vec![json];
     let mut seen = 0usize;
