@@ -47,7 +47,30 @@ pub fn policy_dir(args: &AppArgs) -> PathBuf {
 
 /// Every problem of the app, its scripts and its policies, one `file:line: message` each.
 pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
+    let checked = check(args);
+    (checked.loaded, checked.problems)
+}
+
+/// What [`check`] found.
+pub struct Checked {
+    /// Everything, when there is no problem.
+    pub loaded: Option<Loaded>,
+    /// `file:line: message` each; nothing starts while there is one.
+    pub problems: Vec<String>,
+    /// What the scripts' literals say would fail at run time (`file:line: message` each, [`crate::lint`]):
+    /// `corral check` fails on them; `corral run`, `corral test` and a deploy still start the app, whose code
+    /// may expect the error (a `pcall(require, ...)`, a test of a failing spawn).
+    pub findings: Vec<String>,
+    /// `file: message` each: printed by `corral check`, not counted.
+    pub warnings: Vec<String>,
+}
+
+/// Every problem and warning of the app, its scripts (parsed, then read for the literals of `require`, spawn
+/// and actor calls: [`crate::lint`]) and its policies.
+pub fn check(args: &AppArgs) -> Checked {
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    let mut findings = Vec::new();
     let app = match App::load(&args.app) {
         Ok(app) => Some(app),
         Err(e) => {
@@ -55,15 +78,24 @@ pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
             None
         }
     };
+    let dir = policy_dir(args);
+    let mut lint = crate::lint::Report::default();
+    let known = crate::lint::KnownActors::of(&dir);
     if let Some(app) = &app {
         problems.extend(unknown_modules(app));
+        let mut parsed = true;
         for entry in app.entries.values() {
             if let Err(e) = corral_sandbox::vm::check_syntax(&entry.source, &entry.source_path.display().to_string()) {
                 problems.push(format!("{e} (entry `{}`)", entry.id));
+                parsed = false;
             }
         }
+        if parsed {
+            lint = crate::lint::check_app(app, known.as_ref());
+            findings.append(&mut lint.problems);
+            warnings.append(&mut lint.warnings);
+        }
     }
-    let dir = policy_dir(args);
     let policies = match PolicySet::load_dir(&dir) {
         Ok(p) => Some(p),
         Err(e) => {
@@ -77,15 +109,27 @@ pub fn problems(args: &AppArgs) -> (Option<Loaded>, Vec<String>) {
             Err(test_problems) => problems.extend(test_problems),
         }
         if let Some(app) = &app {
-            problems.extend(unselectable_scopes(app, policies));
+            problems.extend(unselectable_scopes(app, policies, &lint.scopes));
+            let toml = app.root.join(corral_core::app::CONFIG_FILE);
+            // The `[root]` actor only when some policy names it (otherwise it is a problem already).
+            let root = app.config.root_actor.iter().filter(|a| known.as_ref().is_some_and(|k| k.ids.contains(*a)));
+            let actors: Vec<(String, Option<usize>)> = root
+                .chain(app.config.quotas.actors.keys())
+                .map(|a| {
+                    (a.clone(), crate::lint::line_of_key(&toml, a).or_else(|| crate::lint::line_of_key(&toml, "actor")))
+                })
+                .collect();
+            let entities = crate::lint::entity_ids(&dir.join("entities.json"));
+            warnings.extend(crate::policy_lint::warnings(&dir, policies, entities.as_ref(), &toml, &actors));
         }
     }
-    match (app, policies) {
+    let loaded = match (app, policies) {
         (Some(app), Some(policies)) if problems.is_empty() => {
-            (Some(Loaded { app: Arc::new(app), policies, policy_dir: dir }), problems)
+            Some(Loaded { app: Arc::new(app), policies, policy_dir: dir })
         }
-        _ => (None, problems),
-    }
+        _ => None,
+    };
+    Checked { loaded, problems, findings, warnings }
 }
 
 /// Every `modules:` name that is not a built-in module, naming its file and line: `require` could
@@ -108,14 +152,12 @@ fn unknown_modules(app: &App) -> Vec<String> {
     problems
 }
 
-/// The `@scope`s no process of `app` can select: not among the root's scopes (`corral.toml`) and not named by
-/// a string literal in a `security.named_scope(...)` or `security.new_scope({...})` call of the app's
-/// scripts. Such a policy never applies, which is almost always a typo.
-fn unselectable_scopes(app: &App, policies: &PolicySet) -> Vec<String> {
+/// The `@scope`s no process of `app` can select: not among the root's scopes (`corral.toml`) and not among
+/// `named` (the string literals of the scripts' `security.named_scope(...)` and `security.new_scope({...})`
+/// calls, read from their AST). Such a policy never applies, which is almost always a typo.
+fn unselectable_scopes(app: &App, policies: &PolicySet, named: &std::collections::BTreeSet<String>) -> Vec<String> {
     let mut selectable: std::collections::BTreeSet<String> = app.config.root_scopes.iter().cloned().collect();
-    for entry in app.entries.values() {
-        selectable.extend(scope_literals(&entry.source));
-    }
+    selectable.extend(named.iter().cloned());
     policies
         .policy_ids()
         .into_iter()
@@ -133,22 +175,6 @@ fn unselectable_scopes(app: &App, policies: &PolicySet) -> Vec<String> {
             ))
         })
         .collect()
-}
-
-/// The string literals inside `named_scope(...)` and `new_scope(...)` calls of a Lua source.
-fn scope_literals(source: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    for call in ["named_scope(", "new_scope("] {
-        for (at, _) in source.match_indices(call) {
-            let args = &source[at + call.len()..];
-            let args = &args[..args.find(')').unwrap_or(args.len())];
-            // Quoted words between the parentheses: every other piece of a split on quotes.
-            for quote in ['"', '\''] {
-                names.extend(args.split(quote).skip(1).step_by(2).map(str::to_owned));
-            }
-        }
-    }
-    names
 }
 
 /// Loads everything or prints every problem and returns `None`.

@@ -1,13 +1,15 @@
 //! `corral`: the command line of the Corral runtime (`spec/cli-and-manifest.md`).
 //!
 //! `corral run` boots a node on an app and runs one root process; `corral test` runs the app's test entries;
-//! `corral check` validates manifests, scripts and policies; `corral serve` runs a long-lived node with an HTTP
-//! API, and `corral deploy`, `apps`, `ps`, `spawn`, `send`, `call`, `stop` are its client. Logs go to stderr
-//! through `tracing` (`RUST_LOG`).
+//! `corral check` validates manifests, scripts (their requires, spawns and actors too) and policies; `corral
+//! serve` runs a long-lived node with an HTTP API, and `corral deploy`, `apps`, `ps`, `spawn`, `send`, `call`,
+//! `stop` are its client. Logs go to stderr through `tracing` (`RUST_LOG`).
 
 mod boot;
 mod commands;
+mod lint;
 mod node;
+mod policy_lint;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,7 +30,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Run every entry with `meta.type: test`, one line each, then `N passed, M failed`.
     Test(commands::test::TestArgs),
-    /// Load and validate manifests, scripts (parse only) and policies; list every problem.
+    /// Load and validate manifests, scripts (parsed, then read for requires, spawns and actors) and policies;
+    /// list every problem, then warnings.
     Check(AppArgs),
     /// Test policy folders.
     #[command(subcommand)]

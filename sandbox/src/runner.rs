@@ -38,13 +38,34 @@ pub async fn run(
     loop {
         let ctx = Arc::new(ProcCtx::new(runtime.clone(), process.clone(), entry.clone(), wippy));
         match run_once(&vm, &lease, ctx, args).await {
-            Step::Done(exit) => return exit,
+            Step::Done(exit) => {
+                log_abnormal(&process, &entry, &exit);
+                return exit;
+            }
             Step::Upgrade(next, state) => {
                 entry = next;
                 args = state;
             }
         }
     }
+}
+
+/// Logs an exit the process's own code caused (an error or a limit) at WARN, target `corral::script`, with its
+/// PID, entry, reason and error (whose text starts `file.lua:LINE:` for an error raised in Lua). A
+/// termination, cancel or shutdown is another process's or the node's doing and is not logged here.
+fn log_abnormal(process: &Process, entry: &Entry, exit: &Exit) {
+    if !matches!(exit.reason, ExitReason::Error | ExitReason::LimitMemory | ExitReason::LimitCompute) {
+        return;
+    }
+    let error = exit.result.as_ref().err().map(String::as_str).unwrap_or("");
+    tracing::warn!(
+        target: "corral::script",
+        pid = %process.pid(),
+        entry = %entry.id,
+        reason = exit.reason.as_str(),
+        error,
+        "process exited abnormally"
+    );
 }
 
 /// Removes the thread's registration however the run ends (including when the runtime drops the future).

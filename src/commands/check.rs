@@ -3,13 +3,18 @@
 use crate::AppArgs;
 use crate::boot;
 
-/// Prints every problem; 0 when clean, 1 otherwise.
+/// Prints every problem (the scripts' findings among them), then the warnings; 0 when there is no problem, 1
+/// otherwise.
 pub fn run(args: &AppArgs) -> u8 {
-    let (loaded, problems) = boot::problems(args);
+    let boot::Checked { loaded, mut problems, findings, warnings } = boot::check(args);
+    problems.extend(findings);
     for p in &problems {
         crate::boot::out(format_args!("{p}"));
     }
-    match loaded {
+    for w in &warnings {
+        crate::boot::out(format_args!("warning: {w}"));
+    }
+    match loaded.filter(|_| problems.is_empty()) {
         Some(loaded) => {
             crate::boot::out(format_args!(
                 "ok: {} entries, {} hosts, {} policies (revision {})",

@@ -1,4 +1,5 @@
-//! `corral audit show`: records filtered by kind, pid, actor or decision; a table on a terminal, JSON lines
+//! `corral audit show`: records filtered by kind, pid (caller or target), actor, decision, action, target and
+//! time; a table on a terminal, JSON lines
 //! otherwise (or as `--format` says).
 
 use std::io::IsTerminal;
@@ -6,6 +7,20 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use serde_json::Value as Json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// `--since` / `--until`. Errors: not RFC 3339, with an example.
+fn rfc3339(text: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time such as 2026-12-01T10:00:00Z ({e})"))
+}
+
+/// The id inside a resource such as `Process::"{...}"` or `Entry::"app:worker"`.
+fn resource_id(resource: &str) -> Option<&str> {
+    let (_, quoted) = resource.split_once("::\"")?;
+    quoted.strip_suffix('"')
+}
 
 /// Arguments of `corral audit show`.
 #[derive(Args, Debug)]
@@ -17,9 +32,24 @@ pub struct ShowArgs {
     /// several.
     #[arg(long)]
     kind: Vec<String>,
-    /// Only records about this process: its `pid`, `target`, `parent` or `from` field.
+    /// Only records about this process: its `pid`, `target`, `parent` or `from` field, or a decision's target
+    /// (`resource` `Process::"PID"`): a process's requests and those made on it.
     #[arg(long)]
     pid: Option<String>,
+    /// Only records of this action (`process.send`), or of every action with this prefix (`process.*`): a
+    /// decision's or summary's `action`. Repeat for several.
+    #[arg(long)]
+    action: Vec<String>,
+    /// Only records whose target is this: a decision's `resource` (`Entry::"app:worker"` or just
+    /// `app:worker`), its `target_entry`, or a record's `target`.
+    #[arg(long)]
+    target: Option<String>,
+    /// Only records at or after this time (RFC 3339, e.g. `2026-12-01T10:00:00Z`).
+    #[arg(long, value_parser = rfc3339)]
+    since: Option<OffsetDateTime>,
+    /// Only records at or before this time (RFC 3339).
+    #[arg(long, value_parser = rfc3339)]
+    until: Option<OffsetDateTime>,
     /// Only records of this actor: the `principal` of a decision, the `actor` of a process record.
     #[arg(long)]
     actor: Option<String>,
@@ -87,8 +117,23 @@ fn selected(args: &ShowArgs, record: &Json) -> bool {
     let kind = text("kind").unwrap_or("");
     let kind_ok = args.kind.is_empty()
         || args.kind.iter().any(|k| k == kind || k.strip_suffix('*').is_some_and(|p| kind.starts_with(p)));
-    let pid_ok =
-        args.pid.as_deref().is_none_or(|p| ["pid", "target", "parent", "from"].iter().any(|f| text(f) == Some(p)));
+    let resource = text("resource").unwrap_or("");
+    let pid_ok = args.pid.as_deref().is_none_or(|p| {
+        ["pid", "target", "parent", "from"].iter().any(|f| text(f) == Some(p))
+            || (resource.starts_with("Process::") && resource_id(resource) == Some(p))
+    });
+    let action = text("action").unwrap_or("");
+    let action_ok = args.action.is_empty()
+        || args.action.iter().any(|a| a == action || a.strip_suffix('*').is_some_and(|p| action.starts_with(p)));
+    let target_ok = args.target.as_deref().is_none_or(|t| {
+        resource == t
+            || resource_id(resource) == Some(t)
+            || text("target_entry") == Some(t)
+            || text("target") == Some(t)
+    });
+    let at = text("ts").and_then(|ts| OffsetDateTime::parse(ts, &Rfc3339).ok());
+    let time_ok = (args.since.is_none() && args.until.is_none())
+        || at.is_some_and(|at| args.since.is_none_or(|s| at >= s) && args.until.is_none_or(|u| at <= u));
     let actor_ok = args.actor.as_deref().is_none_or(|a| text("principal") == Some(a) || text("actor") == Some(a));
     let decision_ok = args.decision.is_none_or(|d| {
         text("decision")
@@ -97,7 +142,7 @@ fn selected(args: &ShowArgs, record: &Json) -> bool {
                 DecisionFilter::Deny => "deny",
             })
     });
-    kind_ok && pid_ok && actor_ok && decision_ok
+    kind_ok && pid_ok && actor_ok && decision_ok && action_ok && target_ok && time_ok
 }
 
 /// One table row: seq, time of day, kind, actor, pid, and what happened.

@@ -1,0 +1,5 @@
+local function main()
+    return true
+end
+
+return { main = main }

@@ -1,0 +1,1 @@
+return { double = function(n) return n * 2 end }

@@ -1,0 +1,5 @@
+local function main(n)
+    return n
+end
+
+return { main = main }

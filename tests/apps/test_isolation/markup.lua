@@ -1,0 +1,5 @@
+local function main()
+    error("<failure> & \"quotes\" ]]> in a message", 0)
+end
+
+return { main = main }
