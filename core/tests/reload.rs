@@ -117,6 +117,31 @@ fn a_bad_edit_keeps_the_running_set_and_is_recorded() -> TestResult {
 }
 
 #[test]
+fn a_reload_that_fails_the_folders_own_policy_tests_is_rejected_like_a_bad_edit() -> TestResult {
+    let root = scratch("tests")?;
+    let policies = root.join("policies");
+    write(&policies, "p.cedar", ALLOW)?;
+    std::fs::create_dir_all(policies.join("tests"))?;
+    let table = "- {name: alice sends, principal: user:alice, action: process.send, expect: allow,\n   \
+                 resource: {process: \"{n@1|app:procs|2}\", entry: \"app:w\", host: \"app:procs\", actor: user:bob}}\n";
+    write(&policies.join("tests"), "decisions.yaml", table)?;
+    let audit = Arc::new(MemoryAudit::new());
+    let node = node(&root, Arc::clone(&audit))?;
+    let running = node.gate().policies().revision().to_owned();
+    // A valid edit that breaks the folder's decision table: not swapped in.
+    write(&policies, "p.cedar", DENY)?;
+    let error = node.reload_policies(&policies).expect_err("the decision table fails");
+    let text = error.to_string();
+    assert!(text.contains("decisions.yaml:1") && text.contains("alice sends"), "names the test: {text}");
+    assert_eq!(node.gate().policies().revision(), running, "the running set stays");
+    assert_eq!(kinds(&audit, "policy.reject").len(), 1);
+    // Fixing the table too makes the same edit go through.
+    write(&policies.join("tests"), "decisions.yaml", &table.replace("expect: allow", "expect: deny"))?;
+    assert!(matches!(node.reload_policies(&policies)?, Reload::Replaced { .. }));
+    Ok(())
+}
+
+#[test]
 fn reloading_the_same_files_changes_nothing() -> TestResult {
     let root = scratch("same")?;
     write(&root.join("policies"), "p.cedar", ALLOW)?;

@@ -4,7 +4,9 @@
 //!
 //! A reload reads and validates the whole folder off the request path, then swaps the set into the gate in
 //! one atomic store. A check loads the set once and decides all its requests against it, so every decision
-//! carries exactly one revision. A folder that does not load leaves the running set alone; the problems go to
+//! carries exactly one revision. The folder's policy tests (`tests/*.yaml`) run against the new set as at boot,
+//! and a set that fails one is rejected like a folder that does not load. A folder that does not load leaves the
+//! running set alone; the problems go to
 //! stderr (`tracing`, target `corral::policy`) and to the audit log as `policy.reject`. A successful reload is
 //! `policy.reload`. Reloads are serialised, and a reload whose files hash to the running revision changes
 //! nothing and records nothing.
@@ -22,6 +24,23 @@ use crate::error::{Error, Result};
 use crate::gate::Gate;
 use crate::lock;
 use crate::runtime::Runtime;
+
+/// `set` when the folder's policy tests (`dir/tests/*.yaml`, as `corral policy test` runs them) all pass
+/// against it, as at boot. Errors: the tests that do not load, or each failing test (its file, line and why):
+/// a set that fails its own tests is rejected like a bad edit.
+fn passes_its_tests(set: PolicySet, dir: &Path) -> std::result::Result<PolicySet, LoadError> {
+    let tests = corral_policy::testing::load_tests(dir)?;
+    let problems: Vec<Problem> = tests
+        .iter()
+        .map(|test| test.run(&set))
+        .filter_map(|outcome| {
+            let why = outcome.failure.as_ref()?;
+            let message = format!("policy test `{}` fails: {why}", outcome.test.name);
+            Some(Problem::new(&outcome.test.file, outcome.test.line, message))
+        })
+        .collect();
+    if problems.is_empty() { Ok(set) } else { Err(LoadError { problems }) }
+}
 
 /// What a reload did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +77,7 @@ impl Runtime {
         let gate = self.gate();
         let _serialised = lock(&self.inner.reloading);
         let running = gate.policies().revision().to_string();
-        match PolicySet::load_dir(dir) {
+        match PolicySet::load_dir(dir).and_then(|set| passes_its_tests(set, dir)) {
             Ok(set) if set.revision() == running => Ok(Reload::Unchanged { revision: running }),
             Ok(set) => {
                 let revision = set.revision().to_string();
@@ -141,7 +160,7 @@ impl Gate {
         let _serialised = lock(&self.reloading);
         let previous = self.policies();
         let running = previous.revision().to_string();
-        match PolicySet::load_node_dir(dir) {
+        match PolicySet::load_node_dir(dir).and_then(|set| passes_its_tests(set, dir)) {
             Ok(set) if set.revision() == running => Ok(Reload::Unchanged { revision: running }),
             Ok(set) => {
                 let revision = set.revision().to_string();
