@@ -33,3 +33,15 @@ fn a_clean_exit_logs_no_warning() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("exited abnormally"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn an_error_a_built_in_raises_gets_the_scripts_file_and_line() {
+    let dir = temp("script-builtin-error");
+    let audit = dir.join("audit.test.jsonl");
+    let app = root().join("tests/apps/lint");
+    let out = corral(&["test", "--app", app.to_str().unwrap(), "--audit", audit.to_str().unwrap(), "builtin_error"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let exit = log.lines().find(|l| l.contains("\"kind\":\"proc.exit\"")).unwrap();
+    assert!(exit.contains("\"error\":\"builtin_error.lua:3: "), "the line of the call, not of the built-in: {exit}");
+}

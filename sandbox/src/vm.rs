@@ -52,6 +52,7 @@ type Compiled = (Arc<str>, Arc<Vec<u8>>);
 /// metered like the rest of the process: a table whose `__tostring` never returns is ended by the compute
 /// budget instead of hanging the VM when the runtime reads the error (`docs/security.md`).
 const BOOT: &str = r##"
+local locate = ...
 local function plain(e)
   if type(e) ~= "table" then return e end
   local ok, text = pcall(tostring, e)
@@ -65,6 +66,15 @@ local function start(chunk, method, id, ...)
   if type(f) ~= "function" then error("entry `" .. id .. "` has no function `" .. method .. "`", 0) end
   return f(...)
 end
+-- An error a built-in function raised carries no location: it gets the script's file and line. (A string a
+-- script raised keeps what `error` gave it, level 0 included; an error object stays an object.)
+local function located(e)
+  if type(e) == "userdata" then
+    local text = locate(e)
+    if text then return text end
+  end
+  return plain(e)
+end
 local function finish(ok, ...)
   if not ok then error((...), 0) end
   if select("#", ...) >= 2 then
@@ -74,9 +84,49 @@ local function finish(ok, ...)
   return ...
 end
 return function(chunk, method, id, ...)
-  return finish(xpcall(start, plain, chunk, method, id, ...))
+  return finish(xpcall(start, located, chunk, method, id, ...))
 end
 "##;
+
+/// The text of an error that ends a process and was raised as a value with no position (an error a Rust
+/// function raised, `Value::Error`, or an error object, `errors.new` / a built-in's `nil, err` re-raised),
+/// prefixed with the script's `file.lua:LINE` when it has no location of its own; `None` for any other value
+/// (a string keeps what `error` gave it).
+fn located(lua: &Lua, error: &Value) -> Option<String> {
+    let text = match error {
+        Value::Error(error) => crate::runner::error_text(error),
+        Value::UserData(ud) => ud.borrow::<crate::modules::errors::LuaError>().ok()?.message.clone(),
+        _ => return None,
+    };
+    let has_location = text.split_once(':').is_some_and(|(file, rest)| {
+        (file.ends_with(".lua") || file.ends_with(".luau"))
+            && rest.split(':').next().is_some_and(|n| n.parse::<u32>().is_ok())
+    });
+    if has_location {
+        return Some(text);
+    }
+    Some(match script_location(lua) {
+        Some(at) => format!("{at}: {text}"),
+        None => text,
+    })
+}
+
+/// `file.lua:LINE` of the innermost frame of a script's own code on the running stack (built-in glue and Rust
+/// functions skipped), for an error a built-in function raised without a location; `None` when there is none.
+/// Walks at most 64 frames.
+fn script_location(lua: &Lua) -> Option<String> {
+    for level in 1..64 {
+        let frame = lua.inspect_stack(level, |debug| {
+            let source = debug.source();
+            let file = source.short_src.as_deref().filter(|s| s.ends_with(".lua") || s.ends_with(".luau"))?;
+            (source.what == "Lua").then(|| format!("{file}:{}", debug.current_line().unwrap_or(0)))
+        })?;
+        if frame.is_some() {
+            return frame;
+        }
+    }
+    None
+}
 
 /// Creates a VM with the modules installed, the metering callbacks set and the globals sealed. `wippy` turns on the reference system's
 /// dialect (`cli-and-manifest.md`, "Compatibility").
@@ -105,8 +155,12 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     let string_meta: Value = lua.globals().get::<Function>("getmetatable")?.call("")?;
     freeze_all(&lua, string_meta)?;
     let boot_source = Compiler::new().compile(BOOT)?;
-    let boot: Function =
-        lua.load(boot_source).set_name("=corral:boot").set_mode(ChunkMode::Binary).into_function()?.call(())?;
+    let boot: Function = lua
+        .load(boot_source)
+        .set_name("=corral:boot")
+        .set_mode(ChunkMode::Binary)
+        .into_function()?
+        .call(lua.create_function(|lua, error: Value| Ok(located(lua, &error)))?)?;
     Ok(Vm {
         lua,
         globals,
