@@ -32,7 +32,10 @@ impl Launcher for Idle {
 /// An app folder `name` with hosts `app:procs` (mailbox of 2) and entries `app:idle`, `app:quick`; its own
 /// policies permit only `user:app-only`, so a decision by the app's gate would deny an API caller.
 fn app(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("corral-node-api-{name}-{}", std::process::id()));
+    // One folder per call: the tests of this file run in parallel and several build an app of the same name.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("corral-node-api-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     let mut manifest = String::from(
