@@ -136,14 +136,7 @@ impl Runtime {
         payload: Vec<Value>,
         timeout: std::time::Duration,
     ) -> Result<Value> {
-        check_topic(topic)?;
-        let target = self.resolve(dest)?;
-        let bytes = super::messaging::check_values(&target.host().spec, &payload)?;
-        let call = Operation::Call { target: &target.target(), topic, bytes };
-        let permit = Decider::api(node_gate).check(&caller.caller(), call)?;
-        let actor: std::sync::Arc<str> = caller.actor.id.as_str().into();
-        let pending = self.deliver_call(permit, None, Some(actor), &target, topic, payload, bytes)?;
-        self.inner.counters.message();
+        let pending = self.call_decided_by(Decider::api(node_gate), &caller.caller(), dest, topic, payload)?;
         pending.wait(timeout).await
     }
 

@@ -31,7 +31,7 @@ use super::Runtime;
 use super::messaging::check_payload;
 use super::spawn::check_topic;
 use crate::error::{Error, Result};
-use crate::gate::{Caller, OpKind, Operation, Permit, SubjectRef};
+use crate::gate::{Caller, Decider, OpKind, Operation, Permit, SubjectRef};
 use crate::limits::{Charge, QUEUED_OVERHEAD};
 use crate::lock;
 use crate::mailbox::Message;
@@ -207,10 +207,23 @@ impl Runtime {
     /// `None`) at the gate like a process's call, bounded by the target's host message bounds, with no sender
     /// PID in the message. Returns the pending call. Errors: as [`Runtime::start_call`].
     pub fn start_call_as(&self, caller: &Caller, dest: &str, topic: &str, payload: Vec<Value>) -> Result<PendingCall> {
+        self.call_decided_by(Decider::own(self.gate()), caller, dest, topic, payload)
+    }
+
+    /// A call from a caller that is no process, decided by `decider` (the app's gate, or the node's for an API
+    /// caller): the steps of [`Runtime::start_call_as`], shared with [`Runtime::api_call`].
+    pub(super) fn call_decided_by(
+        &self,
+        decider: Decider<'_>,
+        caller: &Caller,
+        dest: &str,
+        topic: &str,
+        payload: Vec<Value>,
+    ) -> Result<PendingCall> {
         check_topic(topic)?;
         let target = self.resolve(dest)?;
         let bytes = super::messaging::check_values(&target.host().spec, &payload)?;
-        let permit = self.gate().check(caller, Operation::Call { target: &target.target(), topic, bytes })?;
+        let permit = decider.check(caller, Operation::Call { target: &target.target(), topic, bytes })?;
         let actor = caller.actor.as_ref().map(|a| Arc::<str>::from(a.id.as_str()));
         self.deliver_call(permit, None, actor, &target, topic, payload, bytes)
     }
@@ -245,6 +258,7 @@ impl Runtime {
                     from.messages_out.fetch_add(1, Ordering::Relaxed);
                 }
                 target.messages_in.fetch_add(1, Ordering::Relaxed);
+                self.inner.counters.message();
                 Ok(pending)
             }
             Err(refused) => {
