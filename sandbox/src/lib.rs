@@ -26,6 +26,7 @@
     )
 )]
 
+pub mod block;
 pub mod convert;
 // `interrupt.rs` is another engineer's; its one index (`slots[category]`, a category is always below
 // `SLOTS`) is allowed here until it is rewritten with `get`.

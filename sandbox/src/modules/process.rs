@@ -11,6 +11,7 @@ use corral_core::runtime::{CallRef, DEFAULT_CALL_TIMEOUT, SpawnSpec};
 use corral_core::value::Value as CoreValue;
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
+use crate::block::{self, Step, Wait};
 use crate::convert::{Bounds, from_lua_multi, to_lua};
 use crate::modules::channel::LuaChan;
 use crate::modules::errors::{LuaError, fail, ret};
@@ -107,8 +108,8 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     process.set("spawn_monitored", spawn_fn(lua, true, false)?)?;
     process.set("spawn_linked", spawn_fn(lua, false, true)?)?;
     process.set("spawn_linked_monitored", spawn_fn(lua, true, true)?)?;
-    process.set("exec", lua.create_async_function(exec)?)?;
-    process.set("call", lua.create_async_function(call)?)?;
+    process.set("exec", block::function(lua, exec)?)?;
+    process.set("call", block::function(lua, call)?)?;
     process.set(
         "reply",
         lua.create_function(|lua, (reference, value): (Value, Value)| {
@@ -138,7 +139,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     register_options(lua, &process)?;
     register_mailbox(lua, &process)?;
     register_registry(lua, &process)?;
-    process.set("upgrade", lua.create_async_function(upgrade)?)?;
+    process.set("upgrade", block::function(lua, upgrade)?)?;
     let event = lua.create_table()?;
     event.set("EXIT", EventKind::Exit.as_str())?;
     event.set("LINK_DOWN", EventKind::LinkDown.as_str())?;
@@ -148,22 +149,25 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     lua.globals().set("process", process)
 }
 
-async fn exec(lua: Lua, args: Args) -> mlua::Result<MultiValue> {
-    let ctx = match current(&lua) {
-        Ok(ctx) => ctx,
-        Err(e) => return fail(&lua, e),
+/// `process.exec(id, host, ...)`: runs the entry as a child and returns its result, or `nil, err`.
+fn exec(lua: &Lua, args: MultiValue) -> mlua::Result<Step> {
+    let args = Args::from_iter(args);
+    let prepared = current(lua).and_then(|ctx| {
+        let spec = spawn_spec(&args, false, false, Bounds::of_process(&ctx.process))?;
+        Ok((ctx, spec))
+    });
+    let (ctx, spec) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => return fail(lua, e).map(Step::Ready),
     };
-    let spec = match spawn_spec(&args, false, false, Bounds::of_process(&ctx.process)) {
-        Ok(spec) => spec,
-        Err(e) => return fail(&lua, e),
-    };
-    match ctx.runtime.exec(&ctx.process, &spec.entry, &spec.host, spec.args).await {
+    let running = async move { ctx.runtime.exec(&ctx.process, &spec.entry, &spec.host, spec.args).await };
+    Ok(Step::wait(running, |lua, result| match result {
         Ok(exit) => match exit.result {
-            Ok(value) => Ok(MultiValue::from_iter([to_lua(&lua, &value)?])),
-            Err(message) => fail(&lua, LuaError::new(corral_core::ErrorKind::Internal, message)),
+            Ok(value) => Ok(MultiValue::from_iter([to_lua(lua, &value)?])),
+            Err(message) => fail(lua, LuaError::new(corral_core::ErrorKind::Internal, message)),
         },
-        Err(e) => fail(&lua, e),
-    }
+        Err(e) => fail(lua, e),
+    }))
 }
 
 /// A call's reply reference as scripts hold it (`msg:reply_to()`): opaque, it cannot be copied into a message
@@ -202,8 +206,9 @@ pub fn reply(lua: &Lua, reference: &CallRef, value: &Value) -> mlua::Result<Mult
 
 /// `process.call(dest, topic, payload?, timeout?)`: the reply value, or `nil, err` (`TIMEOUT` after
 /// `timeout`, default 5s; `UNAVAILABLE` when the target exits before it replies; those of a send).
-async fn call(lua: Lua, args: Args) -> mlua::Result<MultiValue> {
-    let prepared = current(&lua).and_then(|ctx| {
+fn call(lua: &Lua, args: MultiValue) -> mlua::Result<Step> {
+    let args = Args::from_iter(args);
+    let prepared = current(lua).and_then(|ctx| {
         let dest = string_arg(args.first(), "destination")?;
         let topic = string_arg(args.get(1), "topic")?;
         let payload = match args.get(2) {
@@ -219,38 +224,30 @@ async fn call(lua: Lua, args: Args) -> mlua::Result<MultiValue> {
     });
     let (pending, timeout) = match prepared {
         Ok(prepared) => prepared,
-        Err(e) => return fail(&lua, e),
+        Err(e) => return fail(lua, e).map(Step::Ready),
     };
-    match pending.wait(timeout).await {
-        Ok(value) => Ok(MultiValue::from_iter([to_lua(&lua, &value)?])),
-        Err(e) => fail(&lua, e),
-    }
+    Ok(Step::wait(async move { pending.wait(timeout).await }, |lua, result| match result {
+        Ok(value) => Ok(MultiValue::from_iter([to_lua(lua, &value)?])),
+        Err(e) => fail(lua, e),
+    }))
 }
 
-async fn upgrade(lua: Lua, args: Args) -> mlua::Result<MultiValue> {
-    let ctx = match current(&lua) {
-        Ok(ctx) => ctx,
-        Err(e) => return fail(&lua, e),
-    };
-    let entry = match args.first() {
-        None | Some(Value::Nil) => None,
-        Some(v) => match string_arg(Some(v), "entry id") {
-            Ok(s) => Some(s),
-            Err(e) => return fail(&lua, e),
-        },
-    };
-    let state = match from_lua_multi(args.iter().skip(1), "argument", Bounds::of_process(&ctx.process)) {
-        Ok(state) => state,
-        Err(e) => return fail(&lua, e),
-    };
-    match ctx.runtime.upgrade(&ctx.process, entry.as_deref()) {
-        Ok(up) => {
-            ctx.request_upgrade(up, state);
-            // The runner drops this thread and starts the new code; this call never returns.
-            std::future::pending::<()>().await;
-            Ok(MultiValue::new())
-        }
-        Err(e) => fail(&lua, e),
+fn upgrade(lua: &Lua, args: MultiValue) -> mlua::Result<Step> {
+    let args = Args::from_iter(args);
+    let requested = current(lua).and_then(|ctx| {
+        let entry = match args.first() {
+            None | Some(Value::Nil) => None,
+            Some(v) => Some(string_arg(Some(v), "entry id")?),
+        };
+        let state = from_lua_multi(args.iter().skip(1), "argument", Bounds::of_process(&ctx.process))?;
+        let up = ctx.runtime.upgrade(&ctx.process, entry.as_deref())?;
+        ctx.request_upgrade(up, state);
+        Ok(())
+    });
+    match requested {
+        // The runner drops this thread and starts the new code; this call never returns.
+        Ok(()) => Ok(Step::Wait(Wait::Forever)),
+        Err(e) => fail(lua, e).map(Step::Ready),
     }
 }
 

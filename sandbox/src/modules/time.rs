@@ -176,13 +176,13 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     let time = lua.create_table()?;
     time.set(
         "sleep",
-        lua.create_async_function(|lua, d: Value| async move {
+        crate::block::function(lua, |lua, args| {
+            let d = args.into_iter().next().unwrap_or(Value::Nil);
             match duration_arg(&d) {
-                Ok(d) => {
-                    tokio::time::sleep(d).await;
-                    crate::modules::errors::ret(&lua, Ok::<_, LuaError>(true))
-                }
-                Err(e) => crate::modules::errors::fail(&lua, e),
+                Ok(d) => Ok(crate::block::Step::wait(tokio::time::sleep(d), |lua, ()| {
+                    crate::modules::errors::ret(lua, Ok::<_, LuaError>(true))
+                })),
+                Err(e) => crate::modules::errors::fail(lua, e).map(crate::block::Step::Ready),
             }
         })?,
     )?;

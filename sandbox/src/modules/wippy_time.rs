@@ -1080,13 +1080,13 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     )?;
     time.set(
         "sleep",
-        lua.create_async_function(|lua, d: Value| async move {
+        crate::block::function(lua, |lua, args| {
+            let d = args.into_iter().next().unwrap_or(Value::Nil);
             match wait_arg(&d) {
                 Ok(wait) => {
-                    tokio::time::sleep(wait).await;
-                    ret(&lua, Ok::<_, LuaError>(true))
+                    Ok(crate::block::Step::wait(tokio::time::sleep(wait), |lua, ()| ret(lua, Ok::<_, LuaError>(true))))
                 }
-                Err(e) => fail(&lua, e),
+                Err(e) => fail(lua, e).map(crate::block::Step::Ready),
             }
         })?,
     )?;
