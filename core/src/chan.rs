@@ -104,6 +104,11 @@ impl Chan {
         self.inner.id
     }
 
+    /// The buffer's size (0: unbuffered).
+    pub fn capacity(&self) -> usize {
+        self.inner.state_cap()
+    }
+
     /// Sends without waiting. An unbuffered channel takes the item only when a receiver is parked.
     pub fn try_send(&self, item: Item) -> Result<(), SendError> {
         let mut state = lock(&self.inner.state);
@@ -333,6 +338,12 @@ pub async fn select(cases: &mut [Case], default: bool) -> Selected {
         }
         select_all(waits).await;
     }
+}
+
+/// Runs the first ready case without waiting, in order; `None` when none is ready (what [`select`] does
+/// before it waits).
+pub fn try_select(cases: &mut [Case]) -> Option<Selected> {
+    try_cases(cases)
 }
 
 fn try_cases(cases: &mut [Case]) -> Option<Selected> {

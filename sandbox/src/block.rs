@@ -1,13 +1,27 @@
 //! Blocking module functions: the one way a Lua call parks its process.
 //!
-//! A blocking function (`process.call`, `process.exec`, `time.sleep`, ...) is written as a plain function
-//! that answers at once with a [`Step`]: [`Step::Ready`] with its values, or [`Step::Wait`] with what the
-//! process waits for. The process's Luau thread yields while it waits; it never blocks an OS thread.
-//! Everything up to the wait (argument checks, decisions at the gate, conversions) runs on the process's
-//! thread, metered like the rest of its code.
+//! A blocking function (`ch:receive()`, `channel.select`, `process.call`, `time.sleep`, ...) is written as a
+//! plain function that answers at once with a [`Step`]: [`Step::Ready`] with its values, or [`Step::Wait`]
+//! with what the process waits for. Everything up to the wait (argument checks, decisions at the gate,
+//! conversions) runs on the process's thread, metered like the rest of its code, and a call that can answer
+//! at once (a message already queued) never leaves Luau.
+//!
+//! Parking is a plain Luau yield, with no future or closure made per call: the Rust function stores the
+//! wait in its process's cell of the VM's [`Parked`] slots and returns a private marker; a small Luau wrapper sees the marker and
+//! yields it to the runner (`runner.rs`), which takes the wait, awaits it, and resumes the thread with the
+//! wait's values, which the wrapper returns. The marker is a light userdata no script can make.
+//!
+//! A blocking call inside a script's own coroutine yields the marker to the `coroutine.resume` that runs
+//! the coroutine; the VM's `coroutine.resume` and `coroutine.wrap` are wrappers (installed here) that pass
+//! such a yield on to their own caller and hand the answer back, so the wait reaches the runner through any
+//! depth of coroutines and the script never sees the marker.
 
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use corral_core::chan::{Chan, Item};
 use futures_util::future::BoxFuture;
-use mlua::{Function, Lua, MultiValue};
+use mlua::{Function, LightUserData, Lua, MultiValue, Table, Value};
 
 /// Turns what a wait produced into the values the blocking call returns, on the VM of the process that
 /// waited (once it runs again).
@@ -23,6 +37,11 @@ pub enum Step {
 
 /// What a parked process waits for.
 pub enum Wait {
+    /// The next item of a channel (`ch:receive()`): resumes with `value, true`, or `nil, false` once the
+    /// channel is closed and empty.
+    Recv(Chan),
+    /// A time to pass (`time.sleep`): resumes with `true`.
+    Sleep(Duration),
     /// A future of the runtime; its output becomes the call's values.
     Future(BoxFuture<'static, Resume>),
     /// Nothing: the process never resumes here (`process.upgrade`, whose runner restarts the process).
@@ -30,13 +49,29 @@ pub enum Wait {
 }
 
 impl Wait {
-    /// Waits, then turns the outcome into the call's values on `lua`.
-    async fn finish(self, lua: &Lua) -> mlua::Result<MultiValue> {
+    /// Waits (holding no lock of the VM), then turns the outcome into the call's values on `lua`.
+    pub(crate) async fn finish(self, lua: &Lua) -> mlua::Result<MultiValue> {
         match self {
+            Wait::Recv(chan) => {
+                let item = chan.recv().await;
+                received(lua, item)
+            }
+            Wait::Sleep(duration) => {
+                tokio::time::sleep(duration).await;
+                Ok(MultiValue::from_iter([Value::Boolean(true)]))
+            }
             Wait::Future(future) => future.await(lua),
             Wait::Forever => std::future::pending().await,
         }
     }
+}
+
+/// What `ch:receive()` returns for what the channel gave: `value, true`, or `nil, false` when it is closed.
+pub(crate) fn received(lua: &Lua, item: Option<Item>) -> mlua::Result<MultiValue> {
+    Ok(match item {
+        Some(item) => MultiValue::from_iter([crate::modules::channel::item_to_lua(lua, item)?, Value::Boolean(true)]),
+        None => MultiValue::from_iter([Value::Nil, Value::Boolean(false)]),
+    })
 }
 
 impl Step {
@@ -52,19 +87,131 @@ impl Step {
     }
 }
 
+/// The byte whose address is the marker.
+static MARKER: u8 = 0;
+
+/// The value a parked call yields to the runner: a light userdata (scripts cannot make one), the address of
+/// a static of ours.
+fn marker() -> Value {
+    Value::LightUserData(LightUserData(std::ptr::addr_of!(MARKER).cast_mut().cast()))
+}
+
+/// Whether `value` is the marker of a parked call.
+pub(crate) fn is_marker(value: Option<&Value>) -> bool {
+    matches!(value, Some(Value::LightUserData(LightUserData(p))) if std::ptr::eq(p.cast_const().cast::<u8>(), &MARKER))
+}
+
+/// Per process of the VM (by its memory category), the wait of its call that yielded last. A process runs
+/// one thread at a time and its runner takes the wait as soon as the thread yields; processes of one VM
+/// resumed from two workers one after the other never share a cell. Kept in the VM's app data.
+pub(crate) struct Parked {
+    waits: Vec<Mutex<Option<Wait>>>,
+    wrap: Mutex<Option<Function>>,
+}
+
+impl Default for Parked {
+    fn default() -> Parked {
+        Parked { waits: (0..=crate::interrupt::SLOTS).map(|_| Mutex::new(None)).collect(), wrap: Mutex::new(None) }
+    }
+}
+
+/// Takes the wait the last parked call of `category`'s process left (`None` after a yield that was not a
+/// parked call: a preemption, or a bare `coroutine.yield` at the top of a process).
+pub(crate) fn take_parked(lua: &Lua, category: u8) -> Option<Wait> {
+    let parked = lua.app_data_ref::<Parked>()?;
+    parked.waits.get(usize::from(category))?.lock().unwrap_or_else(PoisonError::into_inner).take()
+}
+
+/// The glue: `wrap(raw)` makes a blocking Lua function of a raw Rust one; `resume` and `wrap_co` replace
+/// `coroutine.resume` and `coroutine.wrap` (they pass a parked call's yield on to their own caller).
+const GLUE: &str = r#"
+local MARKER, co_resume, co_status, co_create, yield, adopt = ...
+local function settle(first, ...)
+  if first == MARKER then return yield(MARKER) end
+  return first, ...
+end
+local function wrap(raw)
+  return function(...) return settle(raw(...)) end
+end
+local function forward(co, ok, first, ...)
+  if ok and first == MARKER and co_status(co) == "suspended" then
+    return forward(co, co_resume(co, yield(MARKER)))
+  end
+  return ok, first, ...
+end
+local function resume(co, ...)
+  return forward(co, co_resume(co, ...))
+end
+local function unwrap(ok, ...)
+  if not ok then error((...), 2) end
+  return ...
+end
+local function wrap_co(f)
+  local co = co_create(f)
+  return function(...) return unwrap(resume(co, ...)) end
+end
+-- `coroutine.spawn(f)` (the reference dialect): the coroutine is made here, on the calling process's thread,
+-- so its memory is the process's; the runner adopts it as another root of the process.
+local function spawn(f)
+  if type(f) ~= "function" then error("coroutine.spawn takes a function, got a " .. type(f), 2) end
+  adopt(co_create(f))
+end
+return wrap, resume, wrap_co, spawn
+"#;
+
+/// Installs the glue in a new VM: the [`Parked`] slot, and `coroutine.resume` / `coroutine.wrap` replaced by
+/// the forwarding wrappers; with `wippy` also `coroutine.spawn` (`wippy-compat.md`, "coroutine.spawn").
+/// Called by `create_vm` before the modules register and the globals are sealed.
+pub fn install(lua: &Lua, wippy: bool) -> mlua::Result<()> {
+    let coroutine: Table = lua.globals().get("coroutine")?;
+    let bytecode = mlua::chunk::Compiler::new().compile(GLUE)?;
+    let adopt = lua.create_function(|lua, thread: mlua::Thread| {
+        let ctx = crate::procs::current_or_raise(lua)?;
+        ctx.adopt(thread);
+        Ok(())
+    })?;
+    let (wrap, resume, wrap_co, spawn): (Function, Function, Function, Function) =
+        lua.load(bytecode).set_name("=corral:block").set_mode(mlua::chunk::ChunkMode::Binary).into_function()?.call(
+            (
+                marker(),
+                coroutine.get::<Function>("resume")?,
+                coroutine.get::<Function>("status")?,
+                coroutine.get::<Function>("create")?,
+                coroutine.get::<Function>("yield")?,
+                adopt,
+            ),
+        )?;
+    coroutine.raw_set("resume", resume)?;
+    coroutine.raw_set("wrap", wrap_co)?;
+    if wippy {
+        coroutine.raw_set("spawn", spawn)?;
+    }
+    let parked = Parked::default();
+    *parked.wrap.lock().unwrap_or_else(PoisonError::into_inner) = Some(wrap);
+    lua.set_app_data(parked);
+    Ok(())
+}
+
 /// A Lua function that runs `f` with its arguments and returns what the step gives, parking the process on
-/// a [`Step::Wait`]. Errors from `f` are raised in the calling script.
+/// a [`Step::Wait`]. Errors from `f` are raised in the calling script. Needs [`install`] first.
 pub fn function<F>(lua: &Lua, f: F) -> mlua::Result<Function>
 where
     F: Fn(&Lua, MultiValue) -> mlua::Result<Step> + Send + 'static,
 {
-    lua.create_async_function(move |lua, args: MultiValue| {
-        let step = f(&lua, args);
-        async move {
-            match step? {
-                Step::Ready(values) => Ok(values),
-                Step::Wait(wait) => wait.finish(&lua).await,
-            }
+    let raw = lua.create_function(move |lua, args: MultiValue| match f(lua, args)? {
+        Step::Ready(values) => Ok(values),
+        Step::Wait(wait) => {
+            let outside = || mlua::Error::runtime("a blocking call outside a process cannot wait");
+            let (category, _) = crate::interrupt::running_owner(lua).ok_or_else(outside)?;
+            let parked = lua.app_data_ref::<Parked>().ok_or_else(outside)?;
+            let cell = parked.waits.get(usize::from(category)).ok_or_else(outside)?;
+            *cell.lock().unwrap_or_else(PoisonError::into_inner) = Some(wait);
+            Ok(MultiValue::from_iter([marker()]))
         }
-    })
+    })?;
+    let wrap = lua
+        .app_data_ref::<Parked>()
+        .and_then(|p| p.wrap.lock().unwrap_or_else(PoisonError::into_inner).clone())
+        .ok_or_else(|| mlua::Error::runtime("block::install was not called on this VM"))?;
+    wrap.call(raw)
 }

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use arc_swap::ArcSwapOption;
 use corral_core::app::Entry;
 use corral_core::runtime::Upgrade;
 use corral_core::value::Value as CoreValue;
@@ -32,6 +33,8 @@ pub struct ProcCtx {
     pub print: Mutex<PrintBudget>,
     upgrade: Mutex<Option<(Upgrade, Vec<CoreValue>)>>,
     upgraded: Notify,
+    /// Coroutines `coroutine.spawn` made since the runner last looked (it adopts them as roots).
+    spawned: Mutex<Vec<mlua::Thread>>,
 }
 
 impl ProcCtx {
@@ -46,6 +49,7 @@ impl ProcCtx {
             print: Mutex::new(PrintBudget::default()),
             upgrade: Mutex::new(None),
             upgraded: Notify::new(),
+            spawned: Mutex::new(Vec::new()),
         }
     }
 
@@ -53,6 +57,18 @@ impl ProcCtx {
     pub fn request_upgrade(&self, upgrade: Upgrade, args: Vec<CoreValue>) {
         *self.upgrade.lock().unwrap_or_else(PoisonError::into_inner) = Some((upgrade, args));
         self.upgraded.notify_one();
+    }
+
+    /// Hands `thread` (a new coroutine of this process) to the runner, which runs it as another root
+    /// (`coroutine.spawn`).
+    pub fn adopt(&self, thread: mlua::Thread) {
+        self.spawned.lock().unwrap_or_else(PoisonError::into_inner).push(thread);
+    }
+
+    /// The coroutines spawned since the last call.
+    pub(crate) fn take_spawned(&self) -> Vec<mlua::Thread> {
+        let mut spawned = self.spawned.lock().unwrap_or_else(PoisonError::into_inner);
+        if spawned.is_empty() { Vec::new() } else { std::mem::take(&mut *spawned) }
     }
 
     /// Resolves once an upgrade was requested, with it.
@@ -121,30 +137,40 @@ impl PrintBudget {
     }
 }
 
-/// Thread pointer -> process, per VM (kept in the VM's app data). hashbrown's default hasher (foldhash): the
-/// keys are addresses the runtime chose, not tenant input, so no flooding-resistant hash is needed here.
-#[derive(Default)]
-pub struct Procs(Mutex<hashbrown::HashMap<usize, Arc<ProcCtx>>>);
+/// Memory category -> the process that holds it, per VM (kept in the VM's app data). A process's threads (its
+/// main thread, its `coroutine.spawn` threads and the coroutines they create) all carry its metering slot,
+/// so the running thread's slot names its process without a map or a lock (`interrupt::running_owner`).
+pub struct Procs(Vec<ArcSwapOption<ProcCtx>>);
+
+impl Default for Procs {
+    fn default() -> Procs {
+        Procs((0..=crate::interrupt::SLOTS).map(|_| ArcSwapOption::empty()).collect())
+    }
+}
 
 impl Procs {
-    /// Registers `thread` as running `ctx`.
-    pub fn insert(&self, thread: usize, ctx: Arc<ProcCtx>) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(thread, ctx);
+    /// Registers `ctx` as the process metered by `category`'s slot.
+    pub fn insert(&self, category: u8, ctx: Arc<ProcCtx>) {
+        if let Some(cell) = self.0.get(usize::from(category)) {
+            cell.store(Some(ctx));
+        }
     }
 
-    /// Forgets `thread`.
-    pub fn remove(&self, thread: usize) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&thread);
+    /// Forgets `category`'s process, if it is still `ctx` (an upgrade registers the next context first).
+    pub fn remove(&self, category: u8, ctx: &Arc<ProcCtx>) {
+        if let Some(cell) = self.0.get(usize::from(category)) {
+            cell.rcu(|now| if now.as_ref().is_some_and(|n| Arc::ptr_eq(n, ctx)) { None } else { now.clone() });
+        }
     }
 
-    /// The process `thread` runs for.
-    pub fn get(&self, thread: usize) -> Option<Arc<ProcCtx>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&thread).cloned()
+    /// The process metered by `category`'s slot.
+    pub fn get(&self, category: u8) -> Option<Arc<ProcCtx>> {
+        self.0.get(usize::from(category)).and_then(ArcSwapOption::load_full)
     }
 
     /// Processes running on this VM.
     pub fn len(&self) -> usize {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.0.iter().filter(|cell| cell.load().is_some()).count()
     }
 
     /// Whether none runs.
@@ -153,20 +179,16 @@ impl Procs {
     }
 }
 
-/// The calling process. Errors: `INVALID` "no process context" outside a process thread.
-///
-/// The running thread is found by its address (`interrupt::running_thread`, no registry reference); a thread
-/// mlua made for an async call on a process's behalf is looked up through `Lua::current_thread`, which maps it
-/// to the thread that owns it.
+/// The calling process. Errors: `INVALID` "no process context" outside a process's threads; in Corral's own
+/// dialect also from a coroutine a script created (`coroutine.create`/`wrap`: seed 003, "未找到上下文"), while
+/// the reference dialect lets its process calls run there (`wippy-compat.md`, "coroutines").
 pub fn current(lua: &Lua) -> Result<Arc<ProcCtx>, LuaError> {
     let no_context = || LuaError::invalid("no process context: process functions run only on a process's own thread");
+    let (category, root) = crate::interrupt::running_owner(lua).ok_or_else(no_context)?;
     let procs = lua.app_data_ref::<Procs>().ok_or_else(no_context)?;
-    if let Some(ctx) = procs.get(crate::interrupt::running_thread(lua)) {
-        return Ok(ctx);
-    }
-    procs.get(lua.current_thread().to_pointer() as usize).ok_or_else(no_context)
+    let ctx = procs.get(category).ok_or_else(no_context)?;
+    if root || ctx.wippy { Ok(ctx) } else { Err(no_context()) }
 }
-
 /// Like [`current`], as an `mlua` error for functions that raise.
 pub fn current_or_raise(lua: &Lua) -> mlua::Result<Arc<ProcCtx>> {
     current(lua).map_err(|e| mlua::Error::runtime(e.message))

@@ -7,11 +7,11 @@ use corral_core::app::Entry;
 use corral_core::limits::cut;
 use corral_core::value::Value as CoreValue;
 use corral_core::{Exit, ExitReason, Process, Runtime};
-use std::task::Poll;
 
-use mlua::thread::AsyncThread;
+use mlua::thread::ThreadStatus;
 use mlua::{MultiValue, Thread, Value};
 
+use crate::block::{self, Wait};
 use crate::convert::{Bounds, from_lua, to_lua};
 use crate::interrupt::{self, Kill, Lease};
 use crate::modules::errors::LuaError;
@@ -68,16 +68,17 @@ fn log_abnormal(process: &Process, entry: &Entry, exit: &Exit) {
     );
 }
 
-/// Removes the thread's registration however the run ends (including when the runtime drops the future).
+/// Removes the process's registration however the run ends (including when the runtime drops the future).
 struct Registration<'a> {
     vm: &'a Vm,
-    thread: usize,
+    category: u8,
+    ctx: Arc<ProcCtx>,
 }
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
         if let Some(procs) = self.vm.lua.app_data_ref::<Procs>() {
-            procs.remove(self.thread);
+            procs.remove(self.category, &self.ctx);
         }
     }
 }
@@ -104,24 +105,16 @@ async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue
         Ok(p) => p,
         Err(e) => return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e))),
     };
-    let key = thread.to_pointer() as usize;
     if let Some(procs) = vm.lua.app_data_ref::<Procs>() {
-        procs.insert(key, ctx.clone());
+        procs.insert(lease.category(), ctx.clone());
     }
-    let _registration = Registration { vm, thread: key };
+    let _registration = Registration { vm, category: lease.category(), ctx: ctx.clone() };
     if let Err(e) = interrupt::bind(&vm.lua, &thread, lease) {
         return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e)));
     }
-    let running = match thread.clone().into_async::<MultiValue>(args) {
-        Ok(running) => running,
-        Err(e) => {
-            interrupt::unbind(&vm.lua, &thread);
-            return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e)));
-        }
-    };
-    let mut metered = Metered { vm, lease, process: &ctx.process, thread, running: Some(running) };
+    let mut metered = Metered { vm, lease, ctx: &ctx, process: &ctx.process, thread, bound: true, spawned: Vec::new() };
     tokio::select! {
-        exit = metered.finish() => Step::Done(exit),
+        exit = metered.finish(args) => Step::Done(exit),
         (upgrade, state) = ctx.upgraded() => Step::Upgrade(upgrade.entry().clone(), state),
     }
 }
@@ -131,35 +124,154 @@ async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue
 struct Metered<'a> {
     vm: &'a Vm,
     lease: &'a Lease,
+    ctx: &'a ProcCtx,
     process: &'a Process,
     thread: Thread,
-    running: Option<AsyncThread<MultiValue>>,
+    bound: bool,
+    /// The process's other roots (`coroutine.spawn`), bound to its slot while they live.
+    spawned: Vec<Option<Thread>>,
+}
+
+/// Why the thread's last resume returned.
+enum Yielded {
+    /// The code returned (or raised).
+    Done(mlua::Result<MultiValue>),
+    /// A blocking call parked the process on this wait.
+    Parked(Wait),
+    /// A preemption (or a bare `coroutine.yield` at the top of the process): resume after the others.
+    Preempted,
 }
 
 impl Metered<'_> {
-    /// Resolves when the code returns, fails, or goes over a limit (which wins over a return).
-    async fn finish(&mut self) -> Exit {
+    /// Runs the thread to its end: resumes it, and whenever it parks, awaits the wait (no lock of the VM held)
+    /// and resumes it with the wait's values. Resolves when the code returns, fails, or goes over a limit
+    /// (which wins over a return). Once the process spawns a coroutine, [`Metered::finish_many`] takes over.
+    async fn finish(&mut self, args: MultiValue) -> Exit {
         let slot = self.lease.slot();
-        let Some(running) = self.running.as_mut() else {
-            return Exit::abnormal(ExitReason::Error, "the process thread is gone");
-        };
-        let mut running = std::pin::Pin::new(running);
-        let result = std::future::poll_fn(|cx| {
-            // A preempted thread yielded: mlua already asked tokio to poll it again, after the others.
-            let metering = interrupt::Metering::start(slot);
-            let polled = running.as_mut().poll(cx);
-            drop(metering);
-            match polled {
-                Poll::Ready(result) => Poll::Ready(Some(result)),
-                Poll::Pending if slot.kill_reason().is_some() => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
+        let mut args = args;
+        loop {
+            let yielded = self.resume(&self.thread, args);
+            if let Some(why) = slot.kill_reason() {
+                return self.limit_exit(why);
             }
-        })
-        .await;
-        match (slot.kill_reason(), result) {
-            (Some(why), _) => self.limit_exit(why),
-            (None, Some(result)) => outcome(result, Bounds::of_process(self.process)),
-            (None, None) => Exit::abnormal(ExitReason::Error, "the process stopped"),
+            if self.adopt() {
+                return self.finish_many(yielded).await;
+            }
+            args = match yielded {
+                Yielded::Done(result) => return outcome(result, Bounds::of_process(self.process)),
+                Yielded::Parked(wait) => match wait.finish(&self.vm.lua).await {
+                    Ok(values) => values,
+                    // The wait's values could not be made (the VM is out of memory).
+                    Err(e) => return Exit::abnormal(ExitReason::Error, error_text(&e)),
+                },
+                Yielded::Preempted => {
+                    tokio::task::yield_now().await;
+                    MultiValue::new()
+                }
+            };
+            if let Some(why) = slot.kill_reason() {
+                return self.limit_exit(why);
+            }
+        }
+    }
+
+    /// Binds the coroutines the process spawned since the last look to its slot, as roots; whether it has
+    /// any root besides its main thread.
+    fn adopt(&mut self) -> bool {
+        for thread in self.ctx.take_spawned() {
+            match interrupt::bind(&self.vm.lua, &thread, self.lease) {
+                Ok(()) => self.spawned.push(Some(thread)),
+                Err(e) => tracing::warn!(pid = %self.process.pid(), "a spawned coroutine cannot run: {e}"),
+            }
+        }
+        !self.spawned.is_empty()
+    }
+
+    /// The process with several roots (its main thread, index 0, and its `coroutine.spawn` coroutines): runs
+    /// the ready ones in turn, and waits for any parked one. The process ends when its main thread returns
+    /// (the other roots end with it) or when any root raises an error it did not catch.
+    async fn finish_many(&mut self, first: Yielded) -> Exit {
+        use futures_util::StreamExt;
+        let slot = self.lease.slot();
+        let lua = &self.vm.lua;
+        let mut ready: std::collections::VecDeque<(usize, MultiValue)> = std::collections::VecDeque::new();
+        let mut waiting = futures_util::stream::FuturesUnordered::new();
+        let mut next = Some((0, first));
+        let mut known = 0;
+        loop {
+            // New roots start in the order they were spawned, after what is ready already.
+            for index in known..self.spawned.len() {
+                ready.push_back((index + 1, MultiValue::new()));
+            }
+            known = self.spawned.len();
+            if let Some((index, yielded)) = next.take() {
+                match yielded {
+                    Yielded::Done(result) if index == 0 => return outcome(result, Bounds::of_process(self.process)),
+                    Yielded::Done(Err(e)) => {
+                        return Exit::abnormal(
+                            ExitReason::Error,
+                            format!("a spawned coroutine failed: {}", error_text(&e)),
+                        );
+                    }
+                    Yielded::Done(Ok(_)) => self.release(index),
+                    Yielded::Parked(wait) => {
+                        waiting.push(Box::pin(async move { (index, wait.finish(lua).await) }));
+                    }
+                    Yielded::Preempted => {
+                        tokio::task::yield_now().await;
+                        ready.push_back((index, MultiValue::new()));
+                    }
+                }
+            }
+            let (index, args) = match ready.pop_front() {
+                Some(step) => step,
+                None => match waiting.next().await {
+                    Some((index, Ok(values))) => (index, values),
+                    Some((_, Err(e))) => return Exit::abnormal(ExitReason::Error, error_text(&e)),
+                    None => return Exit::abnormal(ExitReason::Error, "no thread of the process can run"),
+                },
+            };
+            let thread = if index == 0 { Some(self.thread.clone()) } else { self.root(index) };
+            let Some(thread) = thread else { continue };
+            let yielded = self.resume(&thread, args);
+            if let Some(why) = slot.kill_reason() {
+                return self.limit_exit(why);
+            }
+            self.adopt();
+            next = Some((index, yielded));
+        }
+    }
+
+    /// Root `index` (1-based among the spawned ones), while it lives.
+    fn root(&self, index: usize) -> Option<Thread> {
+        self.spawned.get(index.checked_sub(1)?).cloned().flatten()
+    }
+
+    /// Unbinds and forgets spawned root `index`, which returned.
+    fn release(&mut self, index: usize) {
+        let Some(cell) = index.checked_sub(1).and_then(|i| self.spawned.get_mut(i)) else { return };
+        if let Some(thread) = cell.take() {
+            interrupt::unbind(&self.vm.lua, &thread);
+        }
+    }
+
+    /// Resumes `thread` once with `args`, metered.
+    fn resume(&self, thread: &Thread, args: MultiValue) -> Yielded {
+        let metering = interrupt::Metering::start(self.lease.slot());
+        let resumed = thread.resume::<MultiValue>(args);
+        drop(metering);
+        match resumed {
+            Ok(values) if thread.status() == ThreadStatus::Resumable => {
+                if block::is_marker(values.front()) {
+                    match block::take_parked(&self.vm.lua, self.lease.category()) {
+                        Some(wait) => Yielded::Parked(wait),
+                        None => Yielded::Done(Err(mlua::Error::runtime("a parked call left no wait"))),
+                    }
+                } else {
+                    Yielded::Preempted
+                }
+            }
+            other => Yielded::Done(other),
         }
     }
 
@@ -184,16 +296,14 @@ impl Drop for Metered<'_> {
     fn drop(&mut self) {
         let slot = self.lease.slot();
         self.process.usage().record(slot.peak(), slot.used());
-        // mlua may resume a dropped thread once to let a pending async call unwind; a stop mark makes any code
-        // that would run then raise at its first safepoint instead of running on unmetered.
-        let stopped_here = slot.kill_reason().is_none();
-        if stopped_here {
-            slot.kill(Kill::Stopped);
+        // The thread is never resumed again (a parked wait is simply dropped with the future); it is
+        // unbound so that mlua may recycle it.
+        if self.bound {
+            interrupt::unbind(&self.vm.lua, &self.thread);
+            self.bound = false;
         }
-        drop(self.running.take());
-        interrupt::unbind(&self.vm.lua, &self.thread);
-        if stopped_here {
-            slot.clear_stop();
+        for thread in self.spawned.drain(..).flatten() {
+            interrupt::unbind(&self.vm.lua, &thread);
         }
     }
 }

@@ -141,6 +141,7 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     for name in REMOVED {
         globals.raw_set(name, mlua::Value::Nil)?;
     }
+    crate::block::install(&lua, wippy)?;
     modules::register_all(&lua, wippy)?;
     lua.sandbox(true)?;
     let env_meta = lua.create_table()?;

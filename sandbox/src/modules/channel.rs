@@ -5,10 +5,12 @@
 
 use std::sync::Arc;
 
-use corral_core::chan::{self, Case, Chan, Item, Selected};
+use corral_core::chan::{self, Case, Chan, Item, Selected, SendError};
 use corral_core::limits::Charge;
 use corral_core::mailbox::{Event, Message};
-use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
+use mlua::{AnyUserData, Lua, MetaMethod, MultiValue, Table, UserData, UserDataFields, UserDataMethods, Value};
+
+use crate::block::{self, Step, Wait};
 
 use crate::convert::{payload_to_lua, to_lua};
 use crate::modules::errors::LuaError;
@@ -82,17 +84,13 @@ impl UserData for LuaMessage {
 }
 
 impl UserData for LuaChan {
+    fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
+        // The blocking methods are Luau functions (they park by yielding, `block.rs`); mlua adds the Rust
+        // methods below to this same `__index` table.
+        fields.add_meta_field_with("__index", blocking_methods);
+    }
+
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_async_method("send", |lua, this, value: Value| async move {
-            match this.0.send(local(&lua, value)).await {
-                Ok(()) => Ok(true),
-                Err(_) => Err(mlua::Error::runtime("send on a closed channel")),
-            }
-        });
-        methods.add_async_method("receive", |lua, this, ()| async move {
-            let item = this.0.recv().await;
-            receive_result(&lua, item)
-        });
         methods.add_method("close", |_, this, ()| {
             this.0.close();
             Ok(())
@@ -108,11 +106,58 @@ impl UserData for LuaChan {
     }
 }
 
-fn receive_result(lua: &Lua, item: Option<Item>) -> mlua::Result<(Value, bool)> {
-    match item {
-        Some(item) => Ok((item_to_lua(lua, item)?, true)),
-        None => Ok((Value::Nil, false)),
+/// The channel a method was called on. Errors: a raised `INVALID`-style message for anything else
+/// (`ch.receive(42)`).
+fn this_chan(args: &MultiValue, method: &str) -> mlua::Result<Chan> {
+    let not_a_channel = |what: &str| {
+        mlua::Error::runtime(format!("{method} must be called on a channel (ch:{method}(...)), got a {what}"))
+    };
+    match args.front() {
+        Some(Value::UserData(ud)) => ud.borrow::<LuaChan>().map(|c| c.0.clone()).map_err(|_| not_a_channel("userdata")),
+        Some(other) => Err(not_a_channel(other.type_name())),
+        None => Err(not_a_channel("nothing")),
     }
+}
+
+/// `ch:receive()` and `ch:send(v)`: they answer at once when they can (an item queued, room in the buffer)
+/// and park the process otherwise.
+fn blocking_methods(lua: &Lua) -> mlua::Result<Table> {
+    let methods = lua.create_table()?;
+    methods.raw_set(
+        "receive",
+        block::function(lua, |lua, args| {
+            let chan = this_chan(&args, "receive")?;
+            match chan.try_recv() {
+                Some(item) => Ok(Step::Ready(block::received(lua, item)?)),
+                None => Ok(Step::Wait(Wait::Recv(chan))),
+            }
+        })?,
+    )?;
+    methods.raw_set(
+        "send",
+        block::function(lua, |lua, args| {
+            let chan = this_chan(&args, "send")?;
+            let value = args.get(1).cloned().unwrap_or(Value::Nil);
+            let item = local(lua, value);
+            let waiting = chan.clone();
+            let wait = move |item: Item| {
+                Step::wait(async move { waiting.send(item).await }, move |_, sent| match sent {
+                    Ok(()) => Ok(MultiValue::from_iter([Value::Boolean(true)])),
+                    Err(_) => Err(mlua::Error::runtime("send on a closed channel")),
+                })
+            };
+            // Unbuffered: the send completes when a receiver has taken the item, so it always waits.
+            if chan.capacity() == 0 {
+                return Ok(wait(item));
+            }
+            match chan.try_send(item) {
+                Ok(()) => Ok(Step::Ready(MultiValue::from_iter([Value::Boolean(true)]))),
+                Err(SendError::Closed(_)) => Err(mlua::Error::runtime("send on a closed channel")),
+                Err(SendError::Full(item)) => Ok(wait(item)),
+            }
+        })?,
+    )?;
+    Ok(methods)
 }
 
 /// What a script receives for a channel item.
@@ -159,8 +204,16 @@ fn event_to_lua(lua: &Lua, event: &Event) -> mlua::Result<Table> {
     Ok(t)
 }
 
-/// `channel.select{cases..., default = bool}`.
-async fn select(lua: Lua, spec: Table) -> mlua::Result<Table> {
+/// `channel.select{cases..., default = bool}`: runs the first ready case at once, or with `default` answers
+/// `{default = true}`; otherwise parks until a case is ready.
+fn select(lua: &Lua, args: MultiValue) -> mlua::Result<Step> {
+    let spec = match args.front() {
+        Some(Value::Table(spec)) => spec.clone(),
+        other => {
+            let got = other.map_or("nothing", Value::type_name);
+            return Err(mlua::Error::runtime(format!("select takes a table of cases, got a {got}")));
+        }
+    };
     let default = spec.raw_get::<Option<bool>>("default")?.unwrap_or(false);
     let mut userdatas = Vec::new();
     let mut cases = Vec::new();
@@ -176,12 +229,29 @@ async fn select(lua: Lua, spec: Table) -> mlua::Result<Table> {
         let case = case.borrow::<LuaCase>()?;
         let chan = case.chan.borrow::<LuaChan>()?.0.clone();
         cases.push(match &case.send {
-            Some(v) => Case::Send(chan, Some(local(&lua, v.clone()))),
+            Some(v) => Case::Send(chan, Some(local(lua, v.clone()))),
             None => Case::Recv(chan),
         });
         userdatas.push(case.chan.clone());
     }
-    let selected = chan::select(&mut cases, default).await;
+    let selected = match chan::try_select(&mut cases) {
+        Some(selected) => selected,
+        None if default => Selected::Default,
+        None => {
+            return Ok(Step::wait(
+                async move {
+                    let selected = chan::select(&mut cases, false).await;
+                    (selected, userdatas)
+                },
+                |lua, (selected, userdatas)| selected_table(lua, selected, &userdatas),
+            ));
+        }
+    };
+    Ok(Step::Ready(selected_table(lua, selected, &userdatas)?))
+}
+
+/// What `channel.select` returns: `{channel, value, ok}` for the case that ran, `{default = true, ok = true}`.
+fn selected_table(lua: &Lua, selected: Selected, userdatas: &[AnyUserData]) -> mlua::Result<MultiValue> {
     let out = lua.create_table()?;
     match selected {
         Selected::Default => {
@@ -192,7 +262,7 @@ async fn select(lua: Lua, spec: Table) -> mlua::Result<Table> {
             out.raw_set("channel", userdatas.get(index).cloned())?;
             out.raw_set("ok", item.is_some())?;
             if let Some(item) = item {
-                out.raw_set("value", item_to_lua(&lua, item)?)?;
+                out.raw_set("value", item_to_lua(lua, item)?)?;
             }
         }
         Selected::Sent { index, ok } => {
@@ -200,7 +270,7 @@ async fn select(lua: Lua, spec: Table) -> mlua::Result<Table> {
             out.raw_set("ok", ok)?;
         }
     }
-    Ok(out)
+    Ok(MultiValue::from_iter([Value::Table(out)]))
 }
 
 /// Registers the `channel` global.
@@ -216,6 +286,6 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
             Ok(LuaChan(Chan::new(size as usize)))
         })?,
     )?;
-    channel.set("select", lua.create_async_function(select)?)?;
+    channel.set("select", block::function(lua, select)?)?;
     lua.globals().set("channel", channel)
 }

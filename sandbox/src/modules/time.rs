@@ -179,9 +179,7 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
         crate::block::function(lua, |lua, args| {
             let d = args.into_iter().next().unwrap_or(Value::Nil);
             match duration_arg(&d) {
-                Ok(d) => Ok(crate::block::Step::wait(tokio::time::sleep(d), |lua, ()| {
-                    crate::modules::errors::ret(lua, Ok::<_, LuaError>(true))
-                })),
+                Ok(d) => Ok(crate::block::Step::Wait(crate::block::Wait::Sleep(d))),
                 Err(e) => crate::modules::errors::fail(lua, e).map(crate::block::Step::Ready),
             }
         })?,
