@@ -7,7 +7,7 @@
 //! at once (a message already queued) never leaves Luau.
 //!
 //! Parking is a plain Luau yield, with no future or closure made per call: the Rust function stores the
-//! wait in its process's cell of the VM's [`Parked`] slots and returns a private marker; a small Luau wrapper sees the marker and
+//! wait in its process's context and returns a private marker; a small Luau wrapper sees the marker and
 //! yields it to the runner (`runner.rs`), which takes the wait, awaits it, and resumes the thread with the
 //! wait's values, which the wrapper returns. The marker is a light userdata no script can make.
 //!
@@ -16,12 +16,14 @@
 //! such a yield on to their own caller and hand the answer back, so the wait reaches the runner through any
 //! depth of coroutines and the script never sees the marker.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use corral_core::chan::{Chan, Item};
 use futures_util::future::BoxFuture;
 use mlua::{Function, LightUserData, Lua, MultiValue, Table, Value};
+
+use crate::procs::ProcCtx;
 
 /// Turns what a wait produced into the values the blocking call returns, on the VM of the process that
 /// waited (once it runs again).
@@ -49,18 +51,24 @@ pub enum Wait {
 }
 
 impl Wait {
-    /// Waits (holding no lock of the VM), then turns the outcome into the call's values on `lua`.
-    pub(crate) async fn finish(self, lua: &Lua) -> mlua::Result<MultiValue> {
+    /// Waits (holding no lock of the VM), then turns the outcome into the call's values on `lua`, with
+    /// `ctx`'s process the current one while they are made.
+    pub(crate) async fn finish(self, lua: &Lua, ctx: &Arc<ProcCtx>) -> mlua::Result<MultiValue> {
         match self {
             Wait::Recv(chan) => {
                 let item = chan.recv().await;
+                let _running = crate::procs::enter(ctx);
                 received(lua, item)
             }
             Wait::Sleep(duration) => {
                 tokio::time::sleep(duration).await;
                 Ok(MultiValue::from_iter([Value::Boolean(true)]))
             }
-            Wait::Future(future) => future.await(lua),
+            Wait::Future(future) => {
+                let resume = future.await;
+                let _running = crate::procs::enter(ctx);
+                resume(lua)
+            }
             Wait::Forever => std::future::pending().await,
         }
     }
@@ -101,31 +109,21 @@ pub(crate) fn is_marker(value: Option<&Value>) -> bool {
     matches!(value, Some(Value::LightUserData(LightUserData(p))) if std::ptr::eq(p.cast_const().cast::<u8>(), &MARKER))
 }
 
-/// Per process of the VM (by its memory category), the wait of its call that yielded last. A process runs
-/// one thread at a time and its runner takes the wait as soon as the thread yields; processes of one VM
-/// resumed from two workers one after the other never share a cell. Kept in the VM's app data.
-pub(crate) struct Parked {
-    waits: Vec<Mutex<Option<Wait>>>,
-    wrap: Mutex<Option<Function>>,
+/// What the VM's blocking functions share: the Luau wrapper that makes them (kept in the VM's app data).
+struct Glue {
+    wrap: Function,
 }
 
-impl Default for Parked {
-    fn default() -> Parked {
-        Parked { waits: (0..=crate::interrupt::SLOTS).map(|_| Mutex::new(None)).collect(), wrap: Mutex::new(None) }
-    }
-}
-
-/// Takes the wait the last parked call of `category`'s process left (`None` after a yield that was not a
-/// parked call: a preemption, or a bare `coroutine.yield` at the top of a process).
-pub(crate) fn take_parked(lua: &Lua, category: u8) -> Option<Wait> {
-    let parked = lua.app_data_ref::<Parked>()?;
-    parked.waits.get(usize::from(category))?.lock().unwrap_or_else(PoisonError::into_inner).take()
+/// Takes the wait the last parked call of `ctx`'s process left (`None` after a yield that was not a parked
+/// call: a preemption, or a bare `coroutine.yield` at the top of a process).
+pub(crate) fn take_parked(ctx: &ProcCtx) -> Option<Wait> {
+    ctx.parked.lock().unwrap_or_else(PoisonError::into_inner).take()
 }
 
 /// The glue: `wrap(raw)` makes a blocking Lua function of a raw Rust one; `resume` and `wrap_co` replace
 /// `coroutine.resume` and `coroutine.wrap` (they pass a parked call's yield on to their own caller).
 const GLUE: &str = r#"
-local MARKER, co_resume, co_status, co_create, yield, adopt = ...
+local MARKER, co_resume, co_status, co_create, yield, isyieldable, adopt, nest = ...
 local function settle(first, ...)
   if first == MARKER then return yield(MARKER) end
   return first, ...
@@ -135,11 +133,17 @@ local function wrap(raw)
 end
 local function forward(co, ok, first, ...)
   if ok and first == MARKER and co_status(co) == "suspended" then
+    if not isyieldable() then
+      nest(false)
+      error("a blocking call in a coroutine resumed where the process cannot wait (a metamethod or a library callback)", 2)
+    end
     return forward(co, co_resume(co, yield(MARKER)))
   end
+  nest(false)
   return ok, first, ...
 end
 local function resume(co, ...)
+  nest(true)
   return forward(co, co_resume(co, ...))
 end
 local function unwrap(ok, ...)
@@ -170,6 +174,13 @@ pub fn install(lua: &Lua, wippy: bool) -> mlua::Result<()> {
         ctx.adopt(thread);
         Ok(())
     })?;
+    // The process's coroutine depth (Corral's own dialect refuses process calls inside a script's coroutine).
+    let nest = lua.create_function(|_, inside: bool| {
+        if let Some(ctx) = crate::procs::running() {
+            ctx.nest(inside);
+        }
+        Ok(())
+    })?;
     let (wrap, resume, wrap_co, spawn): (Function, Function, Function, Function) =
         lua.load(bytecode).set_name("=corral:block").set_mode(mlua::chunk::ChunkMode::Binary).into_function()?.call(
             (
@@ -178,7 +189,9 @@ pub fn install(lua: &Lua, wippy: bool) -> mlua::Result<()> {
                 coroutine.get::<Function>("status")?,
                 coroutine.get::<Function>("create")?,
                 coroutine.get::<Function>("yield")?,
+                coroutine.get::<Function>("isyieldable")?,
                 adopt,
+                nest,
             ),
         )?;
     coroutine.raw_set("resume", resume)?;
@@ -186,9 +199,7 @@ pub fn install(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     if wippy {
         coroutine.raw_set("spawn", spawn)?;
     }
-    let parked = Parked::default();
-    *parked.wrap.lock().unwrap_or_else(PoisonError::into_inner) = Some(wrap);
-    lua.set_app_data(parked);
+    lua.set_app_data(Glue { wrap });
     Ok(())
 }
 
@@ -201,17 +212,15 @@ where
     let raw = lua.create_function(move |lua, args: MultiValue| match f(lua, args)? {
         Step::Ready(values) => Ok(values),
         Step::Wait(wait) => {
-            let outside = || mlua::Error::runtime("a blocking call outside a process cannot wait");
-            let (category, _) = crate::interrupt::running_owner(lua).ok_or_else(outside)?;
-            let parked = lua.app_data_ref::<Parked>().ok_or_else(outside)?;
-            let cell = parked.waits.get(usize::from(category)).ok_or_else(outside)?;
-            *cell.lock().unwrap_or_else(PoisonError::into_inner) = Some(wait);
+            let ctx = crate::procs::running()
+                .ok_or_else(|| mlua::Error::runtime("a blocking call outside a process cannot wait"))?;
+            *ctx.parked.lock().unwrap_or_else(PoisonError::into_inner) = Some(wait);
             Ok(MultiValue::from_iter([marker()]))
         }
     })?;
     let wrap = lua
-        .app_data_ref::<Parked>()
-        .and_then(|p| p.wrap.lock().unwrap_or_else(PoisonError::into_inner).clone())
+        .app_data_ref::<Glue>()
+        .map(|g| g.wrap.clone())
         .ok_or_else(|| mlua::Error::runtime("block::install was not called on this VM"))?;
     wrap.call(raw)
 }

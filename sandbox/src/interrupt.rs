@@ -309,18 +309,6 @@ pub fn category_bytes(lua: &Lua, category: u8) -> u64 {
     bytes
 }
 
-/// Who the running Lua thread belongs to: the memory category of the process whose slot meters it, and
-/// whether it is one of the process's roots (a thread the runner resumes: its main thread, or a
-/// `coroutine.spawn` thread) rather than a coroutine one of them created. `None` for a thread no process
-/// owns. Reads the thread's data directly: no registry reference, no lock of ours.
-pub fn running_owner(lua: &Lua) -> Option<(u8, bool)> {
-    let mut owner = None;
-    // SAFETY: `exec_raw` runs the closure with the VM locked, on the state of the thread that called into
-    // Rust; its thread data is null or a slot pointer set by `bind` or `userthread` (see `slot_of`).
-    let _ = unsafe { lua.exec_raw::<()>((), |state| owner = slot_of(state).map(|(slot, main)| (slot.category, main))) };
-    owner
-}
-
 /// Bytes the process running `thread` (its main thread or one of its coroutines) holds now, net of what its
 /// slot held when leased; `None` for a thread no process owns. What `collectgarbage("count")` reports, so
 /// that a script learns its own memory, not its neighbours' on the same VM.

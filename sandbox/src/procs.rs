@@ -1,13 +1,15 @@
 //! Which process a Lua call comes from.
 //!
-//! Processes of one host share a VM, so a module function learns its caller from the Lua thread it runs on:
-//! each process's thread is registered here while it runs. A call from a thread that belongs to no process
-//! (a script's own coroutine) is `INVALID` with "no process context" (seed 003: "未找到上下文").
+//! Processes of one host share a VM, so a module function learns its caller from the runner: while it resumes
+//! a process's thread, that process is the current one of the OS thread ([`enter`]). A call from outside a
+//! process, or (in Corral's own dialect) from a script's own coroutine, is `INVALID` with "no process context"
+//! (seed 003: "未找到上下文").
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use arc_swap::ArcSwapOption;
 use corral_core::app::Entry;
 use corral_core::runtime::Upgrade;
 use corral_core::value::Value as CoreValue;
@@ -35,6 +37,10 @@ pub struct ProcCtx {
     upgraded: Notify,
     /// Coroutines `coroutine.spawn` made since the runner last looked (it adopts them as roots).
     spawned: Mutex<Vec<mlua::Thread>>,
+    /// How many of the script's own coroutines are being resumed now, one inside the other.
+    depth: AtomicUsize,
+    /// The wait of the blocking call that parked the process last (`block.rs`), until the runner takes it.
+    pub(crate) parked: Mutex<Option<crate::block::Wait>>,
 }
 
 impl ProcCtx {
@@ -50,6 +56,8 @@ impl ProcCtx {
             upgrade: Mutex::new(None),
             upgraded: Notify::new(),
             spawned: Mutex::new(Vec::new()),
+            depth: AtomicUsize::new(0),
+            parked: Mutex::new(None),
         }
     }
 
@@ -69,6 +77,20 @@ impl ProcCtx {
     pub(crate) fn take_spawned(&self) -> Vec<mlua::Thread> {
         let mut spawned = self.spawned.lock().unwrap_or_else(PoisonError::into_inner);
         if spawned.is_empty() { Vec::new() } else { std::mem::take(&mut *spawned) }
+    }
+
+    /// How many of the script's own coroutines are being resumed now (0: the call comes from a root).
+    pub fn coroutine_depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
+    }
+
+    /// A script's coroutine starts (`true`) or stops (`false`) running inside the process.
+    pub(crate) fn nest(&self, inside: bool) {
+        if inside {
+            self.depth.fetch_add(1, Ordering::Relaxed);
+        } else {
+            let _ = self.depth.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| d.checked_sub(1));
+        }
     }
 
     /// Resolves once an upgrade was requested, with it.
@@ -137,58 +159,47 @@ impl PrintBudget {
     }
 }
 
-/// Memory category -> the process that holds it, per VM (kept in the VM's app data). A process's threads (its
-/// main thread, its `coroutine.spawn` threads and the coroutines they create) all carry its metering slot,
-/// so the running thread's slot names its process without a map or a lock (`interrupt::running_owner`).
-pub struct Procs(Vec<ArcSwapOption<ProcCtx>>);
-
-impl Default for Procs {
-    fn default() -> Procs {
-        Procs((0..=crate::interrupt::SLOTS).map(|_| ArcSwapOption::empty()).collect())
-    }
+thread_local! {
+    /// The process whose thread this OS thread is resuming now (set by the runner around each resume: Lua
+    /// code runs only inside a resume, on the OS thread that called it).
+    static RUNNING: RefCell<Option<Arc<ProcCtx>>> = const { RefCell::new(None) };
 }
 
-impl Procs {
-    /// Registers `ctx` as the process metered by `category`'s slot.
-    pub fn insert(&self, category: u8, ctx: Arc<ProcCtx>) {
-        if let Some(cell) = self.0.get(usize::from(category)) {
-            cell.store(Some(ctx));
-        }
-    }
+/// While alive, module calls on this OS thread come from `ctx`'s process ([`enter`]).
+#[must_use = "the process is current while the guard lives"]
+pub(crate) struct Running(Option<Arc<ProcCtx>>);
 
-    /// Forgets `category`'s process, if it is still `ctx` (an upgrade registers the next context first).
-    pub fn remove(&self, category: u8, ctx: &Arc<ProcCtx>) {
-        if let Some(cell) = self.0.get(usize::from(category)) {
-            cell.rcu(|now| if now.as_ref().is_some_and(|n| Arc::ptr_eq(n, ctx)) { None } else { now.clone() });
-        }
-    }
+/// Makes `ctx` the calling process of this OS thread until the guard drops (which restores what was
+/// current before).
+pub(crate) fn enter(ctx: &Arc<ProcCtx>) -> Running {
+    Running(RUNNING.with(|r| r.replace(Some(ctx.clone()))))
+}
 
-    /// The process metered by `category`'s slot.
-    pub fn get(&self, category: u8) -> Option<Arc<ProcCtx>> {
-        self.0.get(usize::from(category)).and_then(ArcSwapOption::load_full)
-    }
-
-    /// Processes running on this VM.
-    pub fn len(&self) -> usize {
-        self.0.iter().filter(|cell| cell.load().is_some()).count()
-    }
-
-    /// Whether none runs.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+impl Drop for Running {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        RUNNING.with(|r| *r.borrow_mut() = previous);
     }
 }
 
 /// The calling process. Errors: `INVALID` "no process context" outside a process's threads; in Corral's own
 /// dialect also from a coroutine a script created (`coroutine.create`/`wrap`: seed 003, "未找到上下文"), while
 /// the reference dialect lets its process calls run there (`wippy-compat.md`, "coroutines").
-pub fn current(lua: &Lua) -> Result<Arc<ProcCtx>, LuaError> {
+///
+/// The process is the one the runner resumes on this OS thread ([`enter`]): no map, no lock. Whether the
+/// call comes from inside a script's coroutine is the process's coroutine depth, kept by the VM's
+/// `coroutine.resume` (`block.rs`).
+pub fn current(_lua: &Lua) -> Result<Arc<ProcCtx>, LuaError> {
     let no_context = || LuaError::invalid("no process context: process functions run only on a process's own thread");
-    let (category, root) = crate::interrupt::running_owner(lua).ok_or_else(no_context)?;
-    let procs = lua.app_data_ref::<Procs>().ok_or_else(no_context)?;
-    let ctx = procs.get(category).ok_or_else(no_context)?;
-    if root || ctx.wippy { Ok(ctx) } else { Err(no_context()) }
+    let ctx = RUNNING.with(|r| r.borrow().clone()).ok_or_else(no_context)?;
+    if ctx.wippy || ctx.coroutine_depth() == 0 { Ok(ctx) } else { Err(no_context()) }
 }
+
+/// The running process without the coroutine rule of [`current`] (for the runtime's own glue).
+pub(crate) fn running() -> Option<Arc<ProcCtx>> {
+    RUNNING.with(|r| r.borrow().clone())
+}
+
 /// Like [`current`], as an `mlua` error for functions that raise.
 pub fn current_or_raise(lua: &Lua) -> mlua::Result<Arc<ProcCtx>> {
     current(lua).map_err(|e| mlua::Error::runtime(e.message))

@@ -15,7 +15,7 @@ use crate::block::{self, Wait};
 use crate::convert::{Bounds, from_lua, to_lua};
 use crate::interrupt::{self, Kill, Lease};
 use crate::modules::errors::LuaError;
-use crate::procs::{ProcCtx, Procs};
+use crate::procs::ProcCtx;
 use crate::vm::Vm;
 
 enum Step {
@@ -68,21 +68,6 @@ fn log_abnormal(process: &Process, entry: &Entry, exit: &Exit) {
     );
 }
 
-/// Removes the process's registration however the run ends (including when the runtime drops the future).
-struct Registration<'a> {
-    vm: &'a Vm,
-    category: u8,
-    ctx: Arc<ProcCtx>,
-}
-
-impl Drop for Registration<'_> {
-    fn drop(&mut self) {
-        if let Some(procs) = self.vm.lua.app_data_ref::<Procs>() {
-            procs.remove(self.category, &self.ctx);
-        }
-    }
-}
-
 async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue>) -> Step {
     let prepared = (|| -> mlua::Result<_> {
         let env = vm.new_env()?;
@@ -105,10 +90,6 @@ async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue
         Ok(p) => p,
         Err(e) => return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e))),
     };
-    if let Some(procs) = vm.lua.app_data_ref::<Procs>() {
-        procs.insert(lease.category(), ctx.clone());
-    }
-    let _registration = Registration { vm, category: lease.category(), ctx: ctx.clone() };
     if let Err(e) = interrupt::bind(&vm.lua, &thread, lease) {
         return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e)));
     }
@@ -124,7 +105,7 @@ async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue
 struct Metered<'a> {
     vm: &'a Vm,
     lease: &'a Lease,
-    ctx: &'a ProcCtx,
+    ctx: &'a Arc<ProcCtx>,
     process: &'a Process,
     thread: Thread,
     bound: bool,
@@ -159,7 +140,7 @@ impl Metered<'_> {
             }
             args = match yielded {
                 Yielded::Done(result) => return outcome(result, Bounds::of_process(self.process)),
-                Yielded::Parked(wait) => match wait.finish(&self.vm.lua).await {
+                Yielded::Parked(wait) => match wait.finish(&self.vm.lua, self.ctx).await {
                     Ok(values) => values,
                     // The wait's values could not be made (the VM is out of memory).
                     Err(e) => return Exit::abnormal(ExitReason::Error, error_text(&e)),
@@ -215,7 +196,8 @@ impl Metered<'_> {
                     }
                     Yielded::Done(Ok(_)) => self.release(index),
                     Yielded::Parked(wait) => {
-                        waiting.push(Box::pin(async move { (index, wait.finish(lua).await) }));
+                        let ctx = self.ctx;
+                        waiting.push(Box::pin(async move { (index, wait.finish(lua, ctx).await) }));
                     }
                     Yielded::Preempted => {
                         tokio::task::yield_now().await;
@@ -257,13 +239,15 @@ impl Metered<'_> {
 
     /// Resumes `thread` once with `args`, metered.
     fn resume(&self, thread: &Thread, args: MultiValue) -> Yielded {
+        let running = crate::procs::enter(self.ctx);
         let metering = interrupt::Metering::start(self.lease.slot());
         let resumed = thread.resume::<MultiValue>(args);
         drop(metering);
+        drop(running);
         match resumed {
             Ok(values) if thread.status() == ThreadStatus::Resumable => {
                 if block::is_marker(values.front()) {
-                    match block::take_parked(&self.vm.lua, self.lease.category()) {
+                    match block::take_parked(self.ctx) {
                         Some(wait) => Yielded::Parked(wait),
                         None => Yielded::Done(Err(mlua::Error::runtime("a parked call left no wait"))),
                     }

@@ -13,7 +13,6 @@ use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 
 use crate::interrupt::{self, Meters};
 use crate::modules;
-use crate::procs::Procs;
 
 /// Globals removed from the base library (`lua-api.md`, "What scripts never get").
 const REMOVED: [&str; 9] =
@@ -134,7 +133,6 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     let libs =
         StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::BIT | StdLib::MATH | StdLib::BUFFER;
     let lua = Lua::new_with(libs, LuaOptions::new())?;
-    lua.set_app_data(Procs::default());
     let meters = interrupt::install(&lua)?;
     interrupt::hide_addresses(&lua)?;
     let globals = lua.globals();
