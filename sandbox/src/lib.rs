@@ -28,6 +28,7 @@
 
 pub mod block;
 pub mod convert;
+mod driver;
 // `interrupt.rs` is another engineer's; its one index (`slots[category]`, a category is always below
 // `SLOTS`) is allowed here until it is rewritten with `get`.
 pub mod interrupt;
@@ -42,6 +43,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use corral_core::app::Isolation;
+use corral_core::pid::Pid;
 use corral_core::process::Host;
 use corral_core::runtime::Launcher;
 use corral_core::value::Value;
@@ -67,6 +69,8 @@ pub struct Sandbox {
     wippy: bool,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     ticker: Option<Ticker>,
+    /// The executor each launched process's task runs on, from `launch` until `run_task` takes it.
+    placed: Mutex<HashMap<Pid, driver::Driver>>,
 }
 
 /// Bytes a VM may hold beyond the sum of its processes' limits: room for the largest single allocation Luau
@@ -80,7 +84,7 @@ impl Sandbox {
     /// are still bounded by their compute budget, but are not preempted).
     pub fn new(wippy: bool) -> Sandbox {
         let ticker = Ticker::start().map_err(|e| tracing::error!("no time-slice ticker: {e}")).ok();
-        Sandbox { wippy, pools: Mutex::new(HashMap::new()), ticker }
+        Sandbox { wippy, pools: Mutex::new(HashMap::new()), ticker, placed: Mutex::new(HashMap::new()) }
     }
 
     /// A new VM for `host`: its memory backstop is the sum of the limits of the processes it can hold, plus
@@ -96,8 +100,10 @@ impl Sandbox {
         Ok(vm)
     }
 
-    /// The VM a new process of `host` runs on, with the slot that meters it: round robin over the host's pool
-    /// (skipping full VMs, adding one when all are full), or a VM of its own for `isolation: process`.
+    /// The VM a new process of `host` runs on, with the slot that meters it: its parent's VM when the parent
+    /// runs on the same host and that VM has a free slot (a parent and its children talk most: on one VM they
+    /// wake each other on one worker, `driver.rs`); otherwise round robin over the host's pool (skipping full
+    /// VMs, adding one when all are full); a VM of its own for `isolation: process`.
     fn vm_for(&self, process: &Process) -> mlua::Result<(Arc<Vm>, Lease)> {
         let host = process.host();
         let limits = process.limits();
@@ -105,6 +111,14 @@ impl Sandbox {
         if host.spec.isolation == Isolation::Process {
             let vm = self.new_vm(host, 1)?;
             let slot = lease(&vm).ok_or_else(|| mlua::Error::runtime("a new vm has no free slot"))?;
+            return Ok((vm, slot));
+        }
+        // The spawning process is the one running on this OS thread (the spawn is its Lua call).
+        if let Some(parent) = procs::running()
+            && parent.process.host().spec.id == host.spec.id
+            && let Some(vm) = parent.vm.upgrade()
+            && let Some(slot) = lease(&vm)
+        {
             return Ok((vm, slot));
         }
         let pool = self.pool(host)?;
@@ -139,6 +153,10 @@ impl Sandbox {
 impl Launcher for Sandbox {
     fn launch(&self, runtime: &Runtime, process: Arc<Process>, args: Vec<Value>) -> BoxFuture<'static, Exit> {
         let vm = self.vm_for(&process);
+        if let Ok((vm, _)) = &vm {
+            let driver = vm.driver();
+            self.placed.lock().unwrap_or_else(PoisonError::into_inner).insert(process.pid().clone(), driver);
+        }
         let runtime = runtime.clone();
         let wippy = self.wippy;
         Box::pin(async move {
@@ -150,5 +168,18 @@ impl Launcher for Sandbox {
                 Err(e) => Exit::abnormal(ExitReason::Error, format!("cannot create a vm: {e}")),
             }
         })
+    }
+
+    /// Runs the process's task on its VM's driver (`driver.rs`); a process that got no VM runs as a tokio
+    /// task of its own (it ends at once).
+    fn run_task(&self, process: &Process, task: BoxFuture<'static, ()>) {
+        let placed = self.placed.lock().unwrap_or_else(PoisonError::into_inner).remove(process.pid());
+        match placed {
+            Some(driver) => driver.run(task),
+            None => {
+                #[allow(clippy::disallowed_methods, reason = "the task of a process that has no VM")]
+                tokio::spawn(task);
+            }
+        }
     }
 }

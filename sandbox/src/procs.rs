@@ -27,6 +27,8 @@ pub struct ProcCtx {
     pub process: Arc<Process>,
     /// The entry whose code runs now (changes on upgrade).
     pub entry: Arc<Entry>,
+    /// The VM the process runs on (its children of the same host start there when it has room).
+    pub(crate) vm: std::sync::Weak<crate::vm::Vm>,
     /// Reference-system dialect (`[compat] wippy = true`).
     pub wippy: bool,
     /// Modules this process has required (`imports:` load once per process), by library id.
@@ -44,12 +46,19 @@ pub struct ProcCtx {
 }
 
 impl ProcCtx {
-    /// The context of `process` running `entry`.
-    pub fn new(runtime: Runtime, process: Arc<Process>, entry: Arc<Entry>, wippy: bool) -> ProcCtx {
+    /// The context of `process` running `entry` on `vm`.
+    pub(crate) fn new(
+        runtime: Runtime,
+        process: Arc<Process>,
+        entry: Arc<Entry>,
+        wippy: bool,
+        vm: std::sync::Weak<crate::vm::Vm>,
+    ) -> ProcCtx {
         ProcCtx {
             runtime,
             process,
             entry,
+            vm,
             wippy,
             loaded: Mutex::new(HashMap::new()),
             print: Mutex::new(PrintBudget::default()),

@@ -36,7 +36,7 @@ pub async fn run(
     let mut entry = process.entry().clone();
     let mut args = args;
     loop {
-        let ctx = Arc::new(ProcCtx::new(runtime.clone(), process.clone(), entry.clone(), wippy));
+        let ctx = Arc::new(ProcCtx::new(runtime.clone(), process.clone(), entry.clone(), wippy, Arc::downgrade(&vm)));
         match run_once(&vm, &lease, ctx, args).await {
             Step::Done(exit) => {
                 log_abnormal(&process, &entry, &exit);

@@ -39,6 +39,8 @@ pub struct Vm {
     /// that shares the loaded code (Luau's `lua_clonefunction`) with the process's env set, instead of
     /// loading it again.
     templates: Mutex<HashMap<String, (Arc<str>, Function)>>,
+    /// The VM's executor, started with its first process (`driver.rs`).
+    driver: std::sync::OnceLock<crate::driver::Driver>,
 }
 
 /// An entry's source and the bytecode compiled from it.
@@ -168,6 +170,7 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
         meters,
         bytecode: Mutex::new(HashMap::new()),
         templates: Mutex::new(HashMap::new()),
+        driver: std::sync::OnceLock::new(),
     })
 }
 
@@ -208,6 +211,11 @@ pub fn freeze_all(lua: &Lua, root: Value) -> mlua::Result<()> {
 }
 
 impl Vm {
+    /// The VM's executor, started on the current tokio runtime on first use.
+    pub(crate) fn driver(&self) -> crate::driver::Driver {
+        self.driver.get_or_init(crate::driver::Driver::start).clone()
+    }
+
     /// A fresh globals table for one process (or one library instance).
     pub fn new_env(&self) -> mlua::Result<Table> {
         let env = self.lua.create_table()?;

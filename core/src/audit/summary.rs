@@ -11,7 +11,6 @@
 //! tested with injected instants; the sink ([`super::JsonlAudit`]) reserves each slot's space when it opens
 //! and writes the records.
 
-use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
@@ -238,7 +237,9 @@ pub enum Counted {
 #[derive(Debug)]
 pub struct Summaries {
     interval: Duration,
-    hasher: RandomState,
+    /// foldhash, seeded per instance: the key holds tenant strings (topics), so a seed an attacker cannot
+    /// know, but not SipHash's cost on every cached allow.
+    hasher: foldhash::fast::RandomState,
     /// Slots by the hash of their key (a collision shares a bucket).
     slots: HashMap<u64, Vec<Slot>>,
     /// (due, hash, slot id), in the order the slots opened: with one interval, in due order. An entry whose
@@ -261,7 +262,7 @@ impl Summaries {
     pub fn new(interval: Duration) -> Summaries {
         Summaries {
             interval,
-            hasher: RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
             slots: HashMap::new(),
             due: VecDeque::new(),
             by_pid: HashMap::new(),

@@ -54,6 +54,17 @@ pub trait Launcher: Send + Sync {
     /// Starts `process` with `args` and returns a future that resolves when its code finishes. The runtime
     /// drops the future when the process is killed (terminate, cancel deadline, LINK_DOWN).
     fn launch(&self, runtime: &Runtime, process: Arc<Process>, args: Vec<Value>) -> BoxFuture<'static, Exit>;
+
+    /// Runs `task`, the whole task of `process` (the future [`Launcher::launch`] gave, raced against the
+    /// process's kill, then its end), called right after `launch`. The default spawns it as a tokio task; the
+    /// sandbox runs it on the executor of the VM the process's code runs on, so that processes of one VM
+    /// wake each other without leaving their worker (issue 10). `task` never panics (the runtime catches a
+    /// panic of the code inside it).
+    fn run_task(&self, process: &Process, task: BoxFuture<'static, ()>) {
+        let _ = process;
+        #[allow(clippy::disallowed_methods, reason = "the runtime's own spawner: the process task itself")]
+        tokio::spawn(task);
+    }
 }
 
 /// What a runtime is built from.

@@ -358,27 +358,30 @@ impl Runtime {
         let runtime = self.clone();
         let launched =
             std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.launcher.launch(self, child.clone(), args)));
-        #[allow(clippy::disallowed_methods, reason = "the runtime's own spawner: the process task itself")]
-        tokio::spawn(async move {
-            let exit = match launched {
-                Ok(code) => {
-                    let guarded = AssertUnwindSafe(async {
-                        tokio::select! {
-                            biased;
-                            exit = child.killed() => exit,
-                            exit = code => exit,
+        let task = child.clone();
+        self.inner.launcher.run_task(
+            &task,
+            Box::pin(async move {
+                let exit = match launched {
+                    Ok(code) => {
+                        let guarded = AssertUnwindSafe(async {
+                            tokio::select! {
+                                biased;
+                                exit = child.killed() => exit,
+                                exit = code => exit,
+                            }
+                        })
+                        .catch_unwind();
+                        match guarded.await {
+                            Ok(exit) => exit,
+                            Err(panic) => panicked(&child, panic.as_ref()),
                         }
-                    })
-                    .catch_unwind();
-                    match guarded.await {
-                        Ok(exit) => exit,
-                        Err(panic) => panicked(&child, panic.as_ref()),
                     }
-                }
-                Err(panic) => panicked(&child, panic.as_ref()),
-            };
-            runtime.finish(&child, exit);
-        });
+                    Err(panic) => panicked(&child, panic.as_ref()),
+                };
+                runtime.finish(&child, exit);
+            }),
+        );
     }
 }
 
