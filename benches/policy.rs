@@ -121,7 +121,7 @@ fn main() {
         let unscoped = load(n, false);
         let actor = Actor::new("t0:user1");
         let target = |i: usize| Resource::Process {
-            pid: format!("{{local@1|t0:processes|{i}}}"),
+            pid: format!("{{local@1|t0:processes|{i}}}").into(),
             entry: "t0.workers:handler".into(),
             host: "t0:processes".into(),
             actor: "t0:user1".into(),
@@ -162,7 +162,7 @@ fn main() {
         let entries: Vec<Resource> = (0..100_000)
             .map(|i| Resource::Process {
                 pid: "{local@1|t0:processes|1}".into(),
-                entry: format!("t0.workers:handler{i}"),
+                entry: format!("t0.workers:handler{i}").into(),
                 host: "t0:processes".into(),
                 actor: "t0:user1".into(),
             })

@@ -176,6 +176,18 @@ pub struct Target {
     pub actor: Arc<str>,
 }
 
+impl Target {
+    /// It as a policy resource, `Process::"<pid>"` with its entry, host and actor: shared text, no copy.
+    pub fn resource(&self) -> Resource {
+        Resource::Process {
+            pid: self.pid.text().clone(),
+            entry: self.entry.clone(),
+            host: self.pid.host_id().clone(),
+            actor: self.actor.clone(),
+        }
+    }
+}
+
 /// Who a new process will be: the actor it runs as and its scopes (the caller's, unless a SpawnBuilder's
 /// `:with_actor` / `:with_scope` set them). Spawn, exec and `process.security` requests carry it as
 /// `context.actor`, `context.tenant` (the actor's `tenant` meta, when a string) and `context.scopes`, so a
@@ -486,12 +498,7 @@ impl<'a> Operation<'a> {
             attrs.extend(child_attrs(child));
             attrs
         };
-        let process = |t: &Target| Resource::Process {
-            pid: t.pid.to_string(),
-            entry: t.entry.to_string(),
-            host: t.pid.host().to_string(),
-            actor: t.actor.to_string(),
-        };
+        let process = Target::resource;
         let capability = |name: &str| Resource::Capability { name: name.to_string() };
         let name = |n: &str| Resource::Name { name: n.to_string() };
         match *self {
@@ -839,7 +846,7 @@ impl Gate {
         micros: f64,
     ) -> DecisionRecord<'a> {
         let (target_entry, target_actor) = match request.resource {
-            Resource::Process { entry, actor, .. } => (Some(entry.as_str()), Some(actor.as_str())),
+            Resource::Process { entry, actor, .. } => (Some(&**entry), Some(&**actor)),
             _ => (None, None),
         };
         let origin = self.origin.get();

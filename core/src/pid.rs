@@ -9,19 +9,63 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
-/// A process identifier. Cheap to clone; equal PIDs name the same process.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Pid {
+/// A process identifier. Cheap to clone (one shared allocation); equal PIDs name the same process. Its text is
+/// formatted once, when the PID is made: every request, record and message that names the process reuses it
+/// (issue 10).
+#[derive(Clone)]
+pub struct Pid(Arc<Parts>);
+
+/// What a PID names, and its text.
+struct Parts {
     node: Arc<str>,
     incarnation: u64,
     host: Arc<str>,
     seq: u64,
+    text: Arc<str>,
+}
+
+impl PartialEq for Pid {
+    fn eq(&self, other: &Pid) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || (self.0.seq == other.0.seq && self.0.text == other.0.text)
+    }
+}
+
+impl Eq for Pid {}
+
+impl std::hash::Hash for Pid {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.text.hash(state);
+    }
+}
+
+impl PartialOrd for Pid {
+    fn partial_cmp(&self, other: &Pid) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Pid {
+    fn cmp(&self, other: &Pid) -> std::cmp::Ordering {
+        let (a, b) = (&*self.0, &*other.0);
+        (&a.node, a.incarnation, &a.host, a.seq).cmp(&(&b.node, b.incarnation, &b.host, b.seq))
+    }
 }
 
 impl Pid {
     /// A PID from its parts.
     pub fn new(node: Arc<str>, incarnation: u64, host: Arc<str>, seq: u64) -> Pid {
-        Pid { node, incarnation, host, seq }
+        let text = format!("{{{node}@{incarnation:x}|{host}|{seq}}}").into();
+        Pid(Arc::new(Parts { node, incarnation, host, seq, text }))
+    }
+
+    /// The text form, `{node@incarnation|host|seq}`, shared.
+    pub fn text(&self) -> &Arc<str> {
+        &self.0.text
+    }
+
+    /// The text form as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0.text
     }
 
     /// Parses the text form. Errors: `Invalid` for text that is not a PID.
@@ -44,28 +88,33 @@ impl Pid {
 
     /// The node's name.
     pub fn node(&self) -> &str {
-        &self.node
+        &self.0.node
     }
 
     /// The node's incarnation this PID was made in.
     pub fn incarnation(&self) -> u64 {
-        self.incarnation
+        self.0.incarnation
     }
 
     /// The host entry id the process runs on.
     pub fn host(&self) -> &str {
-        &self.host
+        &self.0.host
+    }
+
+    /// The host entry id, shared.
+    pub fn host_id(&self) -> &Arc<str> {
+        &self.0.host
     }
 
     /// The never-reused sequence number.
     pub fn seq(&self) -> u64 {
-        self.seq
+        self.0.seq
     }
 }
 
 impl fmt::Display for Pid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{{{}@{:x}|{}|{}}}", self.node, self.incarnation, self.host, self.seq)
+        f.write_str(&self.0.text)
     }
 }
 

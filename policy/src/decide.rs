@@ -139,12 +139,12 @@ impl PolicySet {
             return decision;
         }
         let decision = match request.resource {
-            Resource::Process { pid, entry, host, actor } if !observed.pid && pid != ANY_PID => {
+            Resource::Process { pid, entry, host, actor } if !observed.pid && &**pid != ANY_PID => {
                 // No policy can tell this process from another of the same entry, host and actor: decide for
                 // a stand-in, whose entities every such request shares. Only an error's text could name the
                 // PID, so a decision with errors is made again for the process itself.
                 let any = Resource::Process {
-                    pid: ANY_PID.to_owned(),
+                    pid: ANY_PID.into(),
                     entry: entry.clone(),
                     host: host.clone(),
                     actor: actor.clone(),
@@ -504,7 +504,12 @@ permit (principal, action == Action::"process.monitor", resource);
         for entry in ["t0.w:x", "t1.w:y", "secrets:z", "t1:w"] {
             resources.push(Resource::Entry { id: entry.into() });
             let actor = "t0:a".to_owned();
-            resources.push(Resource::Process { pid: "p".into(), entry: entry.into(), host: "t1:h".into(), actor });
+            resources.push(Resource::Process {
+                pid: "p".into(),
+                entry: entry.into(),
+                host: "t1:h".into(),
+                actor: actor.into(),
+            });
         }
         let contexts = [
             vec![("pid".to_owned(), AttrValue::from("c"))],

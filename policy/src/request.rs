@@ -100,14 +100,15 @@ pub enum Resource {
     },
     /// `Process::"<pid>"`, a live process; parent its entry, attributes `actor` and `host`.
     Process {
-        /// The process id.
-        pid: String,
+        /// The process id. Shared text (`Arc<str>`): a process's PID, entry, host and actor are made once and
+        /// every request about it reuses them.
+        pid: Arc<str>,
         /// The id of the entry the process runs.
-        entry: String,
+        entry: Arc<str>,
         /// The id of the host the process runs on.
-        host: String,
+        host: Arc<str>,
         /// The id of the actor the process acts for.
-        actor: String,
+        actor: Arc<str>,
     },
     /// `Name::"<name>"`, a registry name.
     Name {

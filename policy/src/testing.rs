@@ -251,7 +251,7 @@ impl RawResource {
                 name: None,
                 capability: None,
                 app: None,
-            } => Ok(Resource::Process { pid, entry, host, actor }),
+            } => Ok(Resource::Process { pid: pid.into(), entry: entry.into(), host: host.into(), actor: actor.into() }),
             RawResource { process: Some(_), .. } => {
                 Err(format!("a process resource needs entry, host and actor ({form})"))
             }

@@ -180,7 +180,7 @@ fn renamed(case: &Case, k: usize) -> Case {
         return case;
     }
     if let Resource::Process { pid, .. } = &mut case.resource {
-        *pid = format!("p{}", k + 4);
+        *pid = format!("p{}", k + 4).into();
     }
     for (name, value) in &mut case.context {
         if name == "pid" && matches!(value, AttrValue::Str(_)) {

@@ -108,7 +108,7 @@ fn selected_decisions_match_the_whole_set() -> TestResult {
 fn whole_set_allows(actor: &Actor, action: &str, resource: &Resource, scopes: &[String]) -> bool {
     let root = actor.id == "root";
     let forbidden = actor.id == "bob" && action == "process.spawn";
-    let own = matches!(resource, Resource::Process { actor: owner, .. } if *owner == actor.id);
+    let own = matches!(resource, Resource::Process { actor: owner, .. } if **owner == *actor.id);
     let is_process = matches!(resource, Resource::Process { .. });
     let applies_to = if action == "process.spawn" { !is_process } else { is_process };
     let admin = scopes.iter().any(|s| s == "admin") && action != "process.spawn";

@@ -149,7 +149,7 @@ impl Slot {
     /// The record's fields, in the order they are written.
     fn record(&self) -> SummaryRecord<'_> {
         let (target_entry, target_actor) = match &self.resource {
-            Resource::Process { entry, actor, .. } => (Some(entry.as_str()), Some(actor.as_str())),
+            Resource::Process { entry, actor, .. } => (Some(&**entry), Some(&**actor)),
             _ => (None, None),
         };
         let first_op = self.runs.first().map_or(0, |r| r[0]);

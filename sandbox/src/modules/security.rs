@@ -233,13 +233,7 @@ fn attr(value: &CoreValue, path: &str) -> Result<AttrValue, LuaError> {
 fn resource_of(lua: &Lua, text: &str) -> Result<Resource, LuaError> {
     let ctx = current(lua)?;
     if text.starts_with('{') {
-        let target = ctx.runtime.target_of(text)?;
-        return Ok(Resource::Process {
-            pid: target.pid.to_string(),
-            entry: target.entry.to_string(),
-            host: target.pid.host().to_string(),
-            actor: target.actor.to_string(),
-        });
+        return Ok(ctx.runtime.target_of(text)?.resource());
     }
     let app = ctx.runtime.app();
     Ok(if app.entries.contains_key(text) {
