@@ -23,6 +23,7 @@ pub(crate) struct Types {
     name: cedar::EntityTypeName,
     capability: cedar::EntityTypeName,
     app: cedar::EntityTypeName,
+    event_system: cedar::EntityTypeName,
 }
 
 impl Types {
@@ -38,6 +39,7 @@ impl Types {
             name: parse("Name")?,
             capability: parse("Capability")?,
             app: parse("App")?,
+            event_system: parse("EventSystem")?,
         })
     }
 
@@ -58,6 +60,7 @@ impl Types {
             Resource::Name { .. } => &self.name,
             Resource::Capability { .. } => &self.capability,
             Resource::App { .. } => &self.app,
+            Resource::EventSystem { .. } => &self.event_system,
         };
         uid(ty, resource.id())
     }
@@ -85,6 +88,7 @@ impl Types {
             Resource::Name { name } => leaf(uid(&self.name, name), &mut entities),
             Resource::Capability { name } => leaf(uid(&self.capability, name), &mut entities),
             Resource::App { name } => leaf(uid(&self.app, name), &mut entities),
+            Resource::EventSystem { name } => leaf(uid(&self.event_system, name), &mut entities),
         };
         Ok((resource_uid, entities))
     }

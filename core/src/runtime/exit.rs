@@ -49,6 +49,8 @@ impl Runtime {
         };
         // Calls it waits for end with it; calls to it end with UNAVAILABLE naming the exit.
         self.end_calls_of(process, &exit);
+        // Its event subscriptions end with it (their channels close).
+        self.end_subscriptions_of(&pid);
         process.mailbox().close();
         // Nothing it started outlives it: its timers, tickers and pending cancel deadline stop now.
         process.abort_all_owned();
