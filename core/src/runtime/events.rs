@@ -62,6 +62,12 @@ pub struct Subscription {
     chan: Chan,
 }
 
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").field("id", &self.id).field("chan", &self.chan.id()).finish()
+    }
+}
+
 impl Subscription {
     /// The channel events arrive on, each an item whose values are one table `{system, kind, path, data}`
     /// (see [`QueuedEvent`]).
