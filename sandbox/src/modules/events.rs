@@ -45,7 +45,7 @@ fn text(value: Option<&Value>, what: &str) -> Result<String, LuaError> {
 fn send(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     let result = (|| {
         let ctx = current(lua)?;
-        let system = text(args.get(0), "event system")?;
+        let system = text(args.front(), "event system")?;
         let kind = text(args.get(1), "event kind")?;
         let path = text(args.get(2), "event path")?;
         let data = match args.get(3) {
@@ -61,7 +61,7 @@ fn send(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
 fn subscribe(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     let result = (|| {
         let ctx = current(lua)?;
-        let pattern = text(args.get(0), "event system")?;
+        let pattern = text(args.front(), "event system")?;
         let kind = match args.get(1) {
             None | Some(Value::Nil) => None,
             value => Some(text(value, "event kind")?),
