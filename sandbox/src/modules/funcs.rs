@@ -92,12 +92,16 @@ fn ask(lua: &Lua, capability: Capability) -> Result<Grant, LuaError> {
 fn target_arg(value: Option<&Value>) -> Result<String, LuaError> {
     let target = match value {
         Some(Value::String(s)) => {
+            // Measured before anything is copied out of Lua: a huge target is refused unread.
+            if s.as_bytes().len() > corral_core::limits::MAX_NAME_BYTES {
+                let bound = corral_core::limits::MAX_NAME_BYTES;
+                return Err(LuaError::invalid(format!("target is longer than {bound} bytes")));
+            }
             s.to_str().map(|s| s.to_string()).map_err(|_| LuaError::invalid("target must be UTF-8"))?
         }
         Some(other) => return Err(LuaError::invalid(format!("target must be a string, got a {}", other.type_name()))),
         None => return Err(LuaError::invalid("target is empty")),
     };
-    corral_core::limits::check_bounded("target", &target)?;
     if target.is_empty() {
         return Err(LuaError::invalid("target is empty"));
     }
