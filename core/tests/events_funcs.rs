@@ -209,3 +209,19 @@ async fn a_function_call_given_up_stops_the_function() {
     let exit = call.wait(None).await.unwrap();
     assert_eq!(exit.result, Ok(Value::Num(7.0)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_callers_exit_stops_its_functions_even_while_the_call_is_held() {
+    let (runtime, holding, audit) = node();
+    settle().await;
+    let spec = SpawnSpec { entry: "app:fun".into(), ..SpawnSpec::default() };
+    let call = runtime.start_function(&holding.process("app:caller"), spec).unwrap();
+    settle().await;
+    holding.end("app:caller", Exit::normal(Value::Nil));
+    settle().await;
+    let exit = audit.records().into_iter().find(|r| r["kind"] == "proc.exit" && r["entry"] == "app:fun");
+    let exit = exit.expect("the function exited with its caller, though `call` is still held");
+    assert_eq!(exit["reason"], "cancelled");
+    assert!(exit["error"].as_str().unwrap_or("").contains("caller"), "{exit:?}");
+    assert_eq!(call.wait(None).await.unwrap().reason, ExitReason::Cancelled);
+}

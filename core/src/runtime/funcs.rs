@@ -5,17 +5,19 @@
 //! scopes in the context); the builder parts it carries (context values, an actor, scopes) are decided as a
 //! SpawnBuilder's are (`process.context`, `process.security`). A call belongs to its caller: dropping the
 //! [`FunctionCall`] before the function ended (the caller exited, gave up at its timeout, or cancelled) stops
-//! the function with reason `cancelled`, so nothing a call starts outlives the caller's interest in it.
+//! the function with reason `cancelled`, so nothing a call starts outlives the caller's interest in it; and
+//! the caller's exit stops every function its calls still run, whoever holds the calls then.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{Runtime, SpawnSpec};
+use super::{Runtime, SpawnSpec, State};
 use crate::app::EntryKind;
 use crate::error::{Error, Result};
 use crate::gate::{Decider, OpKind};
+use crate::lock;
 use crate::pid::Pid;
 use crate::process::{Exit, ExitReason, Process};
 
@@ -65,9 +67,40 @@ impl Runtime {
             spec,
             Some((OpKind::FuncsCall, tx)),
         )?;
-        let child = self.process(&pid).map(|p| Arc::downgrade(&p)).unwrap_or_default();
-        Ok(FunctionCall { pid, child, exit: Some(rx) })
+        // Filed under its caller, so the caller's exit stops it even while something still holds the call
+        // (`Runtime::finish`). Both are checked under the lock `finish` takes them out under.
+        let (child, caller_gone) = {
+            let mut state = lock(&self.inner.state);
+            let child = state.procs.get(&pid).cloned();
+            let caller_alive = state.procs.get(caller.pid()).is_some_and(|p| std::ptr::eq(&**p, caller));
+            if caller_alive && child.is_some() {
+                state.funcs_of.entry(caller.pid().clone()).or_default().insert(pid.clone());
+            }
+            (child, !caller_alive)
+        };
+        let call = FunctionCall { pid, child: child.as_ref().map(Arc::downgrade).unwrap_or_default(), exit: Some(rx) };
+        if caller_gone {
+            call.cancel();
+        }
+        Ok(call)
     }
+}
+
+/// Takes `function` out of its caller's set when it ends.
+pub(super) fn forget_function(state: &mut State, function: &Process) {
+    let Some(caller) = function.parent() else { return };
+    if let Some(set) = state.funcs_of.get_mut(caller) {
+        set.remove(function.pid());
+        if set.is_empty() {
+            state.funcs_of.remove(caller);
+        }
+    }
+}
+
+/// The live functions `caller` runs through `funcs` calls, taken out of the table (it is ending).
+pub(super) fn functions_of(state: &mut State, caller: &Pid) -> Vec<Arc<Process>> {
+    let pids = state.funcs_of.remove(caller).unwrap_or_default();
+    pids.iter().filter_map(|pid| state.procs.get(pid).cloned()).collect()
 }
 
 impl FunctionCall {

@@ -161,6 +161,8 @@ struct State {
     links: HashMap<Pid, HashSet<Pid>>,
     /// `exec` callers and the root's waiter, told the exit.
     waiters: HashMap<Pid, Vec<oneshot::Sender<Exit>>>,
+    /// caller -> the functions its `funcs` calls run now (stopped when it exits, `runtime/funcs.rs`).
+    funcs_of: HashMap<Pid, HashSet<Pid>>,
 }
 
 /// The hosts of `app`, plus [`DEFAULT_HOST`] unless the app declares it. A host of `previous` whose spec is

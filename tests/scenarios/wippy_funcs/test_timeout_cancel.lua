@@ -72,6 +72,15 @@ local function main()
     process.send(caller, "go", true)
     local fev = t.event(slow, "the orphaned function's EXIT", "5s")
     t.contains(fev.error, "cancelled", "stopped because its caller exited")
+
+    -- A caller parked in a sync call is terminated: the function it waits for is stopped with it.
+    local parked = process.spawn("app:sync_caller", "app:procs", me)
+    t.ok(parked, "spawned the sync caller")
+    local fpid = t.msg("slow_started", nil, "the parked caller's function started"):payload():data()
+    t.ok(process.monitor(fpid), "its function runs")
+    t.ok(process.terminate(parked), "terminate the parked caller")
+    local pev = t.event(fpid, "the parked caller's function's EXIT", "5s")
+    t.contains(pev.error, "cancelled", "stopped because its caller was terminated")
     return true
 end
 
