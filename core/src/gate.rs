@@ -939,12 +939,13 @@ impl Gate {
 }
 
 /// `Some(topic)` when a request's context is the caller's `pid` and at most a `topic` (a send, a signal, a
-/// relation, an upgrade): then a summary says exactly what was asked. Requests with more context (spawns,
+/// relation, an upgrade) or an event `kind` (`events.send`, `events.subscribe`; the summary's `topic` is
+/// then the kind): then a summary says exactly what was asked. Requests with more context (spawns,
 /// registry calls, security) are always written alone.
 fn summarisable(context: &[(String, AttrValue)]) -> Option<Option<&str>> {
     match context {
         [(pid, _)] if pid == "pid" => Some(None),
-        [(pid, _), (topic, AttrValue::Str(t))] if pid == "pid" && topic == "topic" => Some(Some(t)),
+        [(pid, _), (key, AttrValue::Str(t))] if pid == "pid" && (key == "topic" || key == "kind") => Some(Some(t)),
         _ => None,
     }
 }
