@@ -10,8 +10,8 @@ use corral_policy::PolicySet;
 use corral_policy::testing::load_tests;
 use support::{copy_app, corral, temp};
 
-/// The actions of `policy-model.md`.
-const ACTIONS: [&str; 18] = [
+/// The actions of `policy-model.md` (the last three those of the reference dialect).
+const ACTIONS: [&str; 21] = [
     "process.spawn",
     "process.spawn.monitored",
     "process.spawn.linked",
@@ -30,6 +30,9 @@ const ACTIONS: [&str; 18] = [
     "process.registry.unregister",
     "process.upgrade",
     "process.call",
+    "funcs.call",
+    "events.send",
+    "events.subscribe",
 ];
 
 fn sets() -> Vec<PathBuf> {

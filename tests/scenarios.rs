@@ -84,8 +84,9 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Runs one scenario folder and panics with everything the run printed when it does not pass completely.
-fn run_scenario(case: &str) {
+/// Runs one scenario folder and panics with everything the run printed when it does not pass completely, or
+/// when its audit log lacks a denial of one of `denied` (actions the folder's denial tests expect refused).
+fn run_scenario(case: &str, denied: &[&str]) {
     let dir = root().join(case);
     assert!(dir.is_dir(), "no scenario folder {}", dir.display());
     let expected = declared_tests(&dir);
@@ -119,6 +120,19 @@ fn run_scenario(case: &str) {
         String::from_utf8_lossy(&verify.stdout),
         String::from_utf8_lossy(&verify.stderr)
     );
+    if !denied.is_empty() {
+        let log = std::fs::read_to_string(&audit).unwrap_or_else(|e| panic!("cannot read {}: {e}", audit.display()));
+        let records: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        for action in denied {
+            let found = records.iter().any(|r| {
+                r["kind"] == "authz.decision"
+                    && r["action"] == *action
+                    && r["decision"] == "deny"
+                    && r["basis"] == "forbid"
+            });
+            assert!(found, "the audit log of `{case}` records no `{action}` denial");
+        }
+    }
     let _ = std::fs::remove_file(&audit);
 }
 
@@ -158,13 +172,13 @@ fn run_with_deadline(command: &mut Command, case: &str) -> Output {
 }
 
 macro_rules! scenarios {
-    ($($case:ident),* $(,)?) => {
+    ($($case:ident $(=> [$($denied:literal),*])?),* $(,)?) => {
         /// The folders the macro lists, to compare with what is on disk.
         const LISTED: &[&str] = &[$(stringify!($case)),*];
         $(
             #[test]
             fn $case() {
-                run_scenario(stringify!($case));
+                run_scenario(stringify!($case), &[$($($denied),*)?]);
             }
         )*
     };
@@ -195,6 +209,9 @@ scenarios!(
     call,
     ao,
     supervisor,
+    // The reference dialect's funcs and events: each new action's denial must land in the audit log.
+    wippy_funcs => ["funcs.call", "process.security"],
+    wippy_events => ["events.send", "events.subscribe"],
 );
 
 #[test]

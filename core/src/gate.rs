@@ -59,6 +59,12 @@ pub enum Action {
     Upgrade,
     /// `process.call` on the target process (with `process.send`, for a call that waits for a reply).
     Call,
+    /// `funcs.call` on the function entry (reference dialect: `funcs.call`, `funcs.async`).
+    FuncsCall,
+    /// `events.send` on `EventSystem::"<system>"` (reference dialect: `events.send`).
+    EventsSend,
+    /// `events.subscribe` on `EventSystem::"<pattern>"` (reference dialect: `events.subscribe`).
+    EventsSubscribe,
 }
 
 impl Action {
@@ -83,6 +89,9 @@ impl Action {
             Action::Unregister => "process.registry.unregister",
             Action::Upgrade => "process.upgrade",
             Action::Call => "process.call",
+            Action::FuncsCall => "funcs.call",
+            Action::EventsSend => "events.send",
+            Action::EventsSubscribe => "events.subscribe",
         }
     }
 }
@@ -279,6 +288,35 @@ pub enum Operation<'a> {
         /// The payload's size in bytes, as for [`Operation::Send`].
         bytes: usize,
     },
+    /// `funcs.call` / `funcs.async` (reference dialect): runs a `function.lua` entry as a child on the
+    /// caller's host, decided as `funcs.call` on the entry with the child's `host`, `entry`, actor and scopes
+    /// in the context (as for [`Operation::Exec`]).
+    FuncsCall {
+        /// Entry id.
+        entry: &'a str,
+        /// Host id (the caller's).
+        host: &'a str,
+        /// The child's actor and scopes.
+        child: Child<'a>,
+    },
+    /// `events.send` (reference dialect): an event of `kind` to the bus, decided on
+    /// `EventSystem::"<system>"` with `context.kind`.
+    EventsSend {
+        /// The event's system.
+        system: &'a str,
+        /// The event's kind.
+        kind: &'a str,
+        /// The size of the event's data in bytes, recorded at level `request`.
+        bytes: usize,
+    },
+    /// `events.subscribe` (reference dialect): decided on `EventSystem::"<pattern>"` (the pattern as
+    /// written, e.g. `orders.*`), with `context.kind` when a kind filter is given.
+    EventsSubscribe {
+        /// The system pattern.
+        pattern: &'a str,
+        /// The kind filter.
+        kind: Option<&'a str>,
+    },
 }
 
 /// The kind of operation a permit was issued for.
@@ -314,6 +352,12 @@ pub enum OpKind {
     Upgrade,
     /// See [`Operation::Call`].
     Call,
+    /// See [`Operation::FuncsCall`].
+    FuncsCall,
+    /// See [`Operation::EventsSend`].
+    EventsSend,
+    /// See [`Operation::EventsSubscribe`].
+    EventsSubscribe,
 }
 
 /// Exactly what a permit allows: its operation's target. An effect redeems the permit with the target it is
@@ -343,6 +387,8 @@ pub(crate) enum Subject {
     Name(String),
     /// An upgrade to an entry.
     Entry(String),
+    /// An event system (or pattern) of the event bus.
+    System(String),
 }
 
 /// The target an effect is about to act on, borrowed, to redeem a permit with (no copy on the effect's path).
@@ -370,6 +416,8 @@ pub(crate) enum SubjectRef<'a> {
     Name(&'a str),
     /// See [`Subject::Entry`].
     Entry(&'a str),
+    /// See [`Subject::System`].
+    System(&'a str),
 }
 
 impl From<SubjectRef<'_>> for Subject {
@@ -381,6 +429,7 @@ impl From<SubjectRef<'_>> for Subject {
             SubjectRef::Capability(name) => Subject::Capability(name),
             SubjectRef::Name(name) => Subject::Name(name.into()),
             SubjectRef::Entry(entry) => Subject::Entry(entry.into()),
+            SubjectRef::System(system) => Subject::System(system.into()),
         }
     }
 }
@@ -393,7 +442,9 @@ impl Subject {
             (Subject::Message { to, topic }, SubjectRef::Message { to: t, topic: p }) => to == t && topic == p,
             (Subject::Process(pid), SubjectRef::Process(p)) => pid == p,
             (Subject::Capability(c), SubjectRef::Capability(k)) => *c == k,
-            (Subject::Name(n), SubjectRef::Name(m)) | (Subject::Entry(n), SubjectRef::Entry(m)) => n == m,
+            (Subject::Name(n), SubjectRef::Name(m))
+            | (Subject::Entry(n), SubjectRef::Entry(m))
+            | (Subject::System(n), SubjectRef::System(m)) => n == m,
             _ => false,
         }
     }
@@ -454,15 +505,18 @@ impl<'a> Operation<'a> {
             Operation::Unregister(..) => OpKind::Unregister,
             Operation::Upgrade(_) => OpKind::Upgrade,
             Operation::Call { .. } => OpKind::Call,
+            Operation::FuncsCall { .. } => OpKind::FuncsCall,
+            Operation::EventsSend { .. } => OpKind::EventsSend,
+            Operation::EventsSubscribe { .. } => OpKind::EventsSubscribe,
         }
     }
 
     /// The target a permit for this operation names, borrowed.
     pub(crate) fn subject(&self) -> SubjectRef<'a> {
         match *self {
-            Operation::Spawn { entry, host, .. } | Operation::Exec { entry, host, .. } => {
-                SubjectRef::Start { entry, host }
-            }
+            Operation::Spawn { entry, host, .. }
+            | Operation::Exec { entry, host, .. }
+            | Operation::FuncsCall { entry, host, .. } => SubjectRef::Start { entry, host },
             Operation::Send { target, topic, .. } | Operation::Call { target, topic, .. } => {
                 SubjectRef::Message { to: &target.pid, topic }
             }
@@ -476,13 +530,17 @@ impl<'a> Operation<'a> {
             Operation::Security(_) => SubjectRef::Capability("security"),
             Operation::Register(n, _) | Operation::Unregister(n, _) => SubjectRef::Name(n),
             Operation::Upgrade(e) => SubjectRef::Entry(e),
+            Operation::EventsSend { system, .. } => SubjectRef::System(system),
+            Operation::EventsSubscribe { pattern, .. } => SubjectRef::System(pattern),
         }
     }
 
     /// The payload size an operation carries, for the `request` level of its records.
     fn payload_bytes(&self) -> Option<usize> {
         match self {
-            Operation::Send { bytes, .. } | Operation::Call { bytes, .. } => Some(*bytes),
+            Operation::Send { bytes, .. } | Operation::Call { bytes, .. } | Operation::EventsSend { bytes, .. } => {
+                Some(*bytes)
+            }
             _ => None,
         }
     }
@@ -535,6 +593,17 @@ impl<'a> Operation<'a> {
             Operation::Call { target, topic, .. } => {
                 let on = vec![("topic".to_string(), AttrValue::Str(topic.into()))];
                 vec![(Action::Send, process(target), on.clone()), (Action::Call, process(target), on)]
+            }
+            Operation::FuncsCall { entry: e, host: h, child } => {
+                vec![(Action::FuncsCall, entry(e), starting(e, h, &child))]
+            }
+            Operation::EventsSend { system, kind, .. } => {
+                let on = vec![("kind".to_string(), AttrValue::Str(kind.into()))];
+                vec![(Action::EventsSend, Resource::EventSystem { name: system.to_string() }, on)]
+            }
+            Operation::EventsSubscribe { pattern, kind } => {
+                let on = kind.map(|k| ("kind".to_string(), AttrValue::Str(k.into()))).into_iter().collect();
+                vec![(Action::EventsSubscribe, Resource::EventSystem { name: pattern.to_string() }, on)]
             }
         }
     }
@@ -877,12 +946,13 @@ impl Gate {
 }
 
 /// `Some(topic)` when a request's context is the caller's `pid` and at most a `topic` (a send, a signal, a
-/// relation, an upgrade): then a summary says exactly what was asked. Requests with more context (spawns,
+/// relation, an upgrade) or an event `kind` (`events.send`, `events.subscribe`; the summary's `topic` is
+/// then the kind): then a summary says exactly what was asked. Requests with more context (spawns,
 /// registry calls, security) are always written alone.
 fn summarisable(context: &[(String, AttrValue)]) -> Option<Option<&str>> {
     match context {
         [(pid, _)] if pid == "pid" => Some(None),
-        [(pid, _), (topic, AttrValue::Str(t))] if pid == "pid" && topic == "topic" => Some(Some(t)),
+        [(pid, _), (key, AttrValue::Str(t))] if pid == "pid" && (key == "topic" || key == "kind") => Some(Some(t)),
         _ => None,
     }
 }

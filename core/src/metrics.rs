@@ -22,7 +22,7 @@ use crate::gate::{Action, NodeAction};
 use crate::process::ExitReason;
 
 /// The action label values, in slot order: the built-in `process.*` actions, the node actions, then `other`.
-pub const ACTIONS: [&str; 22] = [
+pub const ACTIONS: [&str; 25] = [
     "process.spawn",
     "process.spawn.monitored",
     "process.spawn.linked",
@@ -44,6 +44,9 @@ pub const ACTIONS: [&str; 22] = [
     "node.remove",
     "node.inspect",
     "process.call",
+    "funcs.call",
+    "events.send",
+    "events.subscribe",
     "other",
 ];
 
@@ -76,7 +79,7 @@ const DECISION_BUCKETS_NS: [u64; 12] =
 pub(crate) struct ActionSlot(usize);
 
 impl ActionSlot {
-    /// The slot of an action given by name: a built-in one's, else `other` (a linear scan of 21 names, used
+    /// The slot of an action given by name: a built-in one's, else `other` (a linear scan of 24 names, used
     /// only for `security.can`, whose action is tenant text).
     pub(crate) fn of_name(name: &str) -> ActionSlot {
         ActionSlot(ACTIONS[..OTHER].iter().position(|a| *a == name).unwrap_or(OTHER))
@@ -104,6 +107,9 @@ impl From<Action> for ActionSlot {
             Action::Unregister => 15,
             Action::Upgrade => 16,
             Action::Call => 20,
+            Action::FuncsCall => 21,
+            Action::EventsSend => 22,
+            Action::EventsSubscribe => 23,
         })
     }
 }

@@ -23,6 +23,7 @@ pub(crate) struct Types {
     name: cedar::EntityTypeName,
     capability: cedar::EntityTypeName,
     app: cedar::EntityTypeName,
+    event_system: cedar::EntityTypeName,
 }
 
 impl Types {
@@ -38,6 +39,7 @@ impl Types {
             name: parse("Name")?,
             capability: parse("Capability")?,
             app: parse("App")?,
+            event_system: parse("EventSystem")?,
         })
     }
 
@@ -58,6 +60,7 @@ impl Types {
             Resource::Name { .. } => &self.name,
             Resource::Capability { .. } => &self.capability,
             Resource::App { .. } => &self.app,
+            Resource::EventSystem { .. } => &self.event_system,
         };
         uid(ty, resource.id())
     }
@@ -85,8 +88,27 @@ impl Types {
             Resource::Name { name } => leaf(uid(&self.name, name), &mut entities),
             Resource::Capability { name } => leaf(uid(&self.capability, name), &mut entities),
             Resource::App { name } => leaf(uid(&self.app, name), &mut entities),
+            Resource::EventSystem { name } => self.event_system(name, &mut entities),
         };
         Ok((resource_uid, entities))
+    }
+
+    /// Pushes `EventSystem::"a.b.c"` in `EventSystem::"a.b"` in `EventSystem::"a"` (a subscription pattern
+    /// `a.b.*` is in `a.b`; `*` is in nothing), so `resource in EventSystem::"a"` covers a system and every
+    /// system and pattern under it; returns its uid. A name is at most 256 bytes (the runtime bounds it), so
+    /// the chain is short.
+    fn event_system(&self, name: &str, entities: &mut Vec<cedar::Entity>) -> cedar::EntityUid {
+        let this = uid(&self.event_system, name);
+        let mut child = this.clone();
+        let mut rest = name;
+        while let Some((head, _)) = rest.rsplit_once('.').filter(|(head, _)| !head.is_empty()) {
+            let parent = uid(&self.event_system, head);
+            entities.push(cedar::Entity::new_no_attrs(child, HashSet::from([parent.clone()])));
+            child = parent;
+            rest = head;
+        }
+        entities.push(cedar::Entity::new_no_attrs(child, HashSet::new()));
+        this
     }
 
     /// Pushes the entity `ty::"<id>"` of an id `namespace:name` and its namespace chain; returns its uid.

@@ -184,8 +184,9 @@ fn check_names(sorted: &[SourceFile], problems: &mut Vec<Problem>) {
 
 /// Actions of the built-in schema that a folder's schema may leave out: added after app schemas existed, so
 /// an older schema still loads, and a request for such an action it does not declare is denied by default
-/// (see `PolicySet::decide`). `process.call` came with call and reply (`models.md`).
-pub const OPTIONAL_ACTIONS: [&str; 1] = ["process.call"];
+/// (see `PolicySet::decide`). `process.call` came with call and reply (`models.md`); `funcs.call`,
+/// `events.send` and `events.subscribe` with the reference dialect's `funcs` and `events` modules.
+pub const OPTIONAL_ACTIONS: [&str; 4] = ["process.call", "funcs.call", "events.send", "events.subscribe"];
 
 /// The entity types every schema must declare: the ones Corral's requests are made of.
 pub(crate) const CORRAL_TYPES: [&str; 7] = ["Actor", "Namespace", "Entry", "Host", "Process", "Name", "Capability"];

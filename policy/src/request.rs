@@ -127,6 +127,12 @@ pub enum Resource {
         /// The app's name, e.g. `acme`.
         name: String,
     },
+    /// `EventSystem::"<name>"`, a system of the reference dialect's event bus (`events.send` on the
+    /// event's system, `events.subscribe` on the pattern subscribed to, e.g. `orders.*`).
+    EventSystem {
+        /// The system or pattern, e.g. `orders`.
+        name: String,
+    },
 }
 
 impl Resource {
@@ -139,6 +145,7 @@ impl Resource {
             Self::Name { .. } => "Name",
             Self::Capability { .. } => "Capability",
             Self::App { .. } => "App",
+            Self::EventSystem { .. } => "EventSystem",
         }
     }
 
@@ -147,7 +154,7 @@ impl Resource {
         match self {
             Self::Entry { id } | Self::Host { id } => id,
             Self::Process { pid, .. } => pid,
-            Self::Name { name } | Self::Capability { name } | Self::App { name } => name,
+            Self::Name { name } | Self::Capability { name } | Self::App { name } | Self::EventSystem { name } => name,
         }
     }
 }

@@ -203,6 +203,7 @@ struct RawResource {
     name: Option<String>,
     capability: Option<String>,
     app: Option<String>,
+    event_system: Option<String>,
 }
 
 impl RawTest {
@@ -241,8 +242,20 @@ impl RawTest {
 
 impl RawResource {
     fn into_resource(self) -> Result<Resource, String> {
-        let form = "a resource is {entry}, {host}, {process, entry, host, actor}, {name}, {capability} or {app}";
+        let form = "a resource is {entry}, {host}, {process, entry, host, actor}, {name}, {capability}, {app} or \
+                    {event_system}";
         match self {
+            RawResource {
+                event_system: Some(name),
+                entry: None,
+                host: None,
+                process: None,
+                actor: None,
+                name: None,
+                capability: None,
+                app: None,
+            } => Ok(Resource::EventSystem { name }),
+            RawResource { event_system: Some(_), .. } => Err(form.to_owned()),
             RawResource {
                 process: Some(pid),
                 entry: Some(entry),
@@ -251,6 +264,7 @@ impl RawResource {
                 name: None,
                 capability: None,
                 app: None,
+                event_system: None,
             } => Ok(Resource::Process { pid: pid.into(), entry: entry.into(), host: host.into(), actor: actor.into() }),
             RawResource { process: Some(_), .. } => {
                 Err(format!("a process resource needs entry, host and actor ({form})"))

@@ -18,7 +18,7 @@ impl Runtime {
     /// not trap links is killed in turn (the cascade). Waiters (exec, the root) get the exit.
     pub(crate) fn finish(&self, process: &Arc<Process>, exit: Exit) {
         let pid = process.pid().clone();
-        let (watchers, linked, waiters) = {
+        let (watchers, linked, waiters, functions) = {
             let mut state = lock(&self.inner.state);
             state.procs.remove(&pid);
             process.mark_dead();
@@ -45,10 +45,18 @@ impl Runtime {
             }
             let watchers: Vec<Arc<Process>> = watchers.iter().filter_map(|w| state.procs.get(w).cloned()).collect();
             let linked: Vec<Arc<Process>> = linked.iter().filter_map(|l| state.procs.get(l).cloned()).collect();
-            (watchers, linked, state.waiters.remove(&pid).unwrap_or_default())
+            super::funcs::forget_function(&mut state, process);
+            let functions = super::funcs::functions_of(&mut state, &pid);
+            (watchers, linked, state.waiters.remove(&pid).unwrap_or_default(), functions)
         };
+        // The function calls it made end with it: nothing a process starts outlives it.
+        for function in functions {
+            function.kill(Exit::abnormal(ExitReason::Cancelled, "cancelled: the caller of the function call exited"));
+        }
         // Calls it waits for end with it; calls to it end with UNAVAILABLE naming the exit.
         self.end_calls_of(process, &exit);
+        // Its event subscriptions end with it (their channels close).
+        self.end_subscriptions_of(&pid);
         process.mailbox().close();
         // Nothing it started outlives it: its timers, tickers and pending cancel deadline stop now.
         process.abort_all_owned();

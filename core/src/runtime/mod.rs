@@ -8,7 +8,9 @@ mod ao;
 mod api;
 mod call;
 mod deploy;
+mod events;
 mod exit;
+mod funcs;
 mod messaging;
 mod owned;
 mod registry;
@@ -31,6 +33,8 @@ pub use call::{
     CallRef, DEFAULT_CALL_TIMEOUT, MAX_PENDING_CALLS, MAX_PENDING_NODE_CALLS, PENDING_CALL_BYTES, PendingCall,
 };
 pub use deploy::NODE_HOST;
+pub use events::{Delivery, MAX_SUBSCRIPTIONS, QueuedEvent, SUBSCRIPTION_QUEUE, Subscription};
+pub use funcs::FunctionCall;
 pub use messaging::{FALLBACK_TOPIC, check_payload};
 pub(crate) use owned::exited as owned_exited;
 pub use owned::{MAX_OWNED_TASKS, OwnedTask};
@@ -132,6 +136,8 @@ struct Inner {
     root_caller: Mutex<Option<Caller>>,
     /// Calls waiting for their reply (`process.call`, `runtime/call.rs`).
     calls: Mutex<call::Calls>,
+    /// The reference dialect's event bus: its subscriptions (`runtime/events.rs`).
+    events: Mutex<events::Bus>,
 }
 
 /// Everything that must change together: the table of live processes, the registry, monitors and links.
@@ -155,6 +161,8 @@ struct State {
     links: HashMap<Pid, HashSet<Pid>>,
     /// `exec` callers and the root's waiter, told the exit.
     waiters: HashMap<Pid, Vec<oneshot::Sender<Exit>>>,
+    /// caller -> the functions its `funcs` calls run now (stopped when it exits, `runtime/funcs.rs`).
+    funcs_of: HashMap<Pid, HashSet<Pid>>,
 }
 
 /// The hosts of `app`, plus [`DEFAULT_HOST`] unless the app declares it. A host of `previous` whose spec is
@@ -217,6 +225,7 @@ impl Runtime {
                 owned_live: Arc::default(),
                 root_caller: Mutex::new(None),
                 calls: Mutex::new(call::Calls::default()),
+                events: Mutex::default(),
             }),
         };
         runtime.inner.gate.set_origin(runtime.inner.node.clone(), incarnation);

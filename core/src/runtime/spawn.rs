@@ -180,8 +180,11 @@ impl Runtime {
             parent: parent.map(|p| p.pid().clone()),
             limits,
         }));
-        let exec = matches!(waiter, Some((OpKind::Exec, _)));
-        let permits = self.check_spawn(decider, &caller, &spec, &message_bytes, &child, exec)?;
+        let start = match &waiter {
+            Some((kind @ (OpKind::Exec | OpKind::FuncsCall), _)) => *kind,
+            _ => OpKind::Spawn,
+        };
+        let permits = self.check_spawn(decider, &caller, &spec, &message_bytes, &child, start)?;
         let count = host.live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         if count >= host.spec.max_processes {
             host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
@@ -236,7 +239,7 @@ impl Runtime {
         spec: &SpawnSpec,
         message_bytes: &[usize],
         child: &Process,
-        exec: bool,
+        start: OpKind,
     ) -> Result<SpawnPermits> {
         // What the builder's grants cover was decided when its methods were called: each permission once.
         let granted = |allows: &dyn Fn(&Grant, &Pid) -> bool| {
@@ -250,8 +253,10 @@ impl Runtime {
             .then(|| gate.check(caller, Operation::Security(Child { actor, scopes })))
             .transpose()?;
         let child_is = Child { actor: child.actor().map(|a| &**a), scopes: Some(child.scopes()) };
-        let start = if exec {
+        let start_permit = if start == OpKind::Exec {
             gate.check(caller, Operation::Exec { entry: &spec.entry, host: &spec.host, child: child_is })?
+        } else if start == OpKind::FuncsCall {
+            gate.check(caller, Operation::FuncsCall { entry: &spec.entry, host: &spec.host, child: child_is })?
         } else {
             gate.check(
                 caller,
@@ -270,7 +275,7 @@ impl Runtime {
         for ((topic, _), &bytes) in spec.messages.iter().zip(message_bytes) {
             messages.push(gate.check(caller, Operation::Send { target: &target, topic, bytes })?);
         }
-        Ok(SpawnPermits { exec, context, security, start, name, messages })
+        Ok(SpawnPermits { kind: start, context, security, start: start_permit, name, messages })
     }
 
     /// Puts the child in the table with its monitor, link, name, messages and waiter, all before it runs.
@@ -398,7 +403,8 @@ fn panicked(child: &Process, panic: &(dyn std::any::Any + Send)) -> Exit {
 
 /// The permits of one spawn, each for its own part of it.
 struct SpawnPermits {
-    exec: bool,
+    /// `Spawn`, `Exec` or `FuncsCall`: what `start` allows.
+    kind: OpKind,
     context: Option<Permit>,
     security: Option<Permit>,
     start: Permit,
@@ -416,8 +422,7 @@ impl SpawnPermits {
         if let Some(permit) = self.security {
             permit.redeem(OpKind::Security, SubjectRef::Capability("security"))?;
         }
-        let kind = if self.exec { OpKind::Exec } else { OpKind::Spawn };
-        self.start.redeem(kind, SubjectRef::Start { entry: &spec.entry, host: &spec.host })?;
+        self.start.redeem(self.kind, SubjectRef::Start { entry: &spec.entry, host: &spec.host })?;
         if let (Some(permit), Some(name)) = (self.name, &spec.name) {
             permit.redeem(OpKind::Register, SubjectRef::Name(name))?;
         }

@@ -173,7 +173,7 @@ pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<Value> {
         Item::Event(event) => event_to_lua(lua, &event).map(Value::Table),
         Item::Local(boxed) => match boxed.downcast::<Local>() {
             Ok(local) => Ok(local.value),
-            Err(_) => Ok(Value::Nil),
+            Err(other) => crate::modules::funcs::foreign_item(lua, other),
         },
     }
 }

@@ -3,13 +3,15 @@
 //! Globals: `process`, `channel`, `errors`, the base library's safe part, `os.time` and `os.clock`, and
 //! `print` (to the runtime's log). Through `require`, and only when the entry grants them: `time`,
 //! `security`, `ctx`, `server`, `supervisor`, and the entry's `imports:` (library entries); in the reference
-//! dialect (`[compat] wippy = true`) also `json`, `uuid` and `payload` (`payload` is a global there too). Each module is
+//! dialect (`[compat] wippy = true`) also `json`, `uuid`, `payload` (`payload` is a global there too), `funcs` and `events`. Each module is
 //! one file with one `register` (or `create`, for required modules).
 
 pub mod ao;
 pub mod builder;
 pub mod channel;
 pub mod errors;
+pub mod events;
+pub mod funcs;
 pub mod json;
 pub mod payload;
 pub mod process;

@@ -19,8 +19,9 @@ use crate::procs::{PrintBudget, current_or_raise};
 pub const BUILTIN: [&str; 5] = ["time", "security", "ctx", "server", "supervisor"];
 
 /// The reference system's modules `require` can grant only with `[compat] wippy = true` (Corral's own API
-/// stays `lua-api.md`): `json`, `uuid` and `payload` (also a global in that mode, as in the reference).
-pub const COMPAT_BUILTIN: [&str; 3] = ["json", "uuid", "payload"];
+/// stays `lua-api.md`): `json`, `uuid` and `payload` (also a global in that mode, as in the reference), `funcs`
+/// and `events`.
+pub const COMPAT_BUILTIN: [&str; 5] = ["json", "uuid", "payload", "funcs", "events"];
 
 /// Whether `name` is a module `require` can grant in this mode.
 pub fn is_builtin(name: &str, wippy: bool) -> bool {
@@ -57,6 +58,8 @@ fn builtin(lua: &Lua, name: &str) -> mlua::Result<Table> {
         "json" => crate::modules::json::create(lua)?,
         "uuid" => crate::modules::uuid::create(lua)?,
         "payload" => crate::modules::payload::create(lua)?,
+        "funcs" => crate::modules::funcs::create(lua)?,
+        "events" => crate::modules::events::create(lua)?,
         _ => crate::modules::security::create_ctx(lua)?,
     };
     t.set_readonly(true);

@@ -1,0 +1,5 @@
+local function main(a, b)
+    return a + b
+end
+
+return { main = main }
