@@ -136,7 +136,8 @@ impl Metered<'_> {
                 return self.limit_exit(why);
             }
             if self.adopt() {
-                return self.finish_many(yielded).await;
+                // Boxed: the many-roots loop's state is kept out of every process's future.
+                return Box::pin(self.finish_many(yielded)).await;
             }
             args = match yielded {
                 Yielded::Done(result) => return outcome(result, Bounds::of_process(self.process)),
@@ -203,6 +204,14 @@ impl Metered<'_> {
                         tokio::task::yield_now().await;
                         ready.push_back((index, MultiValue::new()));
                     }
+                }
+            }
+            // Roots whose wait ended go to the back of the queue first, so that a root that keeps
+            // computing (preempted and ready again at once) cannot starve one that waits.
+            while let std::task::Poll::Ready(Some((index, result))) = futures_util::poll!(waiting.next()) {
+                match result {
+                    Ok(values) => ready.push_back((index, values)),
+                    Err(e) => return Exit::abnormal(ExitReason::Error, error_text(&e)),
                 }
             }
             let (index, args) = match ready.pop_front() {

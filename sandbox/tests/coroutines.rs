@@ -27,10 +27,23 @@ entries:
     kind: process.host
     memory_limit: 2MiB
     compute_limit: 5000000
+  - name: roomy
+    kind: process.host
+    compute_limit: 200000000
   - name: main
     kind: process.lua
     source: file://main.lua
     modules: [time]
+  - name: pinger
+    kind: process.lua
+    source: file://pinger.lua
+"#;
+
+const PINGER: &str = r#"
+local function main(parent)
+    process.send(parent, "ping", "awake")
+end
+return { main = main }
 "#;
 
 const MAIN: &str = r#"
@@ -157,6 +170,15 @@ function modes.busy()
     process.inbox():receive()
 end
 
+-- Compat: a coroutine that never stops computing does not starve main, parked on a message that arrives.
+function modes.starve()
+    coroutine.spawn(function() local n = 0 while true do n = n + 1 end end)
+    local pings = process.listen("ping")
+    process.spawn("app:pinger", "app:roomy", process.pid())
+    local v = pings:receive()
+    return v
+end
+
 -- Compat: a non-function argument is a clear error.
 function modes.bad_argument()
     local ok, err = pcall(coroutine.spawn, 42)
@@ -168,7 +190,12 @@ return { main = function(mode) return modes[mode]() end }
 "#;
 
 fn node(name: &str, wippy: bool) -> Runtime {
-    support::node(&format!("coroutines-{name}"), MANIFEST, &[("main.lua", MAIN)], Some(Arc::new(Sandbox::new(wippy))))
+    support::node(
+        &format!("coroutines-{name}"),
+        MANIFEST,
+        &[("main.lua", MAIN), ("pinger.lua", PINGER)],
+        Some(Arc::new(Sandbox::new(wippy))),
+    )
 }
 
 async fn run(mode: &str, wippy: bool, host: &str) -> corral_core::Exit {
@@ -238,6 +265,12 @@ async fn a_busy_spawned_coroutine_is_bounded_by_the_compute_limit() {
     let exit = run("busy", true, "app:tight").await;
     let error = exit.result.clone().unwrap_err();
     assert!(error.starts_with("limit.compute:"), "{exit:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_busy_spawned_coroutine_does_not_starve_a_parked_main() {
+    let exit = run("starve", true, "app:roomy").await;
+    assert_eq!(ok_text(&exit), "awake", "main woke for its message before the compute limit");
 }
 
 #[tokio::test(start_paused = true)]
