@@ -3,16 +3,30 @@
 //! Processes of one VM never run Lua at the same time (the VM is one Luau state behind one lock), so running
 //! them as separate tokio tasks only made them wait on each other's lock from two workers, and every
 //! message between them a wake-up across workers (issue 10: ~1 context switch per round trip). The driver
-//! polls its processes' tasks itself (a `FuturesUnordered`): a send that wakes a process of the same VM
-//! queues it in the driver's own run queue, run next on the same worker. Tokio still moves whole drivers
-//! between workers, so VMs run in parallel.
+//! polls its processes' tasks itself: a send that wakes a process of the same VM queues it on the driver's
+//! own run queue, run next on the same worker. Tokio still moves whole drivers between workers, so VMs run
+//! in parallel.
+//!
+//! A wake-up that comes while the driver is running its queue is not passed on to tokio (the driver sees it
+//! before it stops): waking the running tokio task would make tokio queue it again and rouse an idle worker
+//! for nothing. A wake-up from elsewhere (another VM, a timer) wakes the driver's tokio task as usual. The
+//! driver runs at most [`BUDGET`] tasks per turn, then lets tokio run others.
 //!
 //! The driver starts with the VM's first task and ends when the VM is gone and its last task has ended.
 
-use futures_util::StreamExt;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+
 use futures_util::future::BoxFuture;
-use futures_util::stream::FuturesUnordered;
+use futures_util::task::AtomicWaker;
 use tokio::sync::mpsc;
+
+/// Tasks a driver runs per turn before it yields to tokio.
+pub(crate) const BUDGET: usize = 256;
 
 /// A VM's executor: hands tasks to its driver.
 #[derive(Clone)]
@@ -25,8 +39,10 @@ impl Driver {
     /// from inside one).
     pub(crate) fn start() -> Driver {
         let (tasks, incoming) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared::default());
+        let executor = Executor { shared, slots: Vec::new(), free: Vec::new(), incoming, open: true, live: 0 };
         #[allow(clippy::disallowed_methods, reason = "a VM's driver: the tasks of the VM's processes run inside it")]
-        tokio::spawn(drive(incoming));
+        tokio::spawn(executor);
         Driver { tasks }
     }
 
@@ -37,19 +53,141 @@ impl Driver {
     }
 }
 
-/// Polls the VM's tasks until the VM is gone (its sender dropped) and every task has ended.
-async fn drive(mut incoming: mpsc::UnboundedReceiver<BoxFuture<'static, ()>>) {
-    let mut running = FuturesUnordered::new();
-    let mut open = true;
-    loop {
-        tokio::select! {
-            biased;
-            task = incoming.recv(), if open => match task {
-                Some(task) => running.push(task),
-                None => open = false,
-            },
-            Some(()) = running.next(), if !running.is_empty() => {}
-            else => return,
+/// What the driver and its tasks' wakers share.
+#[derive(Default)]
+struct Shared {
+    /// Tasks woken and not yet polled, by slot.
+    ready: Mutex<VecDeque<usize>>,
+    /// Whether the driver is running its queue now (a wake-up then needs no tokio wake).
+    running: AtomicBool,
+    /// The driver's tokio task.
+    waker: AtomicWaker,
+}
+
+impl Shared {
+    fn push(&self, slot: usize) {
+        self.ready.lock().unwrap_or_else(PoisonError::into_inner).push_back(slot);
+    }
+
+    fn pop(&self) -> Option<usize> {
+        self.ready.lock().unwrap_or_else(PoisonError::into_inner).pop_front()
+    }
+
+    fn is_idle(&self) -> bool {
+        self.ready.lock().unwrap_or_else(PoisonError::into_inner).is_empty()
+    }
+}
+
+/// The waker of one task: queues its slot once until it is polled.
+struct TaskWaker {
+    slot: usize,
+    queued: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
         }
+        self.shared.push(self.slot);
+        if !self.shared.running.load(Ordering::SeqCst) {
+            self.shared.waker.wake();
+        }
+    }
+}
+
+/// A task and its waker.
+struct Task {
+    future: BoxFuture<'static, ()>,
+    handle: Arc<TaskWaker>,
+    waker: Waker,
+}
+
+/// The driver: its tasks by slot, and the channel new ones come on.
+struct Executor {
+    shared: Arc<Shared>,
+    slots: Vec<Option<Task>>,
+    free: Vec<usize>,
+    incoming: mpsc::UnboundedReceiver<BoxFuture<'static, ()>>,
+    open: bool,
+    live: usize,
+}
+
+impl Executor {
+    fn add(&mut self, future: BoxFuture<'static, ()>) {
+        let slot = self.free.pop().unwrap_or(self.slots.len());
+        let handle = Arc::new(TaskWaker { slot, queued: AtomicBool::new(true), shared: self.shared.clone() });
+        let waker = Waker::from(handle.clone());
+        let task = Task { future, handle, waker };
+        match self.slots.get_mut(slot) {
+            Some(cell) => *cell = Some(task),
+            None => self.slots.push(Some(task)),
+        }
+        self.live += 1;
+        self.shared.push(slot);
+    }
+
+    /// Polls the task in `slot` once (if it is still there); forgets it when it ends. A panic that escapes a
+    /// task (the runtime catches those of process code inside it) ends only that task.
+    fn poll_slot(&mut self, slot: usize) {
+        let Some(cell) = self.slots.get_mut(slot) else { return };
+        let Some(task) = cell.as_mut() else { return };
+        task.handle.queued.store(false, Ordering::Release);
+        let mut cx = Context::from_waker(&task.waker);
+        let future = &mut task.future;
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        let done = match polled {
+            Ok(Poll::Ready(())) => true,
+            Ok(Poll::Pending) => false,
+            Err(_) => {
+                tracing::error!("a process task panicked outside the runtime's guard; it is dropped");
+                true
+            }
+        };
+        if done {
+            *cell = None;
+            self.free.push(slot);
+            self.live = self.live.saturating_sub(1);
+        }
+    }
+}
+
+impl Future for Executor {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.shared.waker.register(cx.waker());
+        let mut budget = BUDGET;
+        loop {
+            this.shared.running.store(true, Ordering::SeqCst);
+            while this.open {
+                match this.incoming.poll_recv(cx) {
+                    Poll::Ready(Some(task)) => this.add(task),
+                    Poll::Ready(None) => this.open = false,
+                    Poll::Pending => break,
+                }
+            }
+            while let Some(slot) = this.shared.pop() {
+                this.poll_slot(slot);
+                budget = budget.saturating_sub(1);
+                if budget == 0 {
+                    this.shared.running.store(false, Ordering::SeqCst);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+            }
+            this.shared.running.store(false, Ordering::SeqCst);
+            // A task woken after the queue ran dry but before `running` dropped did not wake tokio: look again.
+            if this.shared.is_idle() {
+                break;
+            }
+        }
+        if !this.open && this.live == 0 { Poll::Ready(()) } else { Poll::Pending }
     }
 }
