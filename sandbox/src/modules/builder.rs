@@ -104,26 +104,43 @@ fn state(ud: &AnyUserData) -> Result<BuilderState, LuaError> {
     ud.borrow::<BuilderState>().map(|s| s.clone()).map_err(|_| LuaError::invalid("not a SpawnBuilder"))
 }
 
-fn ask(lua: &Lua, capability: Capability) -> Result<Grant, LuaError> {
+/// Asks the gate for `capability` for the calling process (`process.context`, `process.security`).
+pub(crate) fn ask(lua: &Lua, capability: Capability) -> Result<Grant, LuaError> {
     let ctx = current(lua)?;
     ctx.runtime.check_capability(&ctx.process, capability).map_err(LuaError::from)
 }
 
 fn add_context(lua: &Lua, mut s: BuilderState, values: Value) -> Result<BuilderState, LuaError> {
-    // Any value is accepted here so that a wrong type raises an error object (INVALID), not a conversion error.
+    let (context, cost) = merged_context(lua, &s.context, &mut s.context_grant, values)?;
+    s.context = context;
+    s.context_charge = Some(cost);
+    Ok(s)
+}
+
+/// Context values by key, as a child receives them (`ctx.get`).
+pub(crate) type Context = BTreeMap<String, CoreValue>;
+
+/// `:with_context(values)` of the SpawnBuilder and of the reference's Executor: `context` with the table
+/// `values` added (within the caller's message bounds), asking `process.context` once (the grant is kept
+/// in `grant`), and what the whole context costs the caller. Any value is accepted, so that a wrong type is
+/// an `INVALID` error object, not a conversion error. Errors: `INVALID`, `LIMIT_EXCEEDED`, a denial.
+pub(crate) fn merged_context(
+    lua: &Lua,
+    context: &Context,
+    grant: &mut Option<Grant>,
+    values: Value,
+) -> Result<(Arc<Context>, Arc<Charge>), LuaError> {
     let Value::Table(values) = values else {
         return Err(LuaError::invalid(format!("context values must be a table, got a {}", values.type_name())));
     };
     let values = context_values(&values, Bounds::of_process(&current(lua)?.process))?;
-    if s.context_grant.is_none() {
-        s.context_grant = Some(ask(lua, Capability::Context)?);
+    if grant.is_none() {
+        *grant = Some(ask(lua, Capability::Context)?);
     }
-    let mut context = (*s.context).clone();
+    let mut context = context.clone();
     context.extend(values);
     let bytes: usize = context.iter().map(|(k, v)| k.len() + v.size()).sum();
-    s.context = Arc::new(context);
-    s.context_charge = Some(Arc::new(charge(lua, bytes)));
-    Ok(s)
+    Ok((Arc::new(context), Arc::new(charge(lua, bytes))))
 }
 
 /// Registers `process.with_context` and the builder's methods on `process`.

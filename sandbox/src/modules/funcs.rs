@@ -23,10 +23,10 @@ use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataMethods, Value
 
 use crate::block::{self, Step};
 use crate::convert::{Bounds, from_lua_multi, to_lua};
+use crate::modules::builder::{ask, merged_context};
 use crate::modules::channel::LuaChan;
 use crate::modules::errors::{LuaError, charge, fail, ret};
 use crate::modules::payload::LuaPayload;
-use crate::modules::process::context_values;
 use crate::modules::security::{LuaActor, LuaScope};
 use crate::procs::current;
 
@@ -80,11 +80,6 @@ fn state_of(value: &Value) -> Result<ExecutorState, LuaError> {
         }
         _ => Err(LuaError::invalid("not an Executor")),
     }
-}
-
-fn ask(lua: &Lua, capability: Capability) -> Result<Grant, LuaError> {
-    let ctx = current(lua)?;
-    ctx.runtime.check_capability(&ctx.process, capability).map_err(LuaError::from)
 }
 
 /// A target `namespace:name`. Errors: `INVALID` for a non-string, an empty target, or a missing namespace
@@ -351,23 +346,11 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     raw.set(
         "with_context",
         lua.create_function(|lua, (ud, values): (AnyUserData, Value)| {
-            let result = (|| {
+            let result = (|| -> Result<ExecutorState, LuaError> {
                 let mut s = state_of(&Value::UserData(ud))?;
-                let Value::Table(values) = values else {
-                    return Err(LuaError::invalid(format!(
-                        "context values must be a table, got a {}",
-                        values.type_name()
-                    )));
-                };
-                let values = context_values(&values, Bounds::of_process(&current(lua)?.process))?;
-                if s.context_grant.is_none() {
-                    s.context_grant = Some(ask(lua, Capability::Context)?);
-                }
-                let mut context = (*s.context).clone();
-                context.extend(values);
-                let bytes: usize = context.iter().map(|(k, v)| k.len() + v.size()).sum();
-                s.context = Arc::new(context);
-                s.context_charge = Some(Arc::new(charge(lua, bytes)));
+                let (context, cost) = merged_context(lua, &s.context, &mut s.context_grant, values)?;
+                s.context = context;
+                s.context_charge = Some(cost);
                 Ok(s)
             })();
             ret(lua, result)
