@@ -4,9 +4,8 @@
 //! a launcher whose code waits until the test ends it.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use corral_core::app::App;
@@ -14,39 +13,13 @@ use corral_core::audit::MemoryAudit;
 use corral_core::chan::Item;
 use corral_core::gate::Gate;
 use corral_core::process::{Exit, ExitReason, Process};
-use corral_core::runtime::{CallRef, Config, Launcher, RootSpec};
+use corral_core::runtime::{CallRef, Config, RootSpec};
 use corral_core::{ErrorKind, Runtime, Value};
 use corral_policy::{Actor, PolicySet};
-use futures_util::future::BoxFuture;
-use tokio::sync::oneshot;
 
-/// Keeps each process it starts, by entry name, and ends it with the exit the test sends.
-#[derive(Default)]
-struct Holding {
-    procs: Mutex<HashMap<String, Arc<Process>>>,
-    ends: Mutex<HashMap<String, oneshot::Sender<Exit>>>,
-}
-
-impl Launcher for Holding {
-    fn launch(&self, _: &Runtime, process: Arc<Process>, _: Vec<Value>) -> BoxFuture<'static, Exit> {
-        let name = process.entry().id.clone();
-        let (tx, rx) = oneshot::channel();
-        self.procs.lock().unwrap().insert(name.clone(), process);
-        self.ends.lock().unwrap().insert(name, tx);
-        Box::pin(async move { rx.await.unwrap_or_else(|_| Exit::abnormal(ExitReason::Error, "dropped")) })
-    }
-}
-
-impl Holding {
-    fn process(&self, entry: &str) -> Arc<Process> {
-        self.procs.lock().unwrap().get(entry).cloned().expect("started")
-    }
-
-    fn end(&self, entry: &str, exit: Exit) {
-        let tx = self.ends.lock().unwrap().remove(entry).expect("running");
-        tx.send(exit).unwrap();
-    }
-}
+#[path = "support/holding.rs"]
+mod holding;
+use holding::Holding;
 
 fn app() -> PathBuf {
     // One folder per node: the tests of this file run in parallel.
