@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use corral_core::app::{App, AppError, EntryKind, HostSpec, Isolation, Problem, parse_memory_size};
+use corral_core::app::{App, AppError, EntryKind, HostSpec, Isolation, Placement, Problem, parse_memory_size};
 
 fn fixture(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apps").join(case)
@@ -134,6 +134,16 @@ fn corral_toml_problems_name_their_line() {
     let err = load_err("bad_quotas");
     assert_eq!(err.problems.len(), 1, "{err}");
     find(&err, "bad_quotas", "corral.toml", Some(5), "bad `[quotas.actors] \"user:a\"` memory `\"lots\"`");
+}
+
+#[test]
+fn placement_is_parent_unless_a_host_says_spread() {
+    let app = load_ok("placement");
+    assert_eq!(app.hosts["app:pool"].placement, Placement::Spread);
+    assert_eq!(app.hosts["app:talkers"].placement, Placement::Parent, "under `host:` too");
+    assert_eq!(app.hosts["app:plain"].placement, Placement::Parent, "the default");
+    let err = load_err("bad_placement");
+    find(&err, "bad_placement", "_index.yaml", Some(6), "`placement` of host `app:pool` must be `parent` or `spread`");
 }
 
 #[test]

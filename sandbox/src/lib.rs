@@ -42,7 +42,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use corral_core::app::Isolation;
+use corral_core::app::{Isolation, Placement};
 use corral_core::pid::Pid;
 use corral_core::process::Host;
 use corral_core::runtime::Launcher;
@@ -100,8 +100,8 @@ impl Sandbox {
         Ok(vm)
     }
 
-    /// The VM a new process of `host` runs on, with the slot that meters it: its parent's VM when the parent
-    /// runs on the same host and that VM has a free slot (a parent and its children talk most: on one VM they
+    /// The VM a new process of `host` runs on, with the slot that meters it: with `placement: parent` (the
+    /// default), its parent's VM when the parent runs on the same host and that VM has a free slot (a parent and its children talk most: on one VM they
     /// wake each other on one worker, `driver.rs`); otherwise round robin over the host's pool (skipping full
     /// VMs, adding one when all are full); a VM of its own for `isolation: process`.
     fn vm_for(&self, process: &Process) -> mlua::Result<(Arc<Vm>, Lease)> {
@@ -114,7 +114,8 @@ impl Sandbox {
             return Ok((vm, slot));
         }
         // The spawning process is the one running on this OS thread (the spawn is its Lua call).
-        if let Some(parent) = procs::running()
+        if host.spec.placement == Placement::Parent
+            && let Some(parent) = procs::running()
             && parent.process.host().spec.id == host.spec.id
             && let Some(vm) = parent.vm.upgrade()
             && let Some(slot) = lease(&vm)

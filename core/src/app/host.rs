@@ -20,6 +20,19 @@ pub enum Isolation {
     Process,
 }
 
+/// Which VM of its host's pool a new process runs on (`placement:` in the manifest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Placement {
+    /// `parent` (default): a process spawned by a process of the same host starts on its parent's VM while
+    /// that VM has room, so the two wake each other on one worker (a parent and its children talk most);
+    /// other spawns go round robin over the pool.
+    #[default]
+    Parent,
+    /// `spread`: every new process goes round robin over the pool, so CPU-bound children of one parent run
+    /// on all the pool's VMs (and workers) at once, at the cost of a cross-worker wake per message.
+    Spread,
+}
+
 /// A process host: a pool that processes run on, with its limits (a `process.host` entry).
 ///
 /// Keys come flat on the entry (`spec/cli-and-manifest.md`) or nested under `host:` (the
@@ -49,6 +62,8 @@ pub struct HostSpec {
     pub workers: usize,
     /// `isolation`: `shared` (default) or `process`.
     pub isolation: Isolation,
+    /// `placement`: `parent` (default) or `spread` ([`Placement`]).
+    pub placement: Placement,
     /// `fallback`: the registered name or entry id of the process that receives the messages a
     /// full mailbox refuses (the Ergo seed's fallback process); default none: the send fails.
     pub fallback: Option<String>,
@@ -101,7 +116,7 @@ impl HostSpec {
             (
                 (h.id.clone(), h.max_processes, h.mailbox_size, h.memory_limit, h.compute_limit, h.cancel_deadline),
                 (h.workers, h.isolation, h.fallback.clone(), h.max_message_bytes, h.max_message_depth),
-                (h.time_slice, h.max_children, h.max_names),
+                (h.time_slice, h.max_children, h.max_names, h.placement),
             )
         };
         key(self) == key(other)
@@ -122,6 +137,7 @@ impl HostSpec {
             cancel_deadline: Self::DEFAULT_CANCEL_DEADLINE,
             workers,
             isolation: Isolation::Shared,
+            placement: Placement::Parent,
             fallback: None,
             max_message_bytes: Self::DEFAULT_MAX_MESSAGE_BYTES,
             max_message_depth: Self::DEFAULT_MAX_MESSAGE_DEPTH,
@@ -135,7 +151,7 @@ impl HostSpec {
 }
 
 /// The host keys corral reads, flat or under `host:`.
-const HOST_KEYS: [&str; 13] = [
+const HOST_KEYS: [&str; 14] = [
     "max_processes",
     "mailbox_size",
     "memory_limit",
@@ -143,6 +159,7 @@ const HOST_KEYS: [&str; 13] = [
     "cancel_deadline",
     "workers",
     "isolation",
+    "placement",
     "fallback",
     "max_message_bytes",
     "max_message_depth",
@@ -226,6 +243,7 @@ fn set(spec: &mut HostSpec, name: &str, value: &Node) -> Result<(), String> {
             }
         }
         "isolation" => spec.isolation = isolation(value)?,
+        "placement" => spec.placement = placement(value)?,
         "fallback" => spec.fallback = Some(fallback(value)?),
         _ => return Err("is not a host setting".to_string()),
     }
@@ -260,6 +278,14 @@ fn isolation(value: &Node) -> Result<Isolation, String> {
         Some("shared") => Ok(Isolation::Shared),
         Some("process") => Ok(Isolation::Process),
         _ => Err(format!("must be `shared` or `process`, got {}", value.shown())),
+    }
+}
+
+fn placement(value: &Node) -> Result<Placement, String> {
+    match value.as_str() {
+        Some("parent") => Ok(Placement::Parent),
+        Some("spread") => Ok(Placement::Spread),
+        _ => Err(format!("must be `parent` or `spread`, got {}", value.shown())),
     }
 }
 

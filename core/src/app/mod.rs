@@ -42,7 +42,7 @@ use std::sync::Arc;
 
 pub use config::{AppConfig, CONFIG_FILE};
 pub use error::{AppError, Problem};
-pub use host::{HostSpec, Isolation, MAX_WORKERS};
+pub use host::{HostSpec, Isolation, MAX_WORKERS, Placement};
 pub use service::{Lifecycle, MAX_INPUT, MAX_LIFECYCLE_DURATION, Restart, ServiceSpec, start_order};
 pub use units::parse_memory_size;
 
