@@ -52,9 +52,6 @@ pub enum Kill {
     Compute,
     /// The process holds more memory than its limit (`limit.memory`).
     Memory,
-    /// The runtime stopped the process (terminate, cancel, link); set while its thread is being dropped so
-    /// that no code of it runs on.
-    Stopped,
 }
 
 const KILL_NONE: u8 = 0;
@@ -64,7 +61,6 @@ impl Kill {
         match self {
             Kill::Compute => 1,
             Kill::Memory => 2,
-            Kill::Stopped => 3,
         }
     }
 
@@ -72,7 +68,6 @@ impl Kill {
         match code {
             1 => Some(Kill::Compute),
             2 => Some(Kill::Memory),
-            3 => Some(Kill::Stopped),
             _ => None,
         }
     }
@@ -81,7 +76,6 @@ impl Kill {
         match self {
             Kill::Compute => c"limit.compute: the process spent its compute budget",
             Kill::Memory => c"limit.memory: the process holds more memory than its limit",
-            Kill::Stopped => c"stopped: the process was stopped by the runtime",
         }
     }
 }
@@ -124,11 +118,6 @@ impl Slot {
     pub fn kill(&self, why: Kill) {
         let _ = self.kill.compare_exchange(KILL_NONE, why.code(), Relaxed, Relaxed);
         self.preempt.store(true, Relaxed);
-    }
-
-    /// Lifts a [`Kill::Stopped`] mark (the thread it guarded is gone; an upgrade runs new code on the slot).
-    pub fn clear_stop(&self) {
-        let _ = self.kill.compare_exchange(Kill::Stopped.code(), KILL_NONE, Relaxed, Relaxed);
     }
 
     /// Refreshes what the host holds for the process and tells its account the Lua heap's size (`bytes` of
@@ -513,29 +502,10 @@ unsafe fn slow_path(state: *mut lua_State, slot: &Slot, main: bool) {
             ffi::lua_error(state);
         }
     }
-    // SAFETY: `state` is the running thread (see `in_async_glue`).
-    if yieldable && slot.preempt.load(Relaxed) && !unsafe { in_async_glue(state) } {
+    if yieldable && slot.preempt.load(Relaxed) {
         slot.preempt.store(false, Relaxed);
         // SAFETY: as above; the runner resumes the thread after other tasks had their turn.
         unsafe { ffi::lua_yield(state, 0) };
-    }
-}
-
-/// Whether the running function is mlua's glue that polls a Rust future (`__mlua_async_poll`). A yield there
-/// without the "pending" marker loses the future's wake-up, so preemption waits for the next safepoint in
-/// script code (the glue runs for a moment between polls).
-///
-/// # Safety
-/// `state` must be the running thread.
-unsafe fn in_async_glue(state: *mut lua_State) -> bool {
-    // SAFETY: `lua_Debug` is plain data; `lua_getinfo` at level 0 of the running thread fills `source` with a
-    // pointer to the function's chunk name (valid while the function lives, i.e. during this call).
-    unsafe {
-        let mut ar: ffi::lua_Debug = std::mem::zeroed();
-        if ffi::lua_getinfo(state, 0, c"s".as_ptr(), &mut ar) == 0 || ar.source.is_null() {
-            return false;
-        }
-        CStr::from_ptr(ar.source).to_bytes().ends_with(b"__mlua_async_poll")
     }
 }
 

@@ -93,7 +93,7 @@ async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue
     if let Err(e) = interrupt::bind(&vm.lua, &thread, lease) {
         return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e)));
     }
-    let mut metered = Metered { vm, lease, ctx: &ctx, process: &ctx.process, thread, bound: true, spawned: Vec::new() };
+    let mut metered = Metered { vm, lease, ctx: &ctx, process: &ctx.process, thread, spawned: Vec::new() };
     tokio::select! {
         exit = metered.finish(args) => Step::Done(exit),
         (upgrade, state) = ctx.upgraded() => Step::Upgrade(upgrade.entry().clone(), state),
@@ -108,7 +108,6 @@ struct Metered<'a> {
     ctx: &'a Arc<ProcCtx>,
     process: &'a Process,
     thread: Thread,
-    bound: bool,
     /// The process's other roots (`coroutine.spawn`), bound to its slot while they live.
     spawned: Vec<Option<Thread>>,
 }
@@ -280,7 +279,6 @@ impl Metered<'_> {
                 ExitReason::LimitMemory,
                 format!("limit.memory: held {} bytes, over its limit of {} bytes", slot.peak(), limits.memory),
             ),
-            Kill::Stopped => Exit::abnormal(ExitReason::Terminated, "terminated"),
         }
     }
 }
@@ -291,10 +289,7 @@ impl Drop for Metered<'_> {
         self.process.usage().record(slot.peak(), slot.used());
         // The thread is never resumed again (a parked wait is simply dropped with the future); it is
         // unbound so that mlua may recycle it.
-        if self.bound {
-            interrupt::unbind(&self.vm.lua, &self.thread);
-            self.bound = false;
-        }
+        interrupt::unbind(&self.vm.lua, &self.thread);
         for thread in self.spawned.drain(..).flatten() {
             interrupt::unbind(&self.vm.lua, &thread);
         }
