@@ -105,7 +105,7 @@ fn state(ud: &AnyUserData) -> Result<BuilderState, LuaError> {
 }
 
 /// Asks the gate for `capability` for the calling process (`process.context`, `process.security`).
-pub(crate) fn ask(lua: &Lua, capability: Capability) -> Result<Grant, LuaError> {
+fn ask(lua: &Lua, capability: Capability) -> Result<Grant, LuaError> {
     let ctx = current(lua)?;
     ctx.runtime.check_capability(&ctx.process, capability).map_err(LuaError::from)
 }
@@ -115,6 +115,26 @@ fn add_context(lua: &Lua, mut s: BuilderState, values: Value) -> Result<BuilderS
     s.context = context;
     s.context_charge = Some(cost);
     Ok(s)
+}
+
+/// `:with_actor(actor)` of the SpawnBuilder and of the reference's Executor: the actor object, with its
+/// `process.security` grant. Errors: `INVALID` for anything but an actor object, a denial.
+pub(crate) fn granted_actor(lua: &Lua, actor: Value) -> Result<(Arc<Actor>, Grant), LuaError> {
+    let not_actor = || LuaError::invalid("with_actor takes an actor (security.new_actor, security.actor)");
+    let Value::UserData(actor) = actor else { return Err(not_actor()) };
+    let actor = actor.borrow::<LuaActor>().map_err(|_| not_actor())?.0.clone();
+    let grant = ask(lua, Capability::Security { actor: Some(actor.clone()), scopes: None })?;
+    Ok((actor, grant))
+}
+
+/// `:with_scope(scope)` of the SpawnBuilder and of the reference's Executor: the scope's names, with their
+/// `process.security` grant. Errors: `INVALID` for anything but a scope object, a denial.
+pub(crate) fn granted_scopes(lua: &Lua, scope: Value) -> Result<(Arc<[String]>, Grant), LuaError> {
+    let not_scope = || LuaError::invalid("with_scope takes a scope (security.new_scope, security.scope)");
+    let Value::UserData(scope) = scope else { return Err(not_scope()) };
+    let scopes = scope.borrow::<LuaScope>().map_err(|_| not_scope())?.0.clone();
+    let grant = ask(lua, Capability::Security { actor: None, scopes: Some(scopes.clone()) })?;
+    Ok((scopes, grant))
 }
 
 /// Context values by key, as a child receives them (`ctx.get`).
@@ -160,10 +180,9 @@ pub fn register(lua: &Lua, process: &Table) -> mlua::Result<()> {
         "with_actor",
         lua.create_function(|lua, (ud, actor): (AnyUserData, Value)| {
             let result = state(&ud).and_then(|mut s| {
-                let Value::UserData(actor) = actor else { return Err(LuaError::invalid("with_actor takes an actor")) };
-                let actor = actor.borrow::<LuaActor>().map_err(|_| LuaError::invalid("with_actor takes an actor"))?;
-                s.actor_grant = Some(ask(lua, Capability::Security { actor: Some(actor.0.clone()), scopes: None })?);
-                s.actor = Some(actor.0.clone());
+                let (actor, grant) = granted_actor(lua, actor)?;
+                s.actor_grant = Some(grant);
+                s.actor = Some(actor);
                 Ok(s)
             });
             ret(lua, result)
@@ -173,10 +192,9 @@ pub fn register(lua: &Lua, process: &Table) -> mlua::Result<()> {
         "with_scope",
         lua.create_function(|lua, (ud, scope): (AnyUserData, Value)| {
             let result = state(&ud).and_then(|mut s| {
-                let Value::UserData(scope) = scope else { return Err(LuaError::invalid("with_scope takes a scope")) };
-                let scope = scope.borrow::<LuaScope>().map_err(|_| LuaError::invalid("with_scope takes a scope"))?;
-                s.scopes_grant = Some(ask(lua, Capability::Security { actor: None, scopes: Some(scope.0.clone()) })?);
-                s.scopes = Some(scope.0.clone());
+                let (scopes, grant) = granted_scopes(lua, scope)?;
+                s.scopes_grant = Some(grant);
+                s.scopes = Some(scopes);
                 Ok(s)
             });
             ret(lua, result)

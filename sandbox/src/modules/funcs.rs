@@ -16,18 +16,17 @@ use std::time::Duration;
 use corral_core::ErrorKind;
 use corral_core::chan::{Chan, Item};
 use corral_core::limits::Charge;
-use corral_core::runtime::{Capability, FunctionCall, Grant, OwnedTask, SpawnSpec};
+use corral_core::runtime::{FunctionCall, Grant, OwnedTask, SpawnSpec};
 use corral_core::value::Value as CoreValue;
 use corral_policy::Actor;
 use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataMethods, Value, Variadic};
 
 use crate::block::{self, Step};
 use crate::convert::{Bounds, from_lua_multi, to_lua};
-use crate::modules::builder::{ask, merged_context};
+use crate::modules::builder::{granted_actor, granted_scopes, merged_context};
 use crate::modules::channel::LuaChan;
 use crate::modules::errors::{LuaError, charge, fail, ret};
 use crate::modules::payload::LuaPayload;
-use crate::modules::security::{LuaActor, LuaScope};
 use crate::procs::current;
 
 /// What the host holds for one Future beyond its result (its state, channel and task), charged to the caller.
@@ -359,30 +358,24 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     raw.set(
         "with_actor",
         lua.create_function(|lua, (ud, actor): (AnyUserData, Value)| {
-            let result = (|| {
-                let mut s = state_of(&Value::UserData(ud))?;
-                let not_actor = || LuaError::invalid("with_actor takes an actor (security.new_actor, security.actor)");
-                let Value::UserData(actor) = actor else { return Err(not_actor()) };
-                let actor = actor.borrow::<LuaActor>().map_err(|_| not_actor())?.0.clone();
-                s.actor_grant = Some(ask(lua, Capability::Security { actor: Some(actor.clone()), scopes: None })?);
+            let result = state_of(&Value::UserData(ud)).and_then(|mut s| {
+                let (actor, grant) = granted_actor(lua, actor)?;
+                s.actor_grant = Some(grant);
                 s.actor = Some(actor);
                 Ok(s)
-            })();
+            });
             ret(lua, result)
         })?,
     )?;
     raw.set(
         "with_scope",
         lua.create_function(|lua, (ud, scope): (AnyUserData, Value)| {
-            let result = (|| {
-                let mut s = state_of(&Value::UserData(ud))?;
-                let not_scope = || LuaError::invalid("with_scope takes a scope (security.new_scope, security.scope)");
-                let Value::UserData(scope) = scope else { return Err(not_scope()) };
-                let scope = scope.borrow::<LuaScope>().map_err(|_| not_scope())?.0.clone();
-                s.scopes_grant = Some(ask(lua, Capability::Security { actor: None, scopes: Some(scope.clone()) })?);
-                s.scopes = Some(scope);
+            let result = state_of(&Value::UserData(ud)).and_then(|mut s| {
+                let (scopes, grant) = granted_scopes(lua, scope)?;
+                s.scopes_grant = Some(grant);
+                s.scopes = Some(scopes);
                 Ok(s)
-            })();
+            });
             ret(lua, result)
         })?,
     )?;
