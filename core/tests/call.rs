@@ -4,70 +4,28 @@
 //! a launcher whose code waits until the test ends it.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use corral_core::app::App;
 use corral_core::audit::MemoryAudit;
 use corral_core::chan::Item;
-use corral_core::gate::Gate;
 use corral_core::process::{Exit, ExitReason, Process};
-use corral_core::runtime::{CallRef, Config, RootSpec};
+use corral_core::runtime::CallRef;
 use corral_core::{ErrorKind, Runtime, Value};
-use corral_policy::{Actor, PolicySet};
 
 #[path = "support/holding.rs"]
 mod holding;
-use holding::Holding;
-
-fn app() -> PathBuf {
-    // One folder per node: the tests of this file run in parallel.
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("corral-core-call-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("policies")).unwrap();
-    let mut manifest =
-        String::from("version: \"1.0\"\nnamespace: app\nentries:\n  - name: procs\n    kind: process.host\n");
-    for name in ["caller", "server", "other"] {
-        std::fs::write(dir.join(format!("{name}.lua")), "return { main = function() return 1 end }\n").unwrap();
-        manifest.push_str(&format!("  - name: {name}\n    kind: process.lua\n    source: file://{name}.lua\n"));
-    }
-    std::fs::write(dir.join("_index.yaml"), manifest).unwrap();
-    std::fs::write(dir.join("policies/all.cedar"), "@id(\"all\") permit (principal, action, resource);\n").unwrap();
-    dir
-}
+use holding::{Holding, settle};
 
 /// A node whose processes `app:caller`, `app:server` and `app:other` run until ended.
 fn node() -> (Runtime, Arc<Holding>, Arc<MemoryAudit>) {
-    let dir = app();
-    let audit = Arc::new(MemoryAudit::new());
-    let holding = Arc::new(Holding::default());
-    let runtime = Runtime::new(Config {
-        node: "test".into(),
-        app: Arc::new(App::load(&dir).unwrap()),
-        gate: Gate::new(PolicySet::load_dir(&dir.join("policies")).unwrap(), audit.clone()),
-        launcher: holding.clone(),
-    });
-    for entry in ["app:caller", "app:server", "app:other"] {
-        let spec = RootSpec {
-            entry: entry.into(),
-            host: "app:procs".into(),
-            args: vec![],
-            actor: Some(Arc::new(Actor::new("user:root"))),
-            scopes: vec![],
-        };
-        runtime.start_root(spec).unwrap();
-    }
-    (runtime, holding, audit)
-}
-
-/// Lets the started processes' tasks run their launchers.
-async fn settle() {
-    for _ in 0..100 {
-        tokio::task::yield_now().await;
-    }
+    let entries = [("caller", "process.lua"), ("server", "process.lua"), ("other", "process.lua")];
+    holding::node(
+        "call",
+        &entries,
+        "@id(\"all\") permit (principal, action, resource);\n",
+        &["app:caller", "app:server", "app:other"],
+    )
 }
 
 /// The reply reference of the next message in `process`'s inbox.

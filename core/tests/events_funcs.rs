@@ -4,71 +4,26 @@
 //! function. Processes here run a launcher whose code waits until the test ends it.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use corral_core::app::App;
 use corral_core::audit::MemoryAudit;
-use corral_core::gate::Gate;
 use corral_core::process::{Exit, ExitReason};
-use corral_core::runtime::{Config, Delivery, MAX_SUBSCRIPTIONS, RootSpec, SUBSCRIPTION_QUEUE, SpawnSpec};
+use corral_core::runtime::{Delivery, MAX_SUBSCRIPTIONS, SUBSCRIPTION_QUEUE, SpawnSpec};
 use corral_core::{ErrorKind, Runtime, Value};
-use corral_policy::{Actor, PolicySet};
 
 #[path = "support/holding.rs"]
 mod holding;
-use holding::Holding;
+use holding::{Holding, settle};
 
 const POLICY: &str = r#"
 @id("all") permit (principal, action, resource);
 @id("no.secret") forbid (principal, action == Action::"events.send", resource == EventSystem::"secret");
 "#;
 
-fn app() -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("corral-core-events-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("policies")).unwrap();
-    let mut manifest =
-        String::from("version: \"1.0\"\nnamespace: app\nentries:\n  - name: procs\n    kind: process.host\n");
-    for (name, kind) in [("caller", "process.lua"), ("listener", "process.lua"), ("fun", "function.lua")] {
-        std::fs::write(dir.join(format!("{name}.lua")), "return { main = function() return 1 end }\n").unwrap();
-        manifest.push_str(&format!("  - name: {name}\n    kind: {kind}\n    source: file://{name}.lua\n"));
-    }
-    std::fs::write(dir.join("_index.yaml"), manifest).unwrap();
-    std::fs::write(dir.join("policies/all.cedar"), POLICY).unwrap();
-    dir
-}
-
 /// A node whose processes `app:caller` and `app:listener` run until ended.
 fn node() -> (Runtime, Arc<Holding>, Arc<MemoryAudit>) {
-    let dir = app();
-    let audit = Arc::new(MemoryAudit::new());
-    let holding = Arc::new(Holding::default());
-    let runtime = Runtime::new(Config {
-        node: "test".into(),
-        app: Arc::new(App::load(&dir).unwrap()),
-        gate: Gate::new(PolicySet::load_dir(&dir.join("policies")).unwrap(), audit.clone()),
-        launcher: holding.clone(),
-    });
-    for entry in ["app:caller", "app:listener"] {
-        let spec = RootSpec {
-            entry: entry.into(),
-            host: "app:procs".into(),
-            args: vec![],
-            actor: Some(Arc::new(Actor::new("user:root"))),
-            scopes: vec![],
-        };
-        runtime.start_root(spec).unwrap();
-    }
-    (runtime, holding, audit)
-}
-
-async fn settle() {
-    for _ in 0..100 {
-        tokio::task::yield_now().await;
-    }
+    let entries = [("caller", "process.lua"), ("listener", "process.lua"), ("fun", "function.lua")];
+    holding::node("events", &entries, POLICY, &["app:caller", "app:listener"])
 }
 
 fn decisions(audit: &MemoryAudit, action: &str, decision: &str) -> usize {
