@@ -326,7 +326,7 @@ pub async fn select(cases: &mut [Case], default: bool) -> Selected {
         for w in &mut waits {
             w.as_mut().enable();
         }
-        if let Some(selected) = try_cases(cases) {
+        if let Some(selected) = try_select(cases) {
             return selected;
         }
         if default {
@@ -341,12 +341,8 @@ pub async fn select(cases: &mut [Case], default: bool) -> Selected {
 }
 
 /// Runs the first ready case without waiting, in order; `None` when none is ready (what [`select`] does
-/// before it waits).
+/// before each wait).
 pub fn try_select(cases: &mut [Case]) -> Option<Selected> {
-    try_cases(cases)
-}
-
-fn try_cases(cases: &mut [Case]) -> Option<Selected> {
     for (index, case) in cases.iter_mut().enumerate() {
         match case {
             Case::Recv(ch) => {

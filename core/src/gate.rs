@@ -836,9 +836,10 @@ impl Gate {
         extra: Vec<(String, AttrValue)>,
     ) -> std::result::Result<Decision, String> {
         let Asked { action, op: op_id, bytes, api, .. } = asked;
-        let pid = caller.pid.as_ref().map(Pid::to_string);
-        let context_pid = match &pid {
-            Some(pid) => pid.clone(),
+        // The PID's text is made once with the PID; only the context's copy is a new string.
+        let pid = caller.pid.as_ref().map(Pid::as_str);
+        let context_pid = match pid {
+            Some(pid) => pid.to_string(),
             None if api => "api".into(),
             None => "runtime".into(),
         };
@@ -871,7 +872,7 @@ impl Gate {
         if level == Level::Metadata
             && decision.allowed
             && decision.cached
-            && let (Some(pid), Some(actor)) = (pid.as_deref(), caller.actor.as_deref())
+            && let (Some(pid), Some(actor)) = (pid, caller.actor.as_deref())
             && let Some(topic) = summarisable(&context)
         {
             let allow = CachedAllow {
@@ -891,7 +892,7 @@ impl Gate {
                 return Ok(decision);
             }
         }
-        let mut record = self.decision_record(caller, pid.as_deref(), &request, &decision, op_id, micros);
+        let mut record = self.decision_record(caller, pid, &request, &decision, op_id, micros);
         record.level = level.as_str();
         record.via = api.then_some("api");
         if level == Level::Request {
