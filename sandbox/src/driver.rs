@@ -29,7 +29,6 @@ use tokio::sync::mpsc;
 pub(crate) const BUDGET: usize = 256;
 
 /// A VM's executor: hands tasks to its driver.
-#[derive(Clone)]
 pub(crate) struct Driver {
     tasks: mpsc::UnboundedSender<BoxFuture<'static, ()>>,
 }
@@ -45,10 +44,12 @@ impl Driver {
         tokio::spawn(executor);
         Driver { tasks }
     }
+}
 
+impl corral_core::runtime::Executor for Driver {
     /// Runs `task` on the driver. A task handed to a driver that is gone (the runtime shut down) is
     /// dropped, as the runtime's own tasks are.
-    pub(crate) fn run(&self, task: BoxFuture<'static, ()>) {
+    fn run(&self, task: BoxFuture<'static, ()>) {
         let _ = self.tasks.send(task);
     }
 }
@@ -196,6 +197,8 @@ impl Future for Executor {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use std::sync::atomic::AtomicUsize;
+
+    use corral_core::runtime::Executor;
 
     use super::*;
 

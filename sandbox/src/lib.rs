@@ -43,9 +43,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use corral_core::app::{Isolation, Placement};
-use corral_core::pid::Pid;
 use corral_core::process::Host;
-use corral_core::runtime::Launcher;
+use corral_core::runtime::{Executor, Launcher};
 use corral_core::value::Value;
 use corral_core::{Exit, ExitReason, Process, Runtime};
 use futures_util::future::BoxFuture;
@@ -69,8 +68,6 @@ pub struct Sandbox {
     wippy: bool,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     ticker: Option<Ticker>,
-    /// The executor each launched process's task runs on, from `launch` until `run_task` takes it.
-    placed: Mutex<HashMap<Pid, driver::Driver>>,
 }
 
 /// Bytes a VM may hold beyond the sum of its processes' limits: room for the largest single allocation Luau
@@ -84,7 +81,7 @@ impl Sandbox {
     /// are still bounded by their compute budget, but are not preempted).
     pub fn new(wippy: bool) -> Sandbox {
         let ticker = Ticker::start().map_err(|e| tracing::error!("no time-slice ticker: {e}")).ok();
-        Sandbox { wippy, pools: Mutex::new(HashMap::new()), ticker, placed: Mutex::new(HashMap::new()) }
+        Sandbox { wippy, pools: Mutex::new(HashMap::new()), ticker }
     }
 
     /// A new VM for `host`: its memory backstop is the sum of the limits of the processes it can hold, plus
@@ -153,14 +150,22 @@ impl Sandbox {
 
 impl Launcher for Sandbox {
     fn launch(&self, runtime: &Runtime, process: Arc<Process>, args: Vec<Value>) -> BoxFuture<'static, Exit> {
+        self.launch_on(runtime, process, args).0
+    }
+
+    /// The process's code, to run on its VM's driver (`driver.rs`); a process that got no VM runs as a tokio
+    /// task of its own (it ends at once).
+    fn launch_on(
+        &self,
+        runtime: &Runtime,
+        process: Arc<Process>,
+        args: Vec<Value>,
+    ) -> (BoxFuture<'static, Exit>, Option<Arc<dyn Executor>>) {
         let vm = self.vm_for(&process);
-        if let Ok((vm, _)) = &vm {
-            let driver = vm.driver();
-            self.placed.lock().unwrap_or_else(PoisonError::into_inner).insert(process.pid().clone(), driver);
-        }
+        let executor = vm.as_ref().ok().map(|(vm, _)| vm.driver() as Arc<dyn Executor>);
         let runtime = runtime.clone();
         let wippy = self.wippy;
-        Box::pin(async move {
+        let code = Box::pin(async move {
             match vm {
                 Ok((vm, lease)) => {
                     lease.set_account(process.account().clone());
@@ -168,19 +173,7 @@ impl Launcher for Sandbox {
                 }
                 Err(e) => Exit::abnormal(ExitReason::Error, format!("cannot create a vm: {e}")),
             }
-        })
-    }
-
-    /// Runs the process's task on its VM's driver (`driver.rs`); a process that got no VM runs as a tokio
-    /// task of its own (it ends at once).
-    fn run_task(&self, process: &Process, task: BoxFuture<'static, ()>) {
-        let placed = self.placed.lock().unwrap_or_else(PoisonError::into_inner).remove(process.pid());
-        match placed {
-            Some(driver) => driver.run(task),
-            None => {
-                #[allow(clippy::disallowed_methods, reason = "the task of a process that has no VM")]
-                tokio::spawn(task);
-            }
-        }
+        });
+        (code, executor)
     }
 }

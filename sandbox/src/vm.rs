@@ -40,7 +40,7 @@ pub struct Vm {
     /// loading it again.
     templates: Mutex<HashMap<String, (Arc<str>, Function)>>,
     /// The VM's executor, started with its first process (`driver.rs`).
-    driver: std::sync::OnceLock<crate::driver::Driver>,
+    driver: std::sync::OnceLock<Arc<crate::driver::Driver>>,
 }
 
 /// An entry's source and the bytecode compiled from it.
@@ -212,8 +212,8 @@ pub fn freeze_all(lua: &Lua, root: Value) -> mlua::Result<()> {
 
 impl Vm {
     /// The VM's executor, started on the current tokio runtime on first use.
-    pub(crate) fn driver(&self) -> crate::driver::Driver {
-        self.driver.get_or_init(crate::driver::Driver::start).clone()
+    pub(crate) fn driver(&self) -> Arc<crate::driver::Driver> {
+        self.driver.get_or_init(|| Arc::new(crate::driver::Driver::start())).clone()
     }
 
     /// A fresh globals table for one process (or one library instance).

@@ -59,16 +59,25 @@ pub trait Launcher: Send + Sync {
     /// drops the future when the process is killed (terminate, cancel deadline, LINK_DOWN).
     fn launch(&self, runtime: &Runtime, process: Arc<Process>, args: Vec<Value>) -> BoxFuture<'static, Exit>;
 
-    /// Runs `task`, the whole task of `process` (the future [`Launcher::launch`] gave, raced against the
-    /// process's kill, then its end), called right after `launch`. The default spawns it as a tokio task; the
-    /// sandbox runs it on the executor of the VM the process's code runs on, so that processes of one VM
-    /// wake each other without leaving their worker (issue 10). `task` never panics (the runtime catches a
-    /// panic of the code inside it).
-    fn run_task(&self, process: &Process, task: BoxFuture<'static, ()>) {
-        let _ = process;
-        #[allow(clippy::disallowed_methods, reason = "the runtime's own spawner: the process task itself")]
-        tokio::spawn(task);
+    /// [`Launcher::launch`], with where the process's whole task (that future raced against the process's
+    /// kill, then its end) is to run: `None` (the default) spawns it as a tokio task. The sandbox returns the
+    /// executor of the VM the process's code runs on, so that processes of one VM wake each other without
+    /// leaving their worker (issue 10).
+    fn launch_on(
+        &self,
+        runtime: &Runtime,
+        process: Arc<Process>,
+        args: Vec<Value>,
+    ) -> (BoxFuture<'static, Exit>, Option<Arc<dyn Executor>>) {
+        (self.launch(runtime, process, args), None)
     }
+}
+
+/// Runs process tasks (a launcher's, [`Launcher::launch_on`]). A task never panics: the runtime catches a
+/// panic of the code inside it.
+pub trait Executor: Send + Sync {
+    /// Runs `task` until it ends.
+    fn run(&self, task: BoxFuture<'static, ()>);
 }
 
 /// What a runtime is built from.

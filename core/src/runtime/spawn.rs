@@ -362,31 +362,38 @@ impl Runtime {
         use std::panic::AssertUnwindSafe;
         let runtime = self.clone();
         let launched =
-            std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.launcher.launch(self, child.clone(), args)));
-        let task = child.clone();
-        self.inner.launcher.run_task(
-            &task,
-            Box::pin(async move {
-                let exit = match launched {
-                    Ok(code) => {
-                        let guarded = AssertUnwindSafe(async {
-                            tokio::select! {
-                                biased;
-                                exit = child.killed() => exit,
-                                exit = code => exit,
-                            }
-                        })
-                        .catch_unwind();
-                        match guarded.await {
-                            Ok(exit) => exit,
-                            Err(panic) => panicked(&child, panic.as_ref()),
+            std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.launcher.launch_on(self, child.clone(), args)));
+        let (launched, executor) = match launched {
+            Ok((code, executor)) => (Ok(code), executor),
+            Err(panic) => (Err(panic), None),
+        };
+        let task: futures_util::future::BoxFuture<'static, ()> = Box::pin(async move {
+            let exit = match launched {
+                Ok(code) => {
+                    let guarded = AssertUnwindSafe(async {
+                        tokio::select! {
+                            biased;
+                            exit = child.killed() => exit,
+                            exit = code => exit,
                         }
+                    })
+                    .catch_unwind();
+                    match guarded.await {
+                        Ok(exit) => exit,
+                        Err(panic) => panicked(&child, panic.as_ref()),
                     }
-                    Err(panic) => panicked(&child, panic.as_ref()),
-                };
-                runtime.finish(&child, exit);
-            }),
-        );
+                }
+                Err(panic) => panicked(&child, panic.as_ref()),
+            };
+            runtime.finish(&child, exit);
+        });
+        match executor {
+            Some(executor) => executor.run(task),
+            None => {
+                #[allow(clippy::disallowed_methods, reason = "the runtime's own spawner: the process task itself")]
+                tokio::spawn(task);
+            }
+        }
     }
 }
 
