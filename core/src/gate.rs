@@ -15,6 +15,7 @@ use crate::audit::records::{DecisionRecord, RequestContext};
 use crate::audit::summary::Shown;
 use crate::audit::{AuditSink, CachedAllow, Level, Levels};
 use crate::error::{Error, Result};
+use crate::lock;
 use crate::metrics::{ActionSlot, Counters};
 use crate::pid::Pid;
 use arc_swap::ArcSwap;
@@ -376,8 +377,8 @@ pub(crate) enum Subject {
     Message {
         /// The receiver.
         to: Pid,
-        /// The topic.
-        topic: String,
+        /// The topic, shared with the message that is delivered.
+        topic: Arc<str>,
     },
     /// A signal or relation on a process (terminate, cancel, monitor, link and their undoing).
     Process(Pid),
@@ -439,7 +440,7 @@ impl Subject {
     fn is(&self, acted: SubjectRef<'_>) -> bool {
         match (self, acted) {
             (Subject::Start { entry, host }, SubjectRef::Start { entry: e, host: h }) => entry == e && host == h,
-            (Subject::Message { to, topic }, SubjectRef::Message { to: t, topic: p }) => to == t && topic == p,
+            (Subject::Message { to, topic }, SubjectRef::Message { to: t, topic: p }) => to == t && **topic == *p,
             (Subject::Process(pid), SubjectRef::Process(p)) => pid == p,
             (Subject::Capability(c), SubjectRef::Capability(k)) => *c == k,
             (Subject::Name(n), SubjectRef::Name(m))
@@ -470,6 +471,14 @@ impl Permit {
     /// The kind of operation it allows.
     pub fn kind(&self) -> OpKind {
         self.kind
+    }
+
+    /// The topic a permit for a message names, shared (the delivered message carries the same text).
+    pub(crate) fn topic(&self) -> Option<&Arc<str>> {
+        match &self.subject {
+            Subject::Message { topic, .. } => Some(topic),
+            _ => None,
+        }
     }
 
     /// Consumes the permit for an effect of `kind` on `subject`. Errors: `Internal` when the permit is for
@@ -758,22 +767,111 @@ impl Gate {
         for (action, resource, extra) in operation.requests() {
             let asked = Asked { action: action.as_str(), slot: action.into(), op: op_id, bytes, api };
             let decision = self.decide(&policies, caller, asked, &resource, extra);
-            let decision = match decision {
-                Ok(decision) => decision,
-                Err(reason) => {
-                    return Err(Error::Denied {
-                        action: action.as_str().into(),
-                        resource: resource.to_string(),
-                        reason: Some(reason),
-                    });
-                }
-            };
-            if !decision.allowed {
-                let reason = (!decision.errors.is_empty()).then(|| decision.errors.join("; "));
-                return Err(Error::Denied { action: action.as_str().into(), resource: resource.to_string(), reason });
-            }
+            allowed(action.as_str(), &resource, decision)?;
         }
         Ok(Permit { kind: operation.kind(), subject: operation.subject().into(), op_id })
+    }
+
+    /// [`Gate::check`] for a send from `caller` to `target` on `topic` (`bytes` of payload), with the
+    /// caller's [`SendMemo`]: a send like the last one the caller was allowed, under the same policy set,
+    /// is not built into a Cedar request again. Its decision is the remembered one, served like any cached
+    /// allow: counted in the metrics and offered to the audit sink's summary of its (caller, target,
+    /// action, topic, revision). Whatever the sink does not summarise (`allows = "each"`, the `request`
+    /// level) is decided and recorded in full, as is every miss. Errors: as [`Gate::check`].
+    pub(crate) fn check_send(
+        &self,
+        caller: &Caller,
+        target: &Target,
+        topic: &str,
+        bytes: usize,
+        memo: &SendMemo,
+    ) -> Result<Permit> {
+        let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
+        let policies = self.policies.load();
+        if let Some(permit) = self.remembered_send(&policies, caller, target, topic, op_id, memo)? {
+            return Ok(permit);
+        }
+        let resource = target.resource();
+        let extra = vec![("topic".to_string(), AttrValue::Str(topic.to_string()))];
+        let action = Action::Send;
+        let asked = Asked { action: action.as_str(), slot: action.into(), op: op_id, bytes: Some(bytes), api: false };
+        let decision = allowed(action.as_str(), &resource, self.decide(&policies, caller, asked, &resource, extra))?;
+        let topic: Arc<str> = topic.into();
+        if decision.errors.is_empty() {
+            *lock(&memo.0) = Some(Remembered {
+                policies: Arc::downgrade(&policies),
+                caller: caller.pid.clone(),
+                actor: caller.actor.clone(),
+                scopes: caller.scopes.clone(),
+                target: target.clone(),
+                topic: topic.clone(),
+                resource,
+                decision,
+            });
+        }
+        Ok(Permit { kind: OpKind::Send, subject: Subject::Message { to: target.pid.clone(), topic }, op_id })
+    }
+
+    /// The permit for a send `memo` remembers, when it is the same send under `policies` and the audit sink
+    /// takes it into a summary (or the send's level records nothing); `None` otherwise. Errors: the sink
+    /// could not reserve the summary's slot (a deny, as for any decision that cannot be recorded).
+    fn remembered_send(
+        &self,
+        policies: &Arc<PolicySet>,
+        caller: &Caller,
+        target: &Target,
+        topic: &str,
+        op_id: u64,
+        memo: &SendMemo,
+    ) -> Result<Option<Permit>> {
+        let action = Action::Send;
+        let started = Instant::now();
+        let guard = lock(&memo.0);
+        let Some(send) = guard.as_ref().filter(|send| send.is(policies, caller, target, topic)) else {
+            return Ok(None);
+        };
+        let level = self.levels.level(action.as_str(), true);
+        if level != Level::None {
+            let (Some(pid), Some(actor), Level::Metadata) = (&caller.pid, caller.actor.as_deref(), level) else {
+                return Ok(None);
+            };
+            let allow = CachedAllow {
+                origin: self.origin.get().map(|(node, incarnation)| (&**node, *incarnation)),
+                op: op_id,
+                pid: pid.as_str(),
+                entry: caller.entry.as_deref(),
+                principal: &actor.id,
+                action: action.as_str(),
+                resource: &send.resource,
+                topic: Some(&send.topic),
+                revision: &send.decision.revision,
+                policies: &send.decision.policies,
+                scopes: &caller.scopes,
+            };
+            let summarised = self.audit.summarise(&allow).map_err(|e| Error::Denied {
+                action: action.as_str().into(),
+                resource: send.resource.to_string(),
+                reason: Some(e.to_string()),
+            })?;
+            if !summarised {
+                return Ok(None);
+            }
+        }
+        if let Some(counters) = self.counters.get() {
+            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            counters.decision(action.into(), true, true, nanos);
+        }
+        tracing::debug!(
+            target: "corral::gate",
+            action = action.as_str(),
+            resource = %send.resource,
+            allowed = true,
+            cached = true,
+            policies = ?send.decision.policies,
+            "decision"
+        );
+        let subject = Subject::Message { to: target.pid.clone(), topic: send.topic.clone() };
+        Ok(Some(Permit { kind: OpKind::Send, subject, op_id }))
     }
 
     /// `security.can(action, resource)`: decides one request for `caller` and records it, with no effect.
@@ -814,12 +912,8 @@ impl Gate {
         let policies = self.policies.load();
         let resource = Resource::App { name: app.to_string() };
         let asked = Asked { action: action.as_str(), slot: action.into(), op: op_id, bytes: None, api: true };
-        let denied = |reason| Error::Denied { action: action.as_str().into(), resource: resource.to_string(), reason };
-        match self.decide(&policies, &caller.caller(), asked, &resource, Vec::new()) {
-            Ok(decision) if decision.allowed => Ok(()),
-            Ok(decision) => Err(denied((!decision.errors.is_empty()).then(|| decision.errors.join("; ")))),
-            Err(reason) => Err(denied(Some(reason))),
-        }
+        allowed(action.as_str(), &resource, self.decide(&policies, &caller.caller(), asked, &resource, Vec::new()))?;
+        Ok(())
     }
 
     /// Decides one request and records it at the level the rules give (a deny always). `op` is the
@@ -943,6 +1037,61 @@ impl Gate {
             via: None,
             context: None,
         }
+    }
+}
+
+/// A process's last allowed send (issue 10): a repeated send to the same process on the same topic is
+/// decided from it without building its Cedar request again (see [`Gate::check_send`]). It holds exactly
+/// what decides a send: the policy set (by identity: a reload makes a new set, and the weak reference keeps
+/// its address from being reused), the caller's PID, actor and scopes, the target's PID, entry and actor, and
+/// the topic. Only an allow without errors is remembered, so a hit is the answer the set gives that same
+/// request. One entry, dropped with its process.
+#[derive(Default)]
+pub(crate) struct SendMemo(std::sync::Mutex<Option<Remembered>>);
+
+struct Remembered {
+    policies: std::sync::Weak<PolicySet>,
+    caller: Option<Pid>,
+    actor: Option<Arc<Actor>>,
+    scopes: Arc<[String]>,
+    target: Target,
+    topic: Arc<str>,
+    resource: Resource,
+    decision: Decision,
+}
+
+impl Remembered {
+    /// Whether a send by `caller` to `target` on `topic` under `policies` is this one. Identities are compared
+    /// where the memo holds the value (so its address cannot be reused), text where it does not.
+    fn is(&self, policies: &Arc<PolicySet>, caller: &Caller, target: &Target, topic: &str) -> bool {
+        std::ptr::eq(self.policies.as_ptr(), Arc::as_ptr(policies))
+            && same(&self.caller, &caller.pid, |a, b| a == b)
+            && same(&self.actor, &caller.actor, Arc::ptr_eq)
+            && Arc::ptr_eq(&self.scopes, &caller.scopes)
+            && self.target.pid == target.pid
+            && Arc::ptr_eq(&self.target.entry, &target.entry)
+            && Arc::ptr_eq(&self.target.actor, &target.actor)
+            && *self.topic == *topic
+    }
+}
+
+/// Whether two options are both `None`, or both `Some` and `eq`.
+fn same<T>(a: &Option<T>, b: &Option<T>, eq: impl Fn(&T, &T) -> bool) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => eq(a, b),
+        _ => false,
+    }
+}
+
+/// The decision of `action` on `resource`, when it allows; otherwise the [`Error::Denied`] naming them, with
+/// the errors of the decision or the reason it could not be recorded.
+fn allowed(action: &str, resource: &Resource, decision: std::result::Result<Decision, String>) -> Result<Decision> {
+    let denied = |reason| Error::Denied { action: action.into(), resource: resource.to_string(), reason };
+    match decision {
+        Ok(decision) if decision.allowed => Ok(decision),
+        Ok(decision) => Err(denied((!decision.errors.is_empty()).then(|| decision.errors.join("; ")))),
+        Err(reason) => Err(denied(Some(reason))),
     }
 }
 
@@ -1077,6 +1226,73 @@ mod tests {
             records.iter().find(|r| r["action"] == "process.send").map(|r| r["cached"].clone()),
             Some(false.into())
         );
+        Ok(())
+    }
+
+    /// A remembered send is served only for the very same send under the same policy set: another topic,
+    /// target or actor, or a reload, is decided anew, and a deny is never remembered. What the memo serves is
+    /// offered for summary like any cached allow, each with its own op.
+    #[test]
+    fn a_remembered_send_is_the_same_send_under_the_same_policies() -> std::result::Result<(), String> {
+        let text = r#"
+            @id("t") permit (principal == Actor::"user:alice", action == Action::"process.send", resource)
+            when { context has topic && context.topic == "t" };
+            @id("not.carol") forbid (principal, action, resource is Process)
+            when { resource.actor == Actor::"user:carol" };
+        "#;
+        let set = |text: &str| PolicySet::from_files(&[("p.cedar".into(), text.into())]).map_err(|e| e.to_string());
+        let sink = Arc::new(Counting::default());
+        let gate = Gate::new(set(text)?, sink.clone());
+        let target = |seq, actor: &str| Target {
+            pid: Pid::new("test".into(), 1, "app:h".into(), seq),
+            entry: "app:w".into(),
+            actor: actor.into(),
+        };
+        let (bob, carol) = (target(2, "user:bob"), target(3, "user:carol"));
+        let memo = SendMemo::default();
+        let alice = alice();
+        let mallory = Caller { actor: Some(Arc::new(Actor::new("user:mallory"))), ..alice.clone() };
+        let send = |caller: &Caller, to: &Target, topic: &str| gate.check_send(caller, to, topic, 1, &memo);
+        let denied = |result: Result<Permit>, what: &str| match result {
+            Err(Error::Denied { action, .. }) if action == "process.send" => Ok(()),
+            other => Err(format!("{what}: {other:?}")),
+        };
+        for _ in 0..3 {
+            let permit = send(&alice, &bob, "t").map_err(|e| e.to_string())?;
+            assert_eq!(permit.topic().map(|t| &**t), Some("t"));
+            permit.redeem(OpKind::Send, SubjectRef::Message { to: &bob.pid, topic: "t" }).map_err(|e| e.to_string())?;
+        }
+        let offered = crate::lock(&sink.offered).clone();
+        assert_eq!(offered.len(), 2, "the repeats are offered for summary: {offered:?}");
+        assert!(offered[0].1 < offered[1].1, "each with its own op: {offered:?}");
+        denied(send(&alice, &bob, "u"), "another topic")?;
+        denied(send(&alice, &carol, "t"), "another target")?;
+        denied(send(&mallory, &bob, "t"), "another actor")?;
+        let _permit = send(&alice, &bob, "t").map_err(|e| e.to_string())?;
+        gate.replace_policies(set(r#"@id("none") forbid (principal, action, resource);"#)?);
+        denied(send(&alice, &bob, "t"), "after a reload")?;
+        denied(send(&alice, &bob, "t"), "after a reload, again")?;
+        let records = sink.records.records();
+        let denies = records.iter().filter(|r| r["decision"] == "deny").count();
+        assert_eq!(denies, 5, "every deny is decided and written");
+        Ok(())
+    }
+
+    /// A sink that does not summarise (`allows = "each"`) gets a record for every send, remembered or not.
+    #[test]
+    fn a_remembered_send_is_written_in_full_where_the_sink_does_not_summarise() -> std::result::Result<(), String> {
+        let sink = Arc::new(MemoryAudit::new());
+        let gate = Gate::new(policies()?, sink.clone());
+        let bob =
+            Target { pid: Pid::new("test".into(), 1, "app:h".into(), 2), entry: "app:w".into(), actor: "u".into() };
+        let memo = SendMemo::default();
+        for _ in 0..4 {
+            let _permit = gate.check_send(&alice(), &bob, "t", 1, &memo).map_err(|e| e.to_string())?;
+        }
+        let records = sink.records();
+        let cached: Vec<&Json> =
+            records.iter().filter(|r| r["action"] == "process.send").map(|r| &r["cached"]).collect();
+        assert_eq!(cached, [&Json::from(false), &Json::from(true), &Json::from(true), &Json::from(true)]);
         Ok(())
     }
 }

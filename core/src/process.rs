@@ -134,6 +134,10 @@ pub struct Process {
     /// The last PID this process sent to and the live process it named: repeated sends to one PID skip the
     /// parse and the process table's lock (PIDs are never reused, so a live match is the same process).
     pub(crate) last_dest: Mutex<Option<(Box<str>, std::sync::Weak<Process>)>>,
+    /// The last send this process was allowed, for deciding a repeated one quickly ([`Gate::check_send`]).
+    ///
+    /// [`Gate::check_send`]: crate::gate::Gate
+    pub(crate) send_memo: crate::gate::SendMemo,
     /// Dead PIDs this process was already told `noproc` about (a repeated `monitor` is idempotent), each
     /// charged to its account.
     noproc: Mutex<std::collections::HashMap<Pid, crate::limits::Charge>>,
@@ -198,6 +202,7 @@ impl Process {
             actor_id,
             noproc: Mutex::new(std::collections::HashMap::new()),
             last_dest: Mutex::new(None),
+            send_memo: crate::gate::SendMemo::default(),
             children: std::sync::atomic::AtomicUsize::new(0),
             owned: Mutex::new(Owned::default()),
         }

@@ -68,7 +68,15 @@ pub fn from_lua_multi<'a>(
     bounds: Bounds,
 ) -> Result<Vec<CoreValue>, LuaError> {
     let mut converter = Converter::new(bounds);
-    values.into_iter().enumerate().map(|(i, v)| converter.convert(v, &format!("{what}[{}]", i + 1))).collect()
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            // The label `what[i]` is made only for an error.
+            converter.arg = Some(i + 1);
+            converter.convert(v, what)
+        })
+        .collect()
 }
 
 /// One step of the path to the value being converted; turned into text only for an error.
@@ -85,11 +93,13 @@ struct Converter {
     used: usize,
     path: Vec<Step>,
     seen: HashSet<usize>,
+    /// The position of the value among several (`from_lua_multi`), shown as `what[i]` in errors.
+    arg: Option<usize>,
 }
 
 impl Converter {
     fn new(bounds: Bounds) -> Converter {
-        Converter { bounds, used: 0, path: Vec::new(), seen: HashSet::new() }
+        Converter { bounds, used: 0, path: Vec::new(), seen: HashSet::new(), arg: None }
     }
 
     fn convert(&mut self, value: &Value, what: &str) -> Result<CoreValue, LuaError> {
@@ -99,7 +109,7 @@ impl Converter {
     }
 
     fn path_text(&self) -> String {
-        let mut text = String::new();
+        let mut text = self.arg.map(|i| format!("[{i}]")).unwrap_or_default();
         for step in &self.path {
             match step {
                 Step::Index(i) => text.push_str(&format!("[{i}]")),

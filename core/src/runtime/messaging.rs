@@ -29,7 +29,7 @@ impl Runtime {
         check_topic(topic)?;
         let bytes = check_payload(from, &payload)?;
         let target = self.resolve_for(from, dest)?;
-        let permit = self.gate().check(&from.caller(), Operation::Send { target: &target.target(), topic, bytes })?;
+        let permit = self.gate().check_send(&from.caller(), &target.target(), topic, bytes, &from.send_memo)?;
         self.deliver(permit, from, &target, topic, payload, bytes)
     }
 
@@ -60,8 +60,11 @@ impl Runtime {
         payload: Vec<Value>,
         bytes: usize,
     ) -> Result<()> {
+        // The permit's topic is the text just decided (redeeming checks it): the message shares it.
+        let shared = permit.topic().cloned();
         permit.redeem(OpKind::Send, SubjectRef::Message { to: target.pid(), topic })?;
-        let message = Message::new(Some(from.pid().clone()), topic.into(), payload.into()).with_actor(from.actor_id());
+        let topic = shared.unwrap_or_else(|| topic.into());
+        let message = Message::new(Some(from.pid().clone()), topic, payload.into()).with_actor(from.actor_id());
         match target.mailbox().deliver(message, bytes) {
             Ok(_) => {
                 count_delivery(from, target);

@@ -28,10 +28,35 @@ fn with_ctx<T: mlua::IntoLua>(
 }
 
 fn string_arg(value: Option<&Value>, what: &str) -> Result<String, LuaError> {
+    str_arg(value, what).map(|text| String::from(&*text))
+}
+
+/// A string argument as text, borrowed from Lua when it is UTF-8 (no copy), otherwise its lossy copy.
+/// Errors: `INVALID` naming `what` when it is missing or not a string.
+fn str_arg(value: Option<&Value>, what: &str) -> Result<Text, LuaError> {
     match value {
-        Some(Value::String(s)) => Ok(s.to_str().map(|s| s.to_string()).unwrap_or_else(|_| s.to_string_lossy())),
+        Some(Value::String(s)) => {
+            Ok(s.to_str().map(Text::Borrowed).unwrap_or_else(|_| Text::Lossy(s.to_string_lossy())))
+        }
         Some(other) => Err(LuaError::invalid(format!("{what} must be a string, got a {}", other.type_name()))),
         None => Err(LuaError::invalid(format!("{what} is required"))),
+    }
+}
+
+/// A string argument's text (see [`str_arg`]).
+enum Text {
+    Borrowed(mlua::BorrowedStr),
+    Lossy(String),
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Text::Borrowed(text) => text,
+            Text::Lossy(text) => text,
+        }
     }
 }
 
@@ -58,7 +83,7 @@ fn spawn_fn(lua: &Lua, monitored: bool, linked: bool) -> mlua::Result<mlua::Func
 fn dest_fn(lua: &Lua, f: fn(&ProcCtx, &str) -> corral_core::Result<()>) -> mlua::Result<mlua::Function> {
     lua.create_function(move |lua, dest: Value| {
         with_ctx(lua, |ctx| {
-            let dest = string_arg(Some(&dest), "destination")?;
+            let dest = str_arg(Some(&dest), "destination")?;
             f(&ctx, &dest)?;
             Ok(true)
         })
@@ -96,8 +121,8 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
         "send",
         lua.create_function(|lua, args: Args| {
             with_ctx(lua, |ctx| {
-                let dest = string_arg(args.first(), "destination")?;
-                let topic = string_arg(args.get(1), "topic")?;
+                let dest = str_arg(args.first(), "destination")?;
+                let topic = str_arg(args.get(1), "topic")?;
                 let payload = from_lua_multi(args.iter().skip(2), "payload", Bounds::of_process(&ctx.process))?;
                 ctx.runtime.send(&ctx.process, &dest, &topic, payload)?;
                 Ok(true)
@@ -129,7 +154,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
         "cancel",
         lua.create_function(|lua, (dest, deadline): (Value, Option<Value>)| {
             with_ctx(lua, |ctx| {
-                let dest = string_arg(Some(&dest), "destination")?;
+                let dest = str_arg(Some(&dest), "destination")?;
                 let deadline = deadline.filter(|d| !d.is_nil()).map(|d| duration_arg(&d)).transpose()?;
                 ctx.runtime.cancel(&ctx.process, &dest, deadline)?;
                 Ok(true)
@@ -209,8 +234,8 @@ pub fn reply(lua: &Lua, reference: &CallRef, value: &Value) -> mlua::Result<Mult
 fn call(lua: &Lua, args: MultiValue) -> mlua::Result<Step> {
     let args = Args::from_iter(args);
     let prepared = current(lua).and_then(|ctx| {
-        let dest = string_arg(args.first(), "destination")?;
-        let topic = string_arg(args.get(1), "topic")?;
+        let dest = str_arg(args.first(), "destination")?;
+        let topic = str_arg(args.get(1), "topic")?;
         let payload = match args.get(2) {
             None | Some(Value::Nil) => Vec::new(),
             Some(value) => vec![crate::convert::from_lua(value, "payload", Bounds::of_process(&ctx.process))?],
