@@ -9,13 +9,10 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
-use std::pin::Pin;
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-
-use futures_util::future::select_all;
-use tokio::sync::Notify;
-use tokio::sync::futures::Notified;
+use std::task::{Poll, Waker};
 
 use crate::lock;
 use crate::mailbox::{Event, Message};
@@ -66,7 +63,6 @@ pub struct Chan {
 struct Inner {
     id: u64,
     state: Mutex<State>,
-    changed: Notify,
     /// Decremented on every take: mailbox channels count the messages a process holds.
     held: Option<Arc<AtomicUsize>>,
 }
@@ -78,6 +74,26 @@ struct State {
     parked_receivers: usize,
     pushed: u64,
     taken: u64,
+    /// The tasks waiting for a change (an item, room, a parked receiver, closing), each woken and forgotten
+    /// by the next change. A task is listed once however often it waits ([`Waker::will_wake`]), so the list
+    /// is bounded by the tasks that can reach the channel: a process's own, for a mailbox channel.
+    waiters: Vec<Waker>,
+}
+
+impl State {
+    /// Wakes the task behind `waker` at the next change.
+    fn wait(&mut self, waker: &Waker) {
+        if !self.waiters.iter().any(|w| w.will_wake(waker)) {
+            self.waiters.push(waker.clone());
+        }
+    }
+
+    /// Something changed: wakes every waiting task (under the lock: a wake only queues the task).
+    fn changed(&mut self) {
+        for waker in self.waiters.drain(..) {
+            waker.wake();
+        }
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -94,9 +110,17 @@ impl Chan {
     }
 
     fn build(cap: usize, held: Option<Arc<AtomicUsize>>) -> Chan {
-        let state = State { buf: VecDeque::new(), cap, closed: false, parked_receivers: 0, pushed: 0, taken: 0 };
+        let state = State {
+            buf: VecDeque::new(),
+            cap,
+            closed: false,
+            parked_receivers: 0,
+            pushed: 0,
+            taken: 0,
+            waiters: Vec::new(),
+        };
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        Chan { inner: Arc::new(Inner { id, state: Mutex::new(state), changed: Notify::new(), held }) }
+        Chan { inner: Arc::new(Inner { id, state: Mutex::new(state), held }) }
     }
 
     /// A number that identifies this channel among all channels of the node.
@@ -111,7 +135,11 @@ impl Chan {
 
     /// Sends without waiting. An unbuffered channel takes the item only when a receiver is parked.
     pub fn try_send(&self, item: Item) -> Result<(), SendError> {
-        let mut state = lock(&self.inner.state);
+        self.offer(&mut lock(&self.inner.state), item)
+    }
+
+    /// [`Chan::try_send`] under the lock.
+    fn offer(&self, state: &mut State, item: Item) -> Result<(), SendError> {
         if state.closed {
             return Err(SendError::Closed(item));
         }
@@ -121,28 +149,30 @@ impl Chan {
         }
         state.buf.push_back(item);
         state.pushed += 1;
-        drop(state);
-        self.inner.changed.notify_waiters();
+        state.changed();
         Ok(())
     }
 
     /// Sends, waiting for room; on an unbuffered channel, waits until a receiver took the item.
     /// Errors: the channel is (or becomes) closed; the item is handed back when it was not queued.
     pub async fn send(&self, item: Item) -> Result<(), SendError> {
-        let mut item = item;
         if self.inner.state_cap() == 0 {
             return self.send_unbuffered(item).await;
         }
-        loop {
-            let notified = self.inner.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            match self.try_send(item) {
-                Err(SendError::Full(back)) => item = back,
-                other => return other,
+        let mut item = Some(item);
+        poll_fn(|cx| {
+            let mut state = lock(&self.inner.state);
+            let Some(offered) = item.take() else { return Poll::Ready(Ok(())) };
+            match self.offer(&mut state, offered) {
+                Err(SendError::Full(back)) => {
+                    item = Some(back);
+                    state.wait(cx.waker());
+                    Poll::Pending
+                }
+                other => Poll::Ready(other),
             }
-            notified.await;
-        }
+        })
+        .await
     }
 
     async fn send_unbuffered(&self, item: Item) -> Result<(), SendError> {
@@ -153,35 +183,35 @@ impl Chan {
             }
             state.buf.push_back(item);
             state.pushed += 1;
+            state.changed();
             state.pushed
         };
-        self.inner.changed.notify_waiters();
-        loop {
-            let notified = self.inner.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let state = lock(&self.inner.state);
-                if state.taken >= ticket || state.closed {
-                    return Ok(());
-                }
+        poll_fn(|cx| {
+            let mut state = lock(&self.inner.state);
+            if state.taken >= ticket || state.closed {
+                return Poll::Ready(Ok(()));
             }
-            notified.await;
-        }
+            state.wait(cx.waker());
+            Poll::Pending
+        })
+        .await
     }
 
     /// Takes an item without waiting: `Some(Some(item))`, `Some(None)` when closed and drained, `None` when
     /// empty and open.
     pub fn try_recv(&self) -> Option<Option<Item>> {
-        let mut state = lock(&self.inner.state);
+        self.take(&mut lock(&self.inner.state))
+    }
+
+    /// [`Chan::try_recv`] under the lock.
+    fn take(&self, state: &mut State) -> Option<Option<Item>> {
         match state.buf.pop_front() {
             Some(item) => {
                 state.taken += 1;
-                drop(state);
                 if let Some(held) = &self.inner.held {
                     held.fetch_sub(1, Ordering::AcqRel);
                 }
-                self.inner.changed.notify_waiters();
+                state.changed();
                 Some(Some(item))
             }
             None if state.closed => Some(None),
@@ -192,21 +222,24 @@ impl Chan {
     /// Takes an item, waiting for one; `None` once the channel is closed and drained.
     pub async fn recv(&self) -> Option<Item> {
         let _parked = Parked::new(self);
-        loop {
-            let notified = self.inner.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(result) = self.try_recv() {
-                return result;
+        poll_fn(|cx| {
+            let mut state = lock(&self.inner.state);
+            match self.take(&mut state) {
+                Some(result) => Poll::Ready(result),
+                None => {
+                    state.wait(cx.waker());
+                    Poll::Pending
+                }
             }
-            notified.await;
-        }
+        })
+        .await
     }
 
     /// Closes the channel (idempotent): blocked receivers get `None` once it is drained, senders an error.
     pub fn close(&self) {
-        lock(&self.inner.state).closed = true;
-        self.inner.changed.notify_waiters();
+        let mut state = lock(&self.inner.state);
+        state.closed = true;
+        state.changed();
     }
 
     /// Whether [`Chan::close`] was called.
@@ -231,8 +264,7 @@ impl Chan {
         state.closed = true;
         let items: Vec<Item> = state.buf.drain(..).collect();
         state.taken += items.len() as u64;
-        drop(state);
-        self.inner.changed.notify_waiters();
+        state.changed();
         items
     }
 
@@ -244,16 +276,14 @@ impl Chan {
         }
         state.buf.push_back(item);
         state.pushed += 1;
-        drop(state);
-        self.inner.changed.notify_waiters();
+        state.changed();
         Ok(())
     }
 
     fn park(&self, delta: isize) {
         let mut state = lock(&self.inner.state);
         state.parked_receivers = state.parked_receivers.saturating_add_signed(delta);
-        drop(state);
-        self.inner.changed.notify_waiters();
+        state.changed();
     }
 }
 
@@ -320,24 +350,24 @@ pub async fn select(cases: &mut [Case], default: bool) -> Selected {
             Case::Recv(ch) | Case::Send(ch, _) => ch.clone(),
         })
         .collect();
-    loop {
-        let mut waits: Vec<Pin<Box<Notified<'_>>>> =
-            all.iter().map(|ch| Box::pin(ch.inner.changed.notified())).collect();
-        for w in &mut waits {
-            w.as_mut().enable();
-        }
+    poll_fn(|cx| {
         if let Some(selected) = try_select(cases) {
-            return selected;
+            return Poll::Ready(selected);
         }
         if default {
-            return Selected::Default;
+            return Poll::Ready(Selected::Default);
         }
-        if waits.is_empty() {
-            // A select with no case and no default never completes (Go's `select {}`).
-            std::future::pending::<()>().await;
+        // Listed on every channel, then tried again: a change between the first try and the listing wakes
+        // this task. A select with no case and no default never completes (Go's `select {}`).
+        for ch in &all {
+            lock(&ch.inner.state).wait(cx.waker());
         }
-        select_all(waits).await;
-    }
+        match try_select(cases) {
+            Some(selected) => Poll::Ready(selected),
+            None => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// Runs the first ready case without waiting, in order; `None` when none is ready (what [`select`] does
@@ -437,5 +467,22 @@ mod tests {
         tokio::task::yield_now().await;
         ch.close();
         assert!(task.await.unwrap_or(false));
+    }
+
+    /// A task that waits on a channel again and again (a send with a timeout on a full channel, in a loop) is
+    /// listed once: what the channel holds for its waiters does not grow with the count of waits.
+    #[tokio::test(start_paused = true)]
+    async fn repeated_waits_list_a_task_once() {
+        let ch = Chan::new(1);
+        assert!(ch.try_send(payload(1.0)).is_ok());
+        for _ in 0..1000 {
+            tokio::select! {
+                _ = ch.send(payload(2.0)) => panic!("the channel is full"),
+                _ = tokio::time::sleep(std::time::Duration::from_millis(1)) => {}
+            }
+        }
+        assert_eq!(lock(&ch.inner.state).waiters.len(), 1);
+        assert_eq!(num(ch.try_recv().flatten()), 1.0);
+        assert!(lock(&ch.inner.state).waiters.is_empty(), "a change wakes and forgets the waiters");
     }
 }
