@@ -6,7 +6,9 @@
 //! Above the processes, [`Quotas`] bound what one actor holds across every host of the node (`corral.toml`
 //! `[quotas]`), so that one tenant cannot fill the node.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 

@@ -6,7 +6,9 @@
 //! a full mailbox refuses the message and hands it back. Lifecycle events go to `events()`, which has no bound,
 //! so a full mailbox never blocks an EXIT, LINK_DOWN or CANCEL.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

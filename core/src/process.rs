@@ -140,7 +140,7 @@ pub struct Process {
     pub(crate) send_memo: crate::gate::SendMemo,
     /// Dead PIDs this process was already told `noproc` about (a repeated `monitor` is idempotent), each
     /// charged to its account.
-    noproc: Mutex<std::collections::HashMap<Pid, crate::limits::Charge>>,
+    noproc: Mutex<hashbrown::HashMap<Pid, crate::limits::Charge>>,
     pub(crate) children: std::sync::atomic::AtomicUsize,
     /// The tasks it owns (timers, tickers, a cancel deadline), aborted when it exits.
     owned: Mutex<Owned>,
@@ -149,13 +149,13 @@ pub struct Process {
 /// The tasks a process owns (`runtime/owned.rs`): id -> abort handle (`None` while being spawned).
 #[derive(Default)]
 struct Owned {
-    tasks: std::collections::HashMap<u64, Option<tokio::task::AbortHandle>>,
+    tasks: hashbrown::HashMap<u64, Option<tokio::task::AbortHandle>>,
     next: u64,
     /// Set when the process exits: nothing more is owned, and a task spawned meanwhile is aborted.
     closed: bool,
     /// The counted tasks among `tasks` (all but the cancel deadline).
     counted: usize,
-    uncounted: std::collections::HashSet<u64>,
+    uncounted: hashbrown::HashSet<u64>,
     /// The pending cancel deadline: when it fires, as wall time, and its task id.
     cancel: Option<(tokio::time::Instant, std::time::SystemTime, u64)>,
 }
@@ -200,7 +200,7 @@ impl Process {
             account,
             entry_id,
             actor_id,
-            noproc: Mutex::new(std::collections::HashMap::new()),
+            noproc: Mutex::new(hashbrown::HashMap::new()),
             last_dest: Mutex::new(None),
             send_memo: crate::gate::SendMemo::default(),
             children: std::sync::atomic::AtomicUsize::new(0),

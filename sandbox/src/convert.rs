@@ -13,7 +13,7 @@
 //! counted while building exactly as [`CoreValue::size`] counts them, so the runtime's own check afterwards
 //! agrees.
 
-use std::collections::HashSet;
+use hashbrown::HashSet;
 use std::sync::Arc;
 
 use corral_core::ErrorKind;

@@ -38,7 +38,7 @@ mod runner;
 mod ticker;
 pub mod vm;
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 

@@ -5,7 +5,7 @@
 //! change a library nor see another process's globals. Tenant text is compiled here and only ever loaded as
 //! text we compiled ourselves (Luau trusts bytecode, so bytes from a script are never loaded).
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mlua::chunk::{ChunkMode, Compiler};

@@ -1,7 +1,7 @@
 //! Rate-limited `mailbox.overflow` summaries: a flooded mailbox writes one record per window, not one per
 //! refused message, so a sender cannot grow the log as fast as it can call `send`.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::time::{Duration, Instant};
 
 /// The default summary window: at most one `mailbox.overflow` record per target mailbox per second.

@@ -11,7 +11,9 @@
 //! tested with injected instants; the sink ([`super::JsonlAudit`]) reserves each slot's space when it opens
 //! and writes the records.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use hashbrown::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -5,7 +5,7 @@
 //! at once, later ones within [`AO_WINDOW`] of its last record are counted into the next record, and what
 //! is held back is written when the process exits.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;

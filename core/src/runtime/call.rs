@@ -19,7 +19,7 @@
 //!   finds its caller gone (timed out, exited) is dropped, counted ([`Runtime::dropped_replies`]) and
 //!   recorded with `delivered: false`.
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -12,7 +12,9 @@
 //! `orders.eu.north`, not `orders` itself), or every system (`*`). Delivery looks up the exact system, each
 //! of its dotted prefixes and `*`: a send costs its system's segments plus the subscribers it reaches.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use hashbrown::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
