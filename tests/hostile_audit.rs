@@ -37,7 +37,7 @@ fn audit_fails_closed_for_corral_test_on_dev_full() {
 fn audit_fails_closed_when_the_log_fills_mid_run() {
     let dir = temp("audit-fills");
     let audit = dir.join("audit.jsonl");
-    let limit_kib = 100;
+    let limit_kib = 80;
     let script = format!("trap '' XFSZ; ulimit -f {limit_kib}; exec \"$0\" run --app \"$1\" --audit \"$2\" app:main",);
     let out = Command::new("bash")
         .args(["-c", &script, env!("CARGO_BIN_EXE_corral"), &app(), audit.to_str().unwrap()])
@@ -61,13 +61,20 @@ fn audit_fails_closed_when_the_log_fills_mid_run() {
     for pid in &ran {
         assert!(spawns.iter().any(|r| r["pid"] == *pid), "child {pid} ran without its proc.spawn record");
     }
-    // A spawn takes two allowed decisions (`process.spawn` on the entry, `process.host` on the host); the one
-    // whose second decision met the full log was denied and spawned nothing.
+    // A spawn takes two allowed decisions (`process.spawn` on the entry, `process.host` on the host), each
+    // written alone or counted into an `authz.summary`; the one whose second decision met the full log was
+    // denied and spawned nothing.
     let allowed = |action: &str| {
-        records
+        let alone = records
             .iter()
             .filter(|r| r["kind"] == "authz.decision" && r["action"] == action && r["decision"] == "allow")
-            .count()
+            .count();
+        let counted: u64 = records
+            .iter()
+            .filter(|r| r["kind"] == "authz.summary" && r["action"] == action)
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum();
+        alone + counted as usize
     };
     for action in ["process.spawn", "process.host"] {
         assert!(allowed(action) >= spawns.len(), "every spawn has its allowed `{action}` decision");

@@ -776,8 +776,9 @@ impl Gate {
     /// caller's [`SendMemo`]: a send like the last one the caller was allowed, under the same policy set,
     /// is not built into a Cedar request again. Its decision is the remembered one, served like any cached
     /// allow: counted in the metrics and offered to the audit sink's summary of its (caller, target,
-    /// action, topic, revision). Whatever the sink does not summarise (`allows = "each"`, the `request`
-    /// level) is decided and recorded in full, as is every miss. Errors: as [`Gate::check`].
+    /// action, topic, revision), or written as its own `authz.decision` where the sink does not summarise it
+    /// (`allows = "each"`). A send at level `request` is decided and recorded in full, as is every miss.
+    /// Errors: as [`Gate::check`].
     pub(crate) fn check_send(
         &self,
         caller: &Caller,
@@ -812,9 +813,11 @@ impl Gate {
         Ok(Permit { kind: OpKind::Send, subject: Subject::Message { to: target.pid.clone(), topic }, op_id })
     }
 
-    /// The permit for a send `memo` remembers, when it is the same send under `policies` and the audit sink
-    /// takes it into a summary (or the send's level records nothing); `None` otherwise. Errors: the sink
-    /// could not reserve the summary's slot (a deny, as for any decision that cannot be recorded).
+    /// The permit for a send `memo` remembers, when it is the same send under `policies`: counted as a
+    /// cached decision, and recorded as one at level `metadata` (a summary's slot, or its own
+    /// `authz.decision` where the sink writes it alone), or not at level `none`. `None` for another send and
+    /// at level `request` (its record holds the context: it is decided in full). Errors: the sink could not
+    /// take the record or reserve the summary's slot (a deny, as for any decision that cannot be recorded).
     fn remembered_send(
         &self,
         policies: &Arc<PolicySet>,
@@ -831,10 +834,21 @@ impl Gate {
             return Ok(None);
         };
         let level = self.levels.level(action.as_str(), true);
-        if level != Level::None {
-            let (Some(pid), Some(actor), Level::Metadata) = (&caller.pid, caller.actor.as_deref(), level) else {
-                return Ok(None);
-            };
+        let (Some(pid), Some(actor)) = (&caller.pid, caller.actor.as_deref()) else { return Ok(None) };
+        if level == Level::Request {
+            // Its record holds the request's context: decided and written in full.
+            return Ok(None);
+        }
+        let elapsed = started.elapsed();
+        if let Some(counters) = self.counters.get() {
+            counters.decision(action.into(), true, true, u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
+        }
+        let unrecorded = |e: crate::audit::AuditError| Error::Denied {
+            action: action.as_str().into(),
+            resource: send.resource.to_string(),
+            reason: Some(e.to_string()),
+        };
+        if level == Level::Metadata {
             let allow = CachedAllow {
                 origin: self.origin.get().map(|(node, incarnation)| (&**node, *incarnation)),
                 op: op_id,
@@ -844,22 +858,29 @@ impl Gate {
                 action: action.as_str(),
                 resource: &send.resource,
                 topic: Some(&send.topic),
+                context: &[],
                 revision: &send.decision.revision,
                 policies: &send.decision.policies,
                 scopes: &caller.scopes,
             };
-            let summarised = self.audit.summarise(&allow).map_err(|e| Error::Denied {
-                action: action.as_str().into(),
-                resource: send.resource.to_string(),
-                reason: Some(e.to_string()),
-            })?;
-            if !summarised {
-                return Ok(None);
+            if !self.audit.summarise(&allow).map_err(unrecorded)? {
+                // The sink writes this cached allow alone (`allows = "each"`, or a key's first within an
+                // interval): its `authz.decision`, as `decide` writes one at level `metadata`.
+                let request = Request {
+                    principal: caller.actor.as_deref(),
+                    action: action.as_str(),
+                    resource: &send.resource,
+                    context: &[],
+                    scopes: &caller.scopes,
+                };
+                let decision = Decision { cached: true, ..send.decision.clone() };
+                let micros = elapsed.as_secs_f64() * 1e6;
+                let record = self.decision_record(caller, Some(pid.as_str()), &request, &decision, op_id, micros);
+                self.audit.record_fields("authz.decision", &record).map_err(unrecorded)?;
+                if let Some(counters) = self.counters.get() {
+                    counters.audit_record();
+                }
             }
-        }
-        if let Some(counters) = self.counters.get() {
-            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            counters.decision(action.into(), true, true, nanos);
         }
         tracing::debug!(
             target: "corral::gate",
@@ -917,9 +938,9 @@ impl Gate {
     }
 
     /// Decides one request and records it at the level the rules give (a deny always). `op` is the
-    /// operation id and the payload size. A repeated allow served from the cache, at level `metadata`, whose
-    /// context is the caller's `pid` and at most a `topic`, is offered to the sink to be counted into an
-    /// `authz.summary` instead ([`AuditSink::summarise`]). Errors: the record (or the summary's slot) was not
+    /// operation id and the payload size. A repeated allow served from the cache, at level `metadata`, by a
+    /// process, is offered to the sink to be counted into an `authz.summary` with its context instead
+    /// ([`AuditSink::summarise`], [`summarised_context`]). Errors: the record (or the summary's slot) was not
     /// accepted (the reason, for a deny).
     fn decide(
         &self,
@@ -967,8 +988,8 @@ impl Gate {
             && decision.allowed
             && decision.cached
             && let (Some(pid), Some(actor)) = (pid, caller.actor.as_deref())
-            && let Some(topic) = summarisable(&context)
         {
+            let (topic, rest) = summarised_context(&context);
             let allow = CachedAllow {
                 origin: self.origin.get().map(|(node, incarnation)| (&**node, *incarnation)),
                 op: op_id,
@@ -978,6 +999,7 @@ impl Gate {
                 action,
                 resource,
                 topic,
+                context: rest,
                 revision: &decision.revision,
                 policies: &decision.policies,
                 scopes: &caller.scopes,
@@ -1095,15 +1117,19 @@ fn allowed(action: &str, resource: &Resource, decision: std::result::Result<Deci
     }
 }
 
-/// `Some(topic)` when a request's context is the caller's `pid` and at most a `topic` (a send, a signal, a
-/// relation, an upgrade) or an event `kind` (`events.send`, `events.subscribe`; the summary's `topic` is
-/// then the kind): then a summary says exactly what was asked. Requests with more context (spawns,
-/// registry calls, security) are always written alone.
-fn summarisable(context: &[(String, AttrValue)]) -> Option<Option<&str>> {
-    match context {
-        [(pid, _)] if pid == "pid" => Some(None),
-        [(pid, _), (key, AttrValue::Str(t))] if pid == "pid" && (key == "topic" || key == "kind") => Some(Some(t)),
-        _ => None,
+/// A request's context as a summary holds it: the `topic` (a send, a call) or event `kind` (`events.send`,
+/// `events.subscribe`: the summary's `topic` is then the kind) when that is all it has beyond the caller's
+/// `pid`, and otherwise everything beyond `pid` (a spawn's host, entry and child actor and scopes, a registry
+/// call's owner), which the summary writes as its `context`. Either way the summary says exactly what was
+/// asked, and requests that differ in any of it are counted apart.
+fn summarised_context(context: &[(String, AttrValue)]) -> (Option<&str>, &[(String, AttrValue)]) {
+    let rest = match context {
+        [(pid, _), rest @ ..] if pid == "pid" => rest,
+        all => all,
+    };
+    match rest {
+        [(key, AttrValue::Str(t))] if key == "topic" || key == "kind" => (Some(t), &[]),
+        rest => (None, rest),
     }
 }
 
@@ -1137,6 +1163,8 @@ mod tests {
     struct Counting {
         records: MemoryAudit,
         offered: Mutex<Vec<(String, u64, Option<String>)>>,
+        /// The context names of each offered allow beyond `pid` and `topic`.
+        contexts: Mutex<Vec<Vec<String>>>,
     }
 
     impl AuditSink for Counting {
@@ -1156,6 +1184,7 @@ mod tests {
         fn summarise(&self, allow: &CachedAllow<'_>) -> std::result::Result<bool, AuditError> {
             let topic = allow.topic.map(str::to_string);
             crate::lock(&self.offered).push((allow.action.to_string(), allow.op, topic));
+            crate::lock(&self.contexts).push(allow.context.iter().map(|(name, _)| name.clone()).collect());
             Ok(true)
         }
     }
@@ -1177,9 +1206,11 @@ mod tests {
         }
     }
 
+    /// Repeated cached allows at level `metadata` are offered for summary, with the context that is more than
+    /// a topic (a spawn's host, entry, actor and scopes); the first, evaluated allow, every deny and every
+    /// decision of a `request`-level action are written alone.
     #[test]
-    fn only_repeated_cached_allows_with_a_pid_and_topic_context_are_offered_for_summary()
-    -> std::result::Result<(), String> {
+    fn only_repeated_cached_allows_are_offered_for_summary() -> std::result::Result<(), String> {
         let sink = Arc::new(Counting::default());
         let levels = Levels::new(vec![Rule { actions: vec!["process.monitor".into()], level: Level::Request }]);
         let gate = Gate::new(policies()?, sink.clone()).with_levels(levels);
@@ -1204,24 +1235,21 @@ mod tests {
             let _permit = gate.check(&alice(), Operation::Terminate(&target)).map_err(|e| e.to_string())?;
         }
         let offered = crate::lock(&sink.offered).clone();
-        // The second and third send and terminate: cached, level metadata, context pid (+ topic).
+        // The second and third send, spawn and terminate: cached, level metadata.
         let actions: Vec<(&str, Option<&str>)> = offered.iter().map(|(a, _, t)| (a.as_str(), t.as_deref())).collect();
-        assert_eq!(
-            actions,
-            [
-                ("process.send", Some("t")),
-                ("process.terminate", None),
-                ("process.send", Some("t")),
-                ("process.terminate", None)
-            ]
-        );
+        let round =
+            [("process.send", Some("t")), ("process.spawn", None), ("process.host", None), ("process.terminate", None)];
+        assert_eq!(actions, [round, round].concat());
+        let contexts = crate::lock(&sink.contexts).clone();
+        assert_eq!(contexts[0], Vec::<String>::new(), "a send's context is its topic");
+        assert_eq!(contexts[1], ["host", "entry"], "a spawn's is the rest");
         let records = sink.records.records();
         let count = |action: &str| records.iter().filter(|r| r["action"] == action).count();
         assert_eq!(count("process.send"), 1, "the first, evaluated allow is written");
         assert_eq!(count("process.terminate"), 1);
         assert_eq!(count("process.link"), 3, "every deny is written");
         assert_eq!(count("process.monitor"), 3, "level request is written each time");
-        assert_eq!(count("process.spawn"), 3, "a spawn's context says more than a summary holds");
+        assert_eq!(count("process.spawn"), 1, "a summary holds a spawn's context too");
         assert_eq!(
             records.iter().find(|r| r["action"] == "process.send").map(|r| r["cached"].clone()),
             Some(false.into())
@@ -1280,7 +1308,7 @@ mod tests {
 
     /// A sink that does not summarise (`allows = "each"`) gets a record for every send, remembered or not.
     #[test]
-    fn a_remembered_send_is_written_in_full_where_the_sink_does_not_summarise() -> std::result::Result<(), String> {
+    fn a_remembered_send_is_written_alone_where_the_sink_does_not_summarise() -> std::result::Result<(), String> {
         let sink = Arc::new(MemoryAudit::new());
         let gate = Gate::new(policies()?, sink.clone());
         let bob =

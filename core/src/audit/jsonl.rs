@@ -433,14 +433,22 @@ impl AuditSink for JsonlAudit {
         append(&mut state, &self.path, &self.shared, kind, decision, |out| fields.write_object(out))
     }
 
-    /// Counts a cached allow into its summary slot (with [`Allows::Summary`]). Opening a slot reserves the
-    /// most bytes its record can take (as a decision: with [`HEADROOM`] after it); if that cannot be
-    /// reserved, the allow is refused (a deny) like a decision record. A full slot is written first.
+    /// Counts a cached allow into its summary slot (with [`Allows::Summary`]). Like a decision record, a
+    /// counted allow needs [`HEADROOM`] reserved after what is accepted and promised, and opening a slot
+    /// reserves the most bytes its record can take besides; if that cannot be reserved, the allow is refused
+    /// (a deny) like a decision record. A full slot is written first.
     fn summarise(&self, allow: &CachedAllow<'_>) -> Result<bool, AuditError> {
         if self.shared.options.allows == Allows::Each {
             return Ok(false);
         }
         let mut state = self.admit(true)?;
+        // Counted, an allow takes no bytes of its own; like a decision it leaves HEADROOM for the lifecycle
+        // records its effect writes (a spawn's `proc.spawn` and `proc.exit`), checked before it is counted.
+        let need = state.space.accepted + state.space.promised + HEADROOM;
+        if let Err(why) = state.space.ensure(need, &self.path) {
+            deny(&mut state, &self.path, &why);
+            return Err(AuditError(why));
+        }
         let wall = SystemTime::now();
         match state.summaries.count(allow, wall) {
             Counted::Counted => return Ok(true),
@@ -919,6 +927,7 @@ mod tests {
             action: "process.send",
             resource: &key.0,
             topic: Some("t"),
+            context: &[],
             revision: &key.1,
             policies: &key.2,
             scopes: &key.3,

@@ -2,7 +2,7 @@
 //!
 //! The first allow of a request is evaluated and written as its own `authz.decision`; the same request
 //! allowed again from the decision cache is counted into an open `authz.summary` slot keyed by (caller,
-//! action, resource, topic, policy revision). A slot is written when its interval ends, when its caller or
+//! action, resource, topic or other context, policy revision). A slot is written when its interval ends, when its caller or
 //! target exits, on a policy reload, at shutdown and when it is full. Each summary lists the `op` ids it
 //! stands for as arithmetic runs, so `corral audit verify` can check that its count is the number of its ops
 //! and that no op is in two records.
@@ -18,7 +18,9 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use corral_policy::Resource;
+use corral_policy::{AttrValue, Resource};
+
+use super::records::RequestContext;
 use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
@@ -40,8 +42,8 @@ pub const MAX_RUNS: usize = 32;
 pub const MAX_COUNT: u64 = 1 << 20;
 
 /// A cached allow offered to the sink ([`super::AuditSink::summarise`]): everything its `authz.decision` would
-/// hold except the time and the evaluation time. Only requests whose context is the caller's `pid` and at
-/// most a `topic` are offered, so the summary says exactly what was asked.
+/// hold except the time and the evaluation time, with the request's context beyond the caller's `pid` (its
+/// `topic`, or the rest of it in `context`), so the summary says exactly what was asked.
 #[derive(Clone, Copy, Debug)]
 pub struct CachedAllow<'a> {
     /// The node and incarnation of the records (`None` before the runtime set them).
@@ -60,6 +62,9 @@ pub struct CachedAllow<'a> {
     pub resource: &'a Resource,
     /// `context.topic`, for a send.
     pub topic: Option<&'a str>,
+    /// The rest of the request's context beyond `pid` and `topic`: empty for a send, the host, entry, child
+    /// actor and scopes for a spawn (written as the summary's `context`).
+    pub context: &'a [(String, AttrValue)],
     /// The revision of the policy set that allowed.
     pub revision: &'a Arc<str>,
     /// The permits that allowed.
@@ -74,6 +79,7 @@ impl CachedAllow<'_> {
             && slot.action == self.action
             && slot.resource == *self.resource
             && slot.topic.as_deref() == self.topic
+            && *slot.context == *self.context
             && *slot.revision == **self.revision
             && slot.principal == self.principal
     }
@@ -90,6 +96,7 @@ pub struct Slot {
     action: String,
     resource: Resource,
     topic: Option<String>,
+    context: Box<[(String, AttrValue)]>,
     revision: Arc<str>,
     policies: Arc<[String]>,
     scopes: Arc<[String]>,
@@ -164,6 +171,7 @@ impl Slot {
             target_entry,
             target_actor,
             topic: self.topic.as_deref(),
+            context: (!self.context.is_empty()).then_some(RequestContext { attrs: &self.context, payload_bytes: None }),
             decision: "allow",
             basis: "permit",
             policies: &self.policies,
@@ -208,6 +216,7 @@ impl Slot {
             action: allow.action.to_string(),
             resource: allow.resource.clone(),
             topic: allow.topic.map(str::to_string),
+            context: allow.context.into(),
             revision: Arc::clone(allow.revision),
             policies: Arc::clone(allow.policies),
             scopes: Arc::clone(allow.scopes),
@@ -291,6 +300,7 @@ impl Summaries {
         allow.action.hash(&mut h);
         allow.resource.hash(&mut h);
         allow.topic.hash(&mut h);
+        allow.context.hash(&mut h);
         allow.revision.hash(&mut h);
         h.finish()
     }
@@ -432,6 +442,8 @@ struct SummaryRecord<'a> {
     target_actor: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     topic: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<RequestContext<'a>>,
     decision: &'static str,
     basis: &'static str,
     policies: &'a [String],
@@ -517,6 +529,7 @@ mod tests {
             action: "process.send",
             resource: &key.resource,
             topic: Some(topic),
+            context: &[],
             revision: &key.revision,
             policies: &key.policies,
             scopes: &key.scopes,
@@ -683,5 +696,33 @@ mod tests {
         assert!(matches!(s.count(&allow(&k, "p1", "ping", 9), SystemTime::UNIX_EPOCH), Counted::Unordered));
         assert!(matches!(s.count(&allow(&k, "p1", "ping", 10), SystemTime::UNIX_EPOCH), Counted::Unordered));
         assert_eq!(s.take_all()[0].count(), 1);
+    }
+
+    /// Spawns of one entry on two hosts are two summaries, each writing the context it counted.
+    #[test]
+    fn a_context_is_part_of_the_key_and_of_the_record() {
+        let k = Key { resource: Resource::Entry { id: "app:worker".into() }, ..key("p2") };
+        let on = |host: &str| vec![("host".to_string(), AttrValue::from(host)), ("entry".into(), "app:worker".into())];
+        let (a, b) = (on("app:a"), on("app:b"));
+        let spawn =
+            |context, op| CachedAllow { action: "process.spawn", topic: None, context, ..allow(&k, "p1", "", op) };
+        let mut s = Summaries::new(Duration::from_secs(1));
+        let start = Instant::now();
+        for op in 1..=6 {
+            let context: &[(String, AttrValue)] = if op % 2 == 0 { &a } else { &b };
+            assert!(feed(&mut s, &spawn(context, op), start).is_empty());
+        }
+        let slots = s.take_all();
+        assert_eq!(slots.iter().map(Slot::count).collect::<Vec<_>>(), [3, 3]);
+        let records: Vec<serde_json::Value> = slots.iter().map(record).collect();
+        let hosts: Vec<&serde_json::Value> = records.iter().map(|r| &r["context"]["host"]).collect();
+        assert_eq!(hosts, ["app:b", "app:a"]);
+        assert!(records.iter().all(|r| r.get("topic").is_none() && r["context"]["entry"] == "app:worker"));
+        let send = record(&{
+            let mut s = Summaries::new(Duration::from_secs(1));
+            feed(&mut s, &allow(&k, "p1", "t", 1), start);
+            s.take_all().remove(0)
+        });
+        assert!(send.get("context").is_none(), "a send's summary has its topic only: {send}");
     }
 }

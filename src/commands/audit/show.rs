@@ -173,11 +173,12 @@ fn detail(record: &Json) -> String {
             list("errors").filter(|e| !e.is_empty()).map(|e| format!(" errors: {e}")).unwrap_or_default()
         ),
         "authz.summary" => format!(
-            "allow x{} {} {}{} by [{}] (cached, ops {}..{})",
+            "allow x{} {} {}{}{} by [{}] (cached, ops {}..{})",
             record["count"],
             text("action"),
             text("resource"),
             record.get("topic").and_then(Json::as_str).map(|t| format!(" on `{t}`")).unwrap_or_default(),
+            record.get("context").map(|c| format!(" with {c}")).unwrap_or_default(),
             list("policies").unwrap_or_default(),
             record["first_op"],
             record["last_op"]
