@@ -173,6 +173,15 @@ impl<'a> Decider<'a> {
     pub(crate) fn check(&self, caller: &Caller, operation: Operation<'_>) -> Result<Permit> {
         self.gate.check_via(caller, operation, self.api)
     }
+
+    /// [`Gate::check_spawn`] with a process's `memo` for a process's own spawn; [`Decider::check`] without
+    /// one or for an API caller.
+    pub(crate) fn check_spawn(&self, caller: &Caller, operation: Operation<'_>, memo: Option<&Memo>) -> Result<Permit> {
+        match memo {
+            Some(memo) if !self.api => self.gate.check_spawn(caller, operation, memo),
+            _ => self.check(caller, operation),
+        }
+    }
 }
 
 /// A live process as a resource: `Process::"<pid>"` with its entry, host and actor.
@@ -773,11 +782,11 @@ impl Gate {
     }
 
     /// [`Gate::check`] for a send from `caller` to `target` on `topic` (`bytes` of payload), with the
-    /// caller's [`SendMemo`]: a send like the last one the caller was allowed, under the same policy set,
-    /// is not built into a Cedar request again. Its decision is the remembered one, served like any cached
-    /// allow: counted in the metrics and offered to the audit sink's summary of its (caller, target,
-    /// action, topic, revision), or written as its own `authz.decision` where the sink does not summarise it
-    /// (`allows = "each"`). A send at level `request` is decided and recorded in full, as is every miss.
+    /// caller's [`Memo`]: a send like the last one the caller was allowed, under the same policy set, is not
+    /// built into a Cedar request again. Its decision is the remembered one, served like any cached allow:
+    /// counted in the metrics and offered to the audit sink's summary of its (caller, target, action, topic,
+    /// revision), or written as its own `authz.decision` where the sink does not summarise it (`allows =
+    /// "each"`). A send at level `request` is decided and recorded in full, as is every miss.
     /// Errors: as [`Gate::check`].
     pub(crate) fn check_send(
         &self,
@@ -785,95 +794,149 @@ impl Gate {
         target: &Target,
         topic: &str,
         bytes: usize,
-        memo: &SendMemo,
+        memo: &Memo,
     ) -> Result<Permit> {
         let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
         let policies = self.policies.load();
-        if let Some(permit) = self.remembered_send(&policies, caller, target, topic, op_id, memo)? {
-            return Ok(permit);
+        let started = Instant::now();
+        {
+            let remembered = lock(&memo.send);
+            if let Some(send) = remembered.as_ref().filter(|send| send.is(&policies, caller, target, topic))
+                && self.remembered(caller, op_id, std::slice::from_ref(&send.allowed), started)?
+            {
+                let subject = Subject::Message { to: target.pid.clone(), topic: send.topic.clone() };
+                return Ok(Permit { kind: OpKind::Send, subject, op_id });
+            }
         }
         let resource = target.resource();
         let extra = vec![("topic".to_string(), AttrValue::Str(topic.to_string()))];
         let action = Action::Send;
         let asked = Asked { action: action.as_str(), slot: action.into(), op: op_id, bytes: Some(bytes), api: false };
-        let decision = allowed(action.as_str(), &resource, self.decide(&policies, caller, asked, &resource, extra))?;
+        let decided = self.decide(&policies, caller, asked, &resource, extra.clone());
+        let decision = allowed(action.as_str(), &resource, decided)?;
         let topic: Arc<str> = topic.into();
         if decision.errors.is_empty() {
-            *lock(&memo.0) = Some(Remembered {
-                policies: Arc::downgrade(&policies),
-                caller: caller.pid.clone(),
-                actor: caller.actor.clone(),
-                scopes: caller.scopes.clone(),
+            *lock(&memo.send) = Some(RememberedSend {
+                asker: Asker::of(&policies, caller),
                 target: target.clone(),
                 topic: topic.clone(),
-                resource,
-                decision,
+                allowed: Allowed { action, resource, context: extra, decision },
             });
         }
         Ok(Permit { kind: OpKind::Send, subject: Subject::Message { to: target.pid.clone(), topic }, op_id })
     }
 
-    /// The permit for a send `memo` remembers, when it is the same send under `policies`: counted as a
-    /// cached decision, and recorded as one at level `metadata` (a summary's slot, or its own
-    /// `authz.decision` where the sink writes it alone), or not at level `none`. `None` for another send and
-    /// at level `request` (its record holds the context: it is decided in full). Errors: the sink could not
-    /// take the record or reserve the summary's slot (a deny, as for any decision that cannot be recorded).
-    fn remembered_send(
-        &self,
-        policies: &Arc<PolicySet>,
-        caller: &Caller,
-        target: &Target,
-        topic: &str,
-        op_id: u64,
-        memo: &SendMemo,
-    ) -> Result<Option<Permit>> {
-        let action = Action::Send;
-        let started = Instant::now();
-        let guard = lock(&memo.0);
-        let Some(send) = guard.as_ref().filter(|send| send.is(policies, caller, target, topic)) else {
-            return Ok(None);
+    /// [`Gate::check`] for a spawn ([`Operation::Spawn`]; any other operation is checked as usual), with the
+    /// caller's [`Memo`]: a spawn like the last one the caller was allowed (the same entry, host, monitor and
+    /// link, and child actor and scopes) under the same policy set is not built into Cedar requests again.
+    /// Each of its decisions is served like a cached allow, as for [`Gate::check_send`]. Errors: as
+    /// [`Gate::check`].
+    pub(crate) fn check_spawn(&self, caller: &Caller, operation: Operation<'_>, memo: &Memo) -> Result<Permit> {
+        let Operation::Spawn { entry, host, monitored, linked, child } = operation else {
+            return self.check_via(caller, operation, false);
         };
-        let level = self.levels.level(action.as_str(), true);
-        let (Some(pid), Some(actor)) = (&caller.pid, caller.actor.as_deref()) else { return Ok(None) };
-        if level == Level::Request {
-            // Its record holds the request's context: decided and written in full.
-            return Ok(None);
+        let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
+        let policies = self.policies.load();
+        let started = Instant::now();
+        let permit = || Permit { kind: OpKind::Spawn, subject: operation.subject().into(), op_id };
+        {
+            let remembered = lock(&memo.spawn);
+            if let Some(spawn) = remembered.as_ref().filter(|spawn| {
+                spawn.asker.is(&policies, caller)
+                    && spawn.entry == entry
+                    && spawn.host == host
+                    && (spawn.monitored, spawn.linked) == (monitored, linked)
+                    && spawn.child_actor.as_ref() == child.actor
+                    && spawn.child_scopes.as_deref() == child.scopes
+            }) && self.remembered(caller, op_id, &spawn.allowed, started)?
+            {
+                return Ok(permit());
+            }
+        }
+        let requests = operation.requests();
+        let mut decided = Vec::with_capacity(requests.len());
+        for (action, resource, extra) in requests {
+            let asked = Asked { action: action.as_str(), slot: action.into(), op: op_id, bytes: None, api: false };
+            let decision = self.decide(&policies, caller, asked, &resource, extra.clone());
+            let decision = allowed(action.as_str(), &resource, decision)?;
+            decided.push(Allowed { action, resource, context: extra, decision });
+        }
+        if decided.iter().all(|allowed| allowed.decision.errors.is_empty()) {
+            *lock(&memo.spawn) = Some(RememberedSpawn {
+                asker: Asker::of(&policies, caller),
+                entry: entry.to_string(),
+                host: host.to_string(),
+                monitored,
+                linked,
+                child_actor: child.actor.cloned(),
+                child_scopes: child.scopes.map(<[String]>::to_vec),
+                allowed: decided,
+            });
+        }
+        Ok(permit())
+    }
+
+    /// Counts and records remembered allows (of one operation, `op_id`) as cached decisions: each at level
+    /// `metadata` in a summary's slot, or as its own `authz.decision` where the sink writes it alone, and
+    /// not at level `none`. `false` (nothing done) when one of them is at level `request` (its record holds
+    /// the request's context: it is decided in full) or the caller is not a process with an actor. Errors:
+    /// the sink could not take a record or reserve a summary's slot (a deny, as for any decision that
+    /// cannot be recorded).
+    fn remembered(&self, caller: &Caller, op_id: u64, allowed: &[Allowed], started: Instant) -> Result<bool> {
+        let (Some(pid), Some(actor)) = (&caller.pid, caller.actor.as_deref()) else { return Ok(false) };
+        if allowed.iter().any(|a| self.levels.level(a.action.as_str(), true) == Level::Request) {
+            return Ok(false);
         }
         let elapsed = started.elapsed();
-        if let Some(counters) = self.counters.get() {
-            counters.decision(action.into(), true, true, u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
-        }
-        let unrecorded = |e: crate::audit::AuditError| Error::Denied {
-            action: action.as_str().into(),
-            resource: send.resource.to_string(),
-            reason: Some(e.to_string()),
-        };
-        if level == Level::Metadata {
-            let allow = CachedAllow {
+        for allow in allowed {
+            let action = allow.action.as_str();
+            if let Some(counters) = self.counters.get() {
+                let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+                counters.decision(allow.action.into(), true, true, nanos);
+            }
+            tracing::debug!(
+                target: "corral::gate",
+                action,
+                resource = %allow.resource,
+                allowed = true,
+                cached = true,
+                policies = ?allow.decision.policies,
+                "decision"
+            );
+            if self.levels.level(action, true) != Level::Metadata {
+                continue;
+            }
+            let unrecorded = |e: crate::audit::AuditError| Error::Denied {
+                action: action.into(),
+                resource: allow.resource.to_string(),
+                reason: Some(e.to_string()),
+            };
+            let (topic, context) = summarised_context(&allow.context);
+            let summary = CachedAllow {
                 origin: self.origin.get().map(|(node, incarnation)| (&**node, *incarnation)),
                 op: op_id,
                 pid: pid.as_str(),
                 entry: caller.entry.as_deref(),
                 principal: &actor.id,
-                action: action.as_str(),
-                resource: &send.resource,
-                topic: Some(&send.topic),
-                context: &[],
-                revision: &send.decision.revision,
-                policies: &send.decision.policies,
+                action,
+                resource: &allow.resource,
+                topic,
+                context,
+                revision: &allow.decision.revision,
+                policies: &allow.decision.policies,
                 scopes: &caller.scopes,
             };
-            if !self.audit.summarise(&allow).map_err(unrecorded)? {
+            if !self.audit.summarise(&summary).map_err(unrecorded)? {
                 // The sink writes this cached allow alone (`allows = "each"`, or a key's first within an
                 // interval): its `authz.decision`, as `decide` writes one at level `metadata`.
                 let request = Request {
                     principal: caller.actor.as_deref(),
-                    action: action.as_str(),
-                    resource: &send.resource,
+                    action,
+                    resource: &allow.resource,
                     context: &[],
                     scopes: &caller.scopes,
                 };
-                let decision = Decision { cached: true, ..send.decision.clone() };
+                let decision = Decision { cached: true, ..allow.decision.clone() };
                 let micros = elapsed.as_secs_f64() * 1e6;
                 let record = self.decision_record(caller, Some(pid.as_str()), &request, &decision, op_id, micros);
                 self.audit.record_fields("authz.decision", &record).map_err(unrecorded)?;
@@ -882,17 +945,7 @@ impl Gate {
                 }
             }
         }
-        tracing::debug!(
-            target: "corral::gate",
-            action = action.as_str(),
-            resource = %send.resource,
-            allowed = true,
-            cached = true,
-            policies = ?send.decision.policies,
-            "decision"
-        );
-        let subject = Subject::Message { to: target.pid.clone(), topic: send.topic.clone() };
-        Ok(Some(Permit { kind: OpKind::Send, subject, op_id }))
+        Ok(true)
     }
 
     /// `security.can(action, resource)`: decides one request for `caller` and records it, with no effect.
@@ -1062,39 +1115,83 @@ impl Gate {
     }
 }
 
-/// A process's last allowed send (issue 10): a repeated send to the same process on the same topic is
-/// decided from it without building its Cedar request again (see [`Gate::check_send`]). It holds exactly
-/// what decides a send: the policy set (by identity: a reload makes a new set, and the weak reference keeps
-/// its address from being reused), the caller's PID, actor and scopes, the target's PID, entry and actor, and
-/// the topic. Only an allow without errors is remembered, so a hit is the answer the set gives that same
-/// request. One entry, dropped with its process.
+/// What a process remembers of its last allowed send and its last allowed spawn (issue 10): a repeated one
+/// is decided from it without building its Cedar requests again ([`Gate::check_send`],
+/// [`Gate::check_spawn`]). Each holds exactly what decides it: the policy set (by identity: a reload makes a
+/// new set, and the weak reference keeps its address from being reused), the caller's PID, actor and scopes,
+/// and the operation's own inputs (a send's target and topic; a spawn's entry, host, monitor and link flags
+/// and child actor and scopes). Only allows without errors are remembered, so a hit is the answer the set
+/// gives those same requests. One entry each, dropped with the process.
 #[derive(Default)]
-pub(crate) struct SendMemo(std::sync::Mutex<Option<Remembered>>);
+pub(crate) struct Memo {
+    send: std::sync::Mutex<Option<RememberedSend>>,
+    spawn: std::sync::Mutex<Option<RememberedSpawn>>,
+}
 
-struct Remembered {
+/// Who asked, under which policy set.
+struct Asker {
     policies: std::sync::Weak<PolicySet>,
     caller: Option<Pid>,
     actor: Option<Arc<Actor>>,
     scopes: Arc<[String]>,
-    target: Target,
-    topic: Arc<str>,
-    resource: Resource,
-    decision: Decision,
 }
 
-impl Remembered {
-    /// Whether a send by `caller` to `target` on `topic` under `policies` is this one. Identities are compared
-    /// where the memo holds the value (so its address cannot be reused), text where it does not.
-    fn is(&self, policies: &Arc<PolicySet>, caller: &Caller, target: &Target, topic: &str) -> bool {
+impl Asker {
+    fn of(policies: &Arc<PolicySet>, caller: &Caller) -> Asker {
+        Asker {
+            policies: Arc::downgrade(policies),
+            caller: caller.pid.clone(),
+            actor: caller.actor.clone(),
+            scopes: caller.scopes.clone(),
+        }
+    }
+
+    /// Whether `caller` under `policies` is this asker. Identities are compared where the memo holds the
+    /// value (so its address cannot be reused).
+    fn is(&self, policies: &Arc<PolicySet>, caller: &Caller) -> bool {
         std::ptr::eq(self.policies.as_ptr(), Arc::as_ptr(policies))
             && same(&self.caller, &caller.pid, |a, b| a == b)
             && same(&self.actor, &caller.actor, Arc::ptr_eq)
             && Arc::ptr_eq(&self.scopes, &caller.scopes)
+    }
+}
+
+/// One remembered allow: its action, resource, context beyond `pid` and decision.
+struct Allowed {
+    action: Action,
+    resource: Resource,
+    context: Vec<(String, AttrValue)>,
+    decision: Decision,
+}
+
+struct RememberedSend {
+    asker: Asker,
+    target: Target,
+    topic: Arc<str>,
+    allowed: Allowed,
+}
+
+impl RememberedSend {
+    /// Whether a send by `caller` to `target` on `topic` under `policies` is this one.
+    fn is(&self, policies: &Arc<PolicySet>, caller: &Caller, target: &Target, topic: &str) -> bool {
+        self.asker.is(policies, caller)
             && self.target.pid == target.pid
             && Arc::ptr_eq(&self.target.entry, &target.entry)
             && Arc::ptr_eq(&self.target.actor, &target.actor)
             && *self.topic == *topic
     }
+}
+
+struct RememberedSpawn {
+    asker: Asker,
+    entry: String,
+    host: String,
+    monitored: bool,
+    linked: bool,
+    child_actor: Option<Actor>,
+    child_scopes: Option<Vec<String>>,
+    /// The spawn's decisions, in the order they are checked.
+    allowed: Vec<Allowed>,
 }
 
 /// Whether two options are both `None`, or both `Some` and `eq`.
@@ -1277,7 +1374,7 @@ mod tests {
             actor: actor.into(),
         };
         let (bob, carol) = (target(2, "user:bob"), target(3, "user:carol"));
-        let memo = SendMemo::default();
+        let memo = Memo::default();
         let alice = alice();
         let mallory = Caller { actor: Some(Arc::new(Actor::new("user:mallory"))), ..alice.clone() };
         let send = |caller: &Caller, to: &Target, topic: &str| gate.check_send(caller, to, topic, 1, &memo);
@@ -1306,6 +1403,54 @@ mod tests {
         Ok(())
     }
 
+    /// A remembered spawn is served only for the very same spawn (entry, host, monitor flag, child actor)
+    /// under the same policy set; each of its decisions is offered for summary with the spawn's context.
+    #[test]
+    fn a_remembered_spawn_is_the_same_spawn_under_the_same_policies() -> std::result::Result<(), String> {
+        let text = r#"
+            @id("w") permit (principal == Actor::"user:alice", action, resource)
+            when { context has entry && context.entry == "app:w" && context has actor && context.actor == "user:alice" };
+        "#;
+        let set = |text: &str| PolicySet::from_files(&[("p.cedar".into(), text.into())]).map_err(|e| e.to_string());
+        let sink = Arc::new(Counting::default());
+        let gate = Gate::new(set(text)?, sink.clone());
+        let memo = Memo::default();
+        let (as_alice, as_mallory) = (Actor::new("user:alice"), Actor::new("user:mallory"));
+        let scopes: Vec<String> = Vec::new();
+        let spawn = |entry, monitored, actor| Operation::Spawn {
+            entry,
+            host: "app:h",
+            monitored,
+            linked: false,
+            child: Child { actor: Some(actor), scopes: Some(&scopes) },
+        };
+        let caller = alice();
+        let check = |operation| gate.check_spawn(&caller, operation, &memo);
+        let denied = |result: Result<Permit>, what: &str| match result {
+            Err(Error::Denied { .. }) => Ok(()),
+            other => Err(format!("{what}: {other:?}")),
+        };
+        for _ in 0..3 {
+            let permit = check(spawn("app:w", true, &as_alice)).map_err(|e| e.to_string())?;
+            permit
+                .redeem(OpKind::Spawn, SubjectRef::Start { entry: "app:w", host: "app:h" })
+                .map_err(|e| e.to_string())?;
+        }
+        let offered: Vec<String> = crate::lock(&sink.offered).iter().map(|(a, _, _)| a.clone()).collect();
+        let round = ["process.spawn", "process.spawn.monitored", "process.host"];
+        assert_eq!(offered, [round, round].concat(), "each decision of a repeat is offered");
+        let contexts = crate::lock(&sink.contexts).clone();
+        assert!(contexts.iter().all(|c| c.contains(&"entry".to_string()) && c.contains(&"actor".to_string())));
+        denied(check(spawn("app:x", true, &as_alice)), "another entry")?;
+        denied(check(spawn("app:w", true, &as_mallory)), "another child actor")?;
+        let _permit = check(spawn("app:w", false, &as_alice)).map_err(|e| e.to_string())?;
+        gate.replace_policies(set(r#"@id("none") forbid (principal, action, resource);"#)?);
+        denied(check(spawn("app:w", false, &as_alice)), "after a reload")?;
+        let records = sink.records.records();
+        assert_eq!(records.iter().filter(|r| r["decision"] == "deny").count(), 3, "every deny is written");
+        Ok(())
+    }
+
     /// A sink that does not summarise (`allows = "each"`) gets a record for every send, remembered or not.
     #[test]
     fn a_remembered_send_is_written_alone_where_the_sink_does_not_summarise() -> std::result::Result<(), String> {
@@ -1313,7 +1458,7 @@ mod tests {
         let gate = Gate::new(policies()?, sink.clone());
         let bob =
             Target { pid: Pid::new("test".into(), 1, "app:h".into(), 2), entry: "app:w".into(), actor: "u".into() };
-        let memo = SendMemo::default();
+        let memo = Memo::default();
         for _ in 0..4 {
             let _permit = gate.check_send(&alice(), &bob, "t", 1, &memo).map_err(|e| e.to_string())?;
         }

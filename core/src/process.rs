@@ -134,10 +134,8 @@ pub struct Process {
     /// The last PID this process sent to and the live process it named: repeated sends to one PID skip the
     /// parse and the process table's lock (PIDs are never reused, so a live match is the same process).
     pub(crate) last_dest: Mutex<Option<(Box<str>, std::sync::Weak<Process>)>>,
-    /// The last send this process was allowed, for deciding a repeated one quickly ([`Gate::check_send`]).
-    ///
-    /// [`Gate::check_send`]: crate::gate::Gate
-    pub(crate) send_memo: crate::gate::SendMemo,
+    /// The last send and spawn this process was allowed, for deciding a repeated one quickly.
+    pub(crate) memo: crate::gate::Memo,
     /// Dead PIDs this process was already told `noproc` about (a repeated `monitor` is idempotent), each
     /// charged to its account.
     noproc: Mutex<hashbrown::HashMap<Pid, crate::limits::Charge>>,
@@ -202,7 +200,7 @@ impl Process {
             actor_id,
             noproc: Mutex::new(hashbrown::HashMap::new()),
             last_dest: Mutex::new(None),
-            send_memo: crate::gate::SendMemo::default(),
+            memo: crate::gate::Memo::default(),
             children: std::sync::atomic::AtomicUsize::new(0),
             owned: Mutex::new(Owned::default()),
         }

@@ -131,6 +131,58 @@ impl serde::Serialize for Pairs<'_> {
     }
 }
 
+/// The fields of a `proc.spawn` record (`docs/audit-log.md`, "Lifecycle"), borrowed and written in this
+/// order with no map in between.
+#[derive(serde::Serialize)]
+pub(crate) struct SpawnRecord<'a> {
+    pub(crate) pid: &'a str,
+    pub(crate) parent: Option<&'a str>,
+    pub(crate) entry: &'a str,
+    pub(crate) host: &'a str,
+    pub(crate) actor: Option<&'a str>,
+    pub(crate) scopes: &'a [String],
+    pub(crate) monitored: bool,
+    pub(crate) linked: bool,
+    pub(crate) args_bytes: usize,
+    /// The op ids of the grants the child was given.
+    pub(crate) grants: &'a [u64],
+    pub(crate) limits: SpawnLimits,
+    pub(crate) node: &'a str,
+    pub(crate) incarnation: u64,
+}
+
+/// `limits` of a `proc.spawn` record: mailbox messages, memory bytes, compute units.
+#[derive(serde::Serialize)]
+pub(crate) struct SpawnLimits {
+    pub(crate) mailbox: usize,
+    pub(crate) memory: u64,
+    pub(crate) compute: u64,
+}
+
+/// The fields of a `proc.exit` record (`docs/audit-log.md`, "Lifecycle"), borrowed.
+#[derive(serde::Serialize)]
+pub(crate) struct ExitRecord<'a> {
+    pub(crate) pid: &'a str,
+    pub(crate) entry: &'a str,
+    pub(crate) actor: Option<&'a str>,
+    pub(crate) reason: &'a str,
+    /// The error text (cut to its bound), `null` for a normal exit.
+    pub(crate) error: Option<&'a str>,
+    pub(crate) counters: ExitCounters,
+    pub(crate) node: &'a str,
+    pub(crate) incarnation: u64,
+}
+
+/// `counters` of a `proc.exit` record.
+#[derive(serde::Serialize)]
+pub(crate) struct ExitCounters {
+    pub(crate) messages_in: u64,
+    pub(crate) messages_out: u64,
+    pub(crate) peak_memory_bytes: u64,
+    pub(crate) instructions: u64,
+    pub(crate) wall_us: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

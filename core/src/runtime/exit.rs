@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use serde_json::Value as Json;
-
 use super::Runtime;
 use crate::lock;
 use crate::mailbox::{Event, EventKind};
@@ -95,34 +93,33 @@ impl Runtime {
     }
 
     fn audit_exit(&self, process: &Process, exit: &Exit) {
-        let error = match &exit.result {
-            Ok(_) => Json::Null,
-            Err(message) => Json::from(crate::limits::cut(message, AUDIT_ERROR_MAX)),
-        };
         let ordering = std::sync::atomic::Ordering::Relaxed;
         let usage = process.usage();
-        let counters = serde_json::json!({
-            "messages_in": process.messages_in.load(ordering),
-            "messages_out": process.messages_out.load(ordering),
-            "peak_memory_bytes": usage.peak_memory(),
-            "instructions": usage.compute(),
-            "wall_us": u64::try_from(process.started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        });
-        let actor = process.actor().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
-        // Overflows held back by the summariser happened before the exit, so their record comes first.
+        // Overflows held back by the summariser happened before the exit, so their record comes first, and
+        // so do the open summaries of the process as caller or target.
         self.flush_overflow(process);
         self.flush_ao(process);
-        self.audit_event(
-            "proc.exit",
-            [
-                ("pid", process.pid().to_string().into()),
-                ("entry", process.entry().id.clone().into()),
-                ("actor", actor),
-                ("reason", exit.reason.as_str().into()),
-                ("error", error),
-                ("counters", counters),
-            ],
-        );
+        if let Err(e) = self.inner.gate.audit().flush_summaries(Some(process.pid().as_str())) {
+            tracing::error!(kind = crate::audit::SUMMARY, "{e}");
+        }
+        let error = exit.result.as_ref().err().map(|message| crate::limits::cut(message, AUDIT_ERROR_MAX));
+        let record = crate::audit::records::ExitRecord {
+            pid: process.pid().as_str(),
+            entry: &process.entry().id,
+            actor: process.actor().map(|a| a.id.as_str()),
+            reason: exit.reason.as_str(),
+            error: error.as_deref(),
+            counters: crate::audit::records::ExitCounters {
+                messages_in: process.messages_in.load(ordering),
+                messages_out: process.messages_out.load(ordering),
+                peak_memory_bytes: usage.peak_memory(),
+                instructions: usage.compute(),
+                wall_us: u64::try_from(process.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            },
+            node: self.node(),
+            incarnation: self.incarnation(),
+        };
+        self.audit_lifecycle("proc.exit", &record);
     }
 }
 

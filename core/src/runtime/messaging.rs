@@ -29,7 +29,7 @@ impl Runtime {
         check_topic(topic)?;
         let bytes = check_payload(from, &payload)?;
         let target = self.resolve_for(from, dest)?;
-        let permit = self.gate().check_send(&from.caller(), &target.target(), topic, bytes, &from.send_memo)?;
+        let permit = self.gate().check_send(&from.caller(), &target.target(), topic, bytes, &from.memo)?;
         self.deliver(permit, from, &target, topic, payload, bytes)
     }
 

@@ -369,10 +369,6 @@ impl Runtime {
     pub(crate) fn audit_event<const N: usize>(&self, kind: &str, fields: [(&str, Json); N]) {
         let sink = self.inner.gate.audit();
         let flushed = match kind {
-            "proc.exit" => {
-                let pid = fields.iter().find(|(k, _)| *k == "pid").and_then(|(_, v)| v.as_str());
-                pid.map(|pid| sink.flush_summaries(Some(pid)))
-            }
             "runtime.stop" => Some(sink.flush_summaries(None)),
             _ => None,
         };
@@ -381,6 +377,17 @@ impl Runtime {
         }
         let record = records::Pairs { fields: &fields, node: self.node(), incarnation: self.incarnation() };
         match sink.record_fields(kind, &record) {
+            Ok(()) => self.inner.counters.audit_record(),
+            Err(e) => tracing::error!(kind, "{e}"),
+        }
+    }
+
+    /// Writes a lifecycle record of `kind` whose `fields` (a typed record) hold `node` and `incarnation`, and
+    /// counts it; a record the sink refuses is logged (the decision before it kept [`HEADROOM`] for it).
+    ///
+    /// [`HEADROOM`]: crate::audit::HEADROOM
+    pub(crate) fn audit_lifecycle(&self, kind: &str, fields: &dyn crate::audit::Fields) {
+        match self.inner.gate.audit().record_fields(kind, fields) {
             Ok(()) => self.inner.counters.audit_record(),
             Err(e) => tracing::error!(kind, "{e}"),
         }
@@ -433,9 +440,5 @@ impl Runtime {
     fn next_pid(&self, host: &str) -> Pid {
         let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
         Pid::new(self.inner.node.clone(), self.inner.incarnation, host.into(), seq)
-    }
-
-    fn caller_json(caller: &Caller) -> Json {
-        caller.pid.as_ref().map(|p| Json::from(p.to_string())).unwrap_or(Json::Null)
     }
 }

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use corral_policy::Actor;
-use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
 use super::registry::Grant;
@@ -184,7 +183,8 @@ impl Runtime {
             Some((kind @ (OpKind::Exec | OpKind::FuncsCall), _)) => *kind,
             _ => OpKind::Spawn,
         };
-        let permits = self.check_spawn(decider, &caller, &spec, &message_bytes, &child, start)?;
+        let memo = parent.map(|parent| &parent.memo);
+        let permits = self.check_spawn(decider, &caller, &spec, &message_bytes, &child, start, memo)?;
         let count = host.live.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         if count >= host.spec.max_processes {
             host.live.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
@@ -231,7 +231,8 @@ impl Runtime {
     }
 
     /// Every permission of the spawn, decided before any effect. `message_bytes` are the sizes of the
-    /// builder's messages, in order.
+    /// builder's messages, in order; `memo` is the spawning process's (a repeated spawn is decided from it).
+    #[allow(clippy::too_many_arguments, reason = "the inputs of one decision, each used once")]
     fn check_spawn(
         &self,
         gate: Decider<'_>,
@@ -240,6 +241,7 @@ impl Runtime {
         message_bytes: &[usize],
         child: &Process,
         start: OpKind,
+        memo: Option<&crate::gate::Memo>,
     ) -> Result<SpawnPermits> {
         // What the builder's grants cover was decided when its methods were called: each permission once.
         let granted = |allows: &dyn Fn(&Grant, &Pid) -> bool| {
@@ -258,7 +260,7 @@ impl Runtime {
         } else if start == OpKind::FuncsCall {
             gate.check(caller, Operation::FuncsCall { entry: &spec.entry, host: &spec.host, child: child_is })?
         } else {
-            gate.check(
+            gate.check_spawn(
                 caller,
                 Operation::Spawn {
                     entry: &spec.entry,
@@ -267,6 +269,7 @@ impl Runtime {
                     linked: spec.linked,
                     child: child_is,
                 },
+                memo,
             )?
         };
         let name = spec.name.as_deref().map(|name| gate.check(caller, Operation::Register(name, None))).transpose()?;
@@ -326,31 +329,28 @@ impl Runtime {
     }
 
     fn audit_spawn(&self, caller: &Caller, child: &Process, spec: &SpawnSpec, args_bytes: usize) {
-        let actor = child.actor().map(|a| Json::from(a.id.clone())).unwrap_or(Json::Null);
         let limits = child.limits();
-        self.audit_event(
-            "proc.spawn",
-            [
-                ("pid", child.pid().to_string().into()),
-                ("parent", Runtime::caller_json(caller)),
-                ("entry", child.entry().id.clone().into()),
-                ("host", spec.host.clone().into()),
-                ("actor", actor),
-                ("scopes", child.scopes().to_vec().into()),
-                ("monitored", spec.monitored.into()),
-                ("linked", spec.linked.into()),
-                ("args_bytes", args_bytes.into()),
-                ("grants", spec.grants.iter().map(Grant::op_id).collect::<Vec<_>>().into()),
-                (
-                    "limits",
-                    serde_json::json!({
-                        "mailbox": limits.mailbox,
-                        "memory": limits.memory,
-                        "compute": limits.compute,
-                    }),
-                ),
-            ],
-        );
+        let grants: Vec<u64> = spec.grants.iter().map(Grant::op_id).collect();
+        let record = crate::audit::records::SpawnRecord {
+            pid: child.pid().as_str(),
+            parent: caller.pid.as_ref().map(Pid::as_str),
+            entry: &child.entry().id,
+            host: &spec.host,
+            actor: child.actor().map(|a| a.id.as_str()),
+            scopes: child.scopes(),
+            monitored: spec.monitored,
+            linked: spec.linked,
+            args_bytes,
+            grants: &grants,
+            limits: crate::audit::records::SpawnLimits {
+                mailbox: limits.mailbox,
+                memory: limits.memory,
+                compute: limits.compute,
+            },
+            node: self.node(),
+            incarnation: self.incarnation(),
+        };
+        self.audit_lifecycle("proc.spawn", &record);
     }
 
     /// Runs the child's code on the launcher until it returns or is killed, then ends it. A panic anywhere in
