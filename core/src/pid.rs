@@ -54,8 +54,18 @@ impl Ord for Pid {
 impl Pid {
     /// A PID from its parts.
     pub fn new(node: Arc<str>, incarnation: u64, host: Arc<str>, seq: u64) -> Pid {
-        let text = format!("{{{node}@{incarnation:x}|{host}|{seq}}}").into();
-        Pid(Arc::new(Parts { node, incarnation, host, seq, text }))
+        // `{node@incarnation|host|seq}`, incarnation in lowercase hex: written by hand, once per process.
+        let mut text = String::with_capacity(node.len() + host.len() + 16 + 20 + 4);
+        text.push('{');
+        text.push_str(&node);
+        text.push('@');
+        push_digits(&mut text, incarnation, 16);
+        text.push('|');
+        text.push_str(&host);
+        text.push('|');
+        push_digits(&mut text, seq, 10);
+        text.push('}');
+        Pid(Arc::new(Parts { node, incarnation, host, seq, text: text.into() }))
     }
 
     /// The text form, `{node@incarnation|host|seq}`, shared.
@@ -112,6 +122,29 @@ impl Pid {
     }
 }
 
+/// Appends `n` in `radix` (10 or 16, lowercase), without leading zeros.
+fn push_digits(out: &mut String, mut n: u64, radix: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = DIGITS[(n % radix) as usize];
+        n /= radix;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(buf[at..].iter().map(|&b| char::from(b)));
+}
+
+/// A PID is found by its text in maps keyed by PIDs (equal PIDs have equal text, and hash as it).
+impl std::borrow::Borrow<str> for Pid {
+    fn borrow(&self) -> &str {
+        &self.0.text
+    }
+}
+
 impl fmt::Display for Pid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.text)
@@ -133,6 +166,14 @@ mod tests {
         let pid = Pid::new("local".into(), 0x18c2, "app:processes".into(), 5);
         assert_eq!(pid.to_string(), "{local@18c2|app:processes|5}");
         assert_eq!(Pid::parse(&pid.to_string()).ok(), Some(pid));
+    }
+
+    #[test]
+    fn text_is_written_like_the_format_it_documents() {
+        for (incarnation, seq) in [(0, 0), (1, 9), (0xabc, 10), (u64::MAX, u64::MAX), (0x10, 100)] {
+            let pid = Pid::new("n".into(), incarnation, "a:h".into(), seq);
+            assert_eq!(pid.as_str(), format!("{{n@{incarnation:x}|a:h|{seq}}}"));
+        }
     }
 
     #[test]

@@ -162,7 +162,17 @@ impl Resource {
 /// Cedar's entity syntax, e.g. `Process::"<pid>"` or `Entry::"app:worker"`, escaped as Cedar escapes ids.
 impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}::\"{}\"", self.type_name(), self.id().escape_debug())
+        let id = self.id();
+        f.write_str(self.type_name())?;
+        f.write_str("::\"")?;
+        // Most ids (PIDs, entry and host ids) are printable ASCII without a quote or a backslash, which
+        // `escape_debug` leaves as they are: written at once, not char by char.
+        if id.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+            f.write_str(id)?;
+        } else {
+            write!(f, "{}", id.escape_debug())?;
+        }
+        f.write_str("\"")
     }
 }
 
@@ -205,5 +215,9 @@ mod tests {
             actor: "user:alice".into(),
         };
         assert_eq!(process.to_string(), r#"Process::"p\"1""#);
+        for id in ["plain {local@1|app:h|2}", "tab\there", "quote\"", "back\\slash", "é", "\u{7f}", "nul\0"] {
+            let name = Resource::Name { name: id.into() };
+            assert_eq!(name.to_string(), format!("Name::\"{}\"", id.escape_debug()), "{id:?}");
+        }
     }
 }

@@ -351,6 +351,11 @@ impl Runtime {
             return Err(Error::Invalid("destination must be a pid or a registered name".into()));
         }
         if dest.starts_with('{') {
+            // A live process is found by its PID's text, with nothing parsed or made; anything else is parsed
+            // to say what is wrong with it.
+            if let Some(process) = lock(&self.inner.state).procs.get(dest).cloned() {
+                return Ok(process);
+            }
             let pid = Pid::parse(dest)?;
             if pid.node() == self.node() && pid.incarnation() != self.incarnation() {
                 return Err(Error::StalePid { pid: dest.into(), node: pid.node().into() });

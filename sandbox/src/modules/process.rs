@@ -92,7 +92,8 @@ fn dest_fn(lua: &Lua, f: fn(&ProcCtx, &str) -> corral_core::Result<()>) -> mlua:
 
 /// Caches the userdata of a mailbox channel so `inbox()`, `events()` and `listen(t)` return the same object.
 fn chan_value(lua: &Lua, chan: Chan) -> mlua::Result<Value> {
-    let key = format!("corral.chan.{}", chan.id());
+    // Keyed by the channel's id as a number (exact: ids count up from 1, far below 2^53), no string made.
+    let key = chan.id() as f64;
     let cache: Table = match lua.named_registry_value::<Option<Table>>("corral.chans")? {
         Some(t) => t,
         None => {
@@ -104,7 +105,7 @@ fn chan_value(lua: &Lua, chan: Chan) -> mlua::Result<Value> {
             t
         }
     };
-    if let Some(ud) = cache.raw_get::<Option<mlua::AnyUserData>>(key.as_str())? {
+    if let Some(ud) = cache.raw_get::<Option<mlua::AnyUserData>>(key)? {
         return Ok(Value::UserData(ud));
     }
     let ud = lua.create_userdata(LuaChan(chan))?;
