@@ -115,6 +115,18 @@ pub fn fail(lua: &Lua, error: impl Into<LuaError>) -> mlua::Result<MultiValue> {
     Ok(MultiValue::from_iter([Value::Nil, Value::UserData(err)]))
 }
 
+/// What a non-raising call gives back, as mlua pushes it without gathering the values first: `Ok(value)`
+/// is the value, `Err(error)` is `nil, error` (mlua's convention for a `Result` return).
+pub type Returned = Result<Value, mlua::AnyUserData>;
+
+/// [`ret`] as a [`Returned`]: the same values, pushed straight onto the Lua stack.
+pub fn returned<T: mlua::IntoLua>(lua: &Lua, result: Result<T, impl Into<LuaError>>) -> mlua::Result<Returned> {
+    match result {
+        Ok(value) => Ok(Ok(value.into_lua(lua)?)),
+        Err(e) => Ok(Err(lua.create_userdata(e.into())?)),
+    }
+}
+
 /// Either `value` or `nil, err`.
 pub fn ret<T: mlua::IntoLua>(lua: &Lua, result: Result<T, impl Into<LuaError>>) -> mlua::Result<MultiValue> {
     match result {

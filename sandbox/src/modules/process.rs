@@ -14,7 +14,7 @@ use mlua::{Lua, MultiValue, Table, Value, Variadic};
 use crate::block::{self, Step, Wait};
 use crate::convert::{Bounds, from_lua_multi, to_lua};
 use crate::modules::channel::LuaChan;
-use crate::modules::errors::{LuaError, fail, ret};
+use crate::modules::errors::{LuaError, Returned, fail, returned};
 use crate::modules::time::duration_arg;
 use crate::procs::{ProcCtx, current};
 
@@ -23,8 +23,8 @@ type Args = Variadic<Value>;
 fn with_ctx<T: mlua::IntoLua>(
     lua: &Lua,
     f: impl FnOnce(Arc<ProcCtx>) -> Result<T, LuaError>,
-) -> mlua::Result<MultiValue> {
-    ret(lua, current(lua).and_then(f))
+) -> mlua::Result<Returned> {
+    returned(lua, current(lua).and_then(f))
 }
 
 fn string_arg(value: Option<&Value>, what: &str) -> Result<String, LuaError> {
@@ -120,9 +120,10 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     process.set("id", lua.create_function(|lua, ()| with_ctx(lua, |c| Ok(c.entry.id.clone())))?)?;
     process.set(
         "send",
-        lua.create_function(|lua, args: Args| {
+        // The arguments as mlua gathers them (no copy into a `Vec`).
+        lua.create_function(|lua, args: MultiValue| {
             with_ctx(lua, |ctx| {
-                let dest = str_arg(args.first(), "destination")?;
+                let dest = str_arg(args.front(), "destination")?;
                 let topic = str_arg(args.get(1), "topic")?;
                 let payload = from_lua_multi(args.iter().skip(2), "payload", Bounds::of_process(&ctx.process))?;
                 ctx.runtime.send(&ctx.process, &dest, &topic, payload)?;
@@ -224,18 +225,19 @@ fn reference_arg(value: &Value) -> Result<Arc<CallRef>, LuaError> {
 /// for a reference of a call to another process); `nil, err` for a value that cannot be copied (`INVALID`)
 /// or is over the replier's message bounds (`LIMIT_EXCEEDED`).
 pub fn reply(lua: &Lua, reference: &CallRef, value: &Value) -> mlua::Result<MultiValue> {
+    use mlua::IntoLuaMulti;
     with_ctx(lua, |ctx| {
         let value = crate::convert::from_lua(value, "reply", Bounds::of_process(&ctx.process))?;
         Ok(ctx.runtime.reply(&ctx.process, reference, value)?)
-    })
+    })?
+    .into_lua_multi(lua)
 }
 
 /// `process.call(dest, topic, payload?, timeout?)`: the reply value, or `nil, err` (`TIMEOUT` after
 /// `timeout`, default 5s; `UNAVAILABLE` when the target exits before it replies; those of a send).
 fn call(lua: &Lua, args: MultiValue) -> mlua::Result<Step> {
-    let args = Args::from_iter(args);
     let prepared = current(lua).and_then(|ctx| {
-        let dest = str_arg(args.first(), "destination")?;
+        let dest = str_arg(args.front(), "destination")?;
         let topic = str_arg(args.get(1), "topic")?;
         let payload = match args.get(2) {
             None | Some(Value::Nil) => Vec::new(),
