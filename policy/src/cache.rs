@@ -253,8 +253,9 @@ impl DecisionCache {
 
     /// The cached decision for `request` keyed by `observed`, marked [`Decision::cached`].
     pub(crate) fn get(&self, request: &Request<'_>, observed: &Observed) -> Option<Decision> {
-        let decision = self.map.get(&Borrowed::new(request, observed))?;
-        Some(Decision { cached: true, ..decision })
+        let mut decision = self.map.get(&Borrowed::new(request, observed))?;
+        decision.cached = true;
+        Some(decision)
     }
 
     /// Remembers `decision` for `request` keyed by `observed`.
@@ -268,7 +269,7 @@ impl DecisionCache {
             context: borrowed.context().map(|(name, value, kept)| (name.to_owned(), value.clone(), kept)).collect(),
             scopes: request.scopes.to_vec(),
         };
-        self.map.insert(key, Decision { cached: false, ..decision.clone() });
+        self.map.insert(key, decision.marked(false));
     }
 
     /// How many decisions are cached.
@@ -291,13 +292,7 @@ mod tests {
     }
 
     fn decision(allowed: bool) -> Decision {
-        Decision {
-            allowed,
-            policies: std::sync::Arc::new([]),
-            errors: std::sync::Arc::new([]),
-            revision: "r".into(),
-            cached: false,
-        }
+        Decision::new(allowed, std::sync::Arc::new([]), std::sync::Arc::new([]), "r".into())
     }
 
     #[test]

@@ -20,6 +20,7 @@ use cedar_policy as cedar;
 
 use crate::convert;
 use crate::error::message_of;
+use crate::guard::Guard;
 use crate::observe::{EXACT, Kept, Observed};
 use crate::request::{Actor, AttrValue, Decision, Request, Resource};
 use crate::set::PolicySet;
@@ -56,6 +57,10 @@ pub(crate) struct Selection {
     policies: Arc<cedar::PolicySet>,
     /// The same policies, in file order, with their scope constraints on principal and resource.
     members: Vec<(cedar::Policy, cedar::PrincipalConstraint, cedar::ResourceConstraint)>,
+    /// The members' leading context tests, in the same order (see `guard.rs`).
+    guards: Vec<Option<Guard>>,
+    /// Whether any member has a guard.
+    guarded: bool,
     literals: Vec<cedar::EntityUid>,
     /// Cedar sets of the members a request's principal and resource can satisfy the scope constraints of,
     /// by which members those are.
@@ -69,6 +74,8 @@ const MAX_SUBSETS: usize = 256;
 pub(crate) struct Slice {
     entities: cedar::Entities,
     policies: Arc<cedar::PolicySet>,
+    /// Which members of the selection `policies` holds.
+    heads: Vec<bool>,
 }
 
 /// A bounded map of shared values: `quick_cache`, which evicts the least useful entry when full (rather than
@@ -187,33 +194,27 @@ impl PolicySet {
 
     fn evaluate(&self, request: &Request<'_>) -> Decision {
         if !self.observed.contains_key(request.action) && crate::load::OPTIONAL_ACTIONS.contains(&request.action) {
-            return Decision {
-                allowed: false,
-                policies: Arc::new([]),
-                errors: Arc::new([]),
-                revision: Arc::clone(&self.revision),
-                cached: false,
-            };
+            return Decision::new(false, Arc::new([]), Arc::new([]), Arc::clone(&self.revision));
         }
         match self.authorize(request) {
             Ok(response) => self.decision(&response),
-            Err(error) => Decision {
-                allowed: false,
-                policies: Arc::new([]),
-                errors: Arc::new([error]),
-                revision: Arc::clone(&self.revision),
-                cached: false,
-            },
+            Err(error) => Decision::new(false, Arc::new([]), Arc::new([error]), Arc::clone(&self.revision)),
         }
     }
 
     fn authorize(&self, request: &Request<'_>) -> Result<cedar::Response, String> {
-        let (cedar_request, _, slice) = self.prepare(request)?;
-        Ok(self.authorizer.is_authorized(&cedar_request, &slice.policies, &slice.entities))
+        let (cedar_request, _, slice, policies) = self.prepare(request)?;
+        Ok(self.authorizer.is_authorized(&cedar_request, &policies, &slice.entities))
     }
 
-    /// The Cedar request, the selection and the slice `request` is decided with.
-    fn prepare(&self, request: &Request<'_>) -> Result<(cedar::Request, Arc<Selection>, Arc<Slice>), String> {
+    /// The Cedar request, the selection and the slice `request` is decided with, and the policies evaluated:
+    /// those of the slice less the ones whose leading context test the request's context fails (see
+    /// `guard.rs`).
+    #[allow(clippy::type_complexity, reason = "the parts of one prepared request, taken apart by its callers")]
+    fn prepare(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<(cedar::Request, Arc<Selection>, Arc<Slice>, Arc<cedar::PolicySet>), String> {
         let actor = request.principal.ok_or_else(|| "no actor".to_owned())?;
         let principal = self.types.actor(&actor.id);
         // Only what the schema declares for the action: a folder whose schema predates an attribute decides
@@ -242,7 +243,8 @@ impl PolicySet {
         }
         let selection = self.policies_for(request.action, request.scopes)?;
         let slice = self.slice_for(request, actor, &principal, action, &selection)?;
-        Ok((cedar_request, selection, slice))
+        let policies = selection.for_context(&slice, &declared);
+        Ok((cedar_request, selection, slice, policies))
     }
 
     /// The entities a request is decided against: its own (the principal with its meta, the resource and its
@@ -281,8 +283,8 @@ impl PolicySet {
         let entities = cedar::Entities::from_entities(entities, None)
             .map_err(|e| format!("invalid request entities: {}", message_of(&e)))?;
         let resource = self.types.resource_uid(request.resource);
-        let policies = selection.for_heads(principal, &resource, &entities);
-        let slice = Arc::new(Slice { entities, policies });
+        let (policies, heads) = selection.for_heads(principal, &resource, &entities);
+        let slice = Arc::new(Slice { entities, policies, heads });
         self.slices.insert(key, Arc::clone(&slice));
         Ok(slice)
     }
@@ -296,13 +298,7 @@ impl PolicySet {
         let mut policies: Vec<String> =
             if allowed == cedar_allowed { diagnostics.reason().map(ToString::to_string).collect() } else { Vec::new() };
         policies.sort();
-        Decision {
-            allowed,
-            policies: policies.into(),
-            errors: errors.into(),
-            revision: Arc::clone(&self.revision),
-            cached: false,
-        }
+        Decision::new(allowed, policies.into(), errors.into(), Arc::clone(&self.revision))
     }
 
     /// The request's scopes that some policy uses, sorted and without duplicates.
@@ -325,9 +321,12 @@ impl PolicySet {
             .iter()
             .map(|p| (p.policy.clone(), p.policy.principal_constraint(), p.policy.resource_constraint()))
             .collect();
+        let guards: Vec<Option<Guard>> = selected.iter().map(|p| Guard::of(&p.policy)).collect();
         let selection = Arc::new(Selection {
             policies: Arc::new(policies),
             members,
+            guarded: guards.iter().any(Option::is_some),
+            guards,
             literals: literals.into_iter().collect(),
             subsets: quick_cache::sync::Cache::new(MAX_SUBSETS),
         });
@@ -338,29 +337,51 @@ impl PolicySet {
 
 impl Selection {
     /// The members whose scope constraints `principal` and `resource` can satisfy in `entities` (which hold
-    /// both, with their ancestors), as a Cedar set: the whole selection when that is all of them.
+    /// both, with their ancestors), as a Cedar set and as a mask of the members.
     fn for_heads(
         &self,
         principal: &cedar::EntityUid,
         resource: &cedar::EntityUid,
         entities: &cedar::Entities,
-    ) -> Arc<cedar::PolicySet> {
+    ) -> (Arc<cedar::PolicySet>, Vec<bool>) {
         let mask: Vec<bool> = self
             .members
             .iter()
             .map(|(_, p, r)| principal_may_match(p, principal, entities) && resource_may_match(r, resource, entities))
             .collect();
+        (self.subset(&mask), mask)
+    }
+
+    /// The policies of `slice` less those whose guard fails for `context` (the attributes Cedar is given).
+    fn for_context(&self, slice: &Slice, context: &[(String, AttrValue)]) -> Arc<cedar::PolicySet> {
+        if !self.guarded {
+            return Arc::clone(&slice.policies);
+        }
+        let mask: Vec<bool> = slice
+            .heads
+            .iter()
+            .zip(&self.guards)
+            .map(|(head, guard)| *head && !guard.as_ref().is_some_and(|guard| guard.fails(context)))
+            .collect();
+        if mask == slice.heads {
+            return Arc::clone(&slice.policies);
+        }
+        self.subset(&mask)
+    }
+
+    /// The members `mask` keeps, as a Cedar set: the whole selection when that is all of them.
+    fn subset(&self, mask: &[bool]) -> Arc<cedar::PolicySet> {
         if mask.iter().all(|kept| *kept) {
             return Arc::clone(&self.policies);
         }
-        if let Some(policies) = self.subsets.get(&mask) {
+        if let Some(policies) = self.subsets.get(mask) {
             return policies;
         }
-        let kept = self.members.iter().zip(&mask).filter(|(_, kept)| **kept).map(|((policy, _, _), _)| policy.clone());
+        let kept = self.members.iter().zip(mask).filter(|(_, kept)| **kept).map(|((policy, _, _), _)| policy.clone());
         // The members have distinct ids, so any subset assembles; if not, the whole selection decides.
         let Ok(policies) = cedar::PolicySet::from_policies(kept) else { return Arc::clone(&self.policies) };
         let policies = Arc::new(policies);
-        self.subsets.insert(mask, Arc::clone(&policies));
+        self.subsets.insert(mask.to_vec(), Arc::clone(&policies));
         policies
     }
 }
@@ -424,6 +445,13 @@ permit (principal in Tenant::"t0", action == Action::"process.send", resource is
 when { principal has role && principal.role like "a*" };
 @id("all")
 permit (principal, action == Action::"process.monitor", resource);
+@id("topic-a")
+permit (principal in Tenant::"t0", action == Action::"process.send", resource)
+when { context has topic && context.topic == "a" && principal has role && principal.role like "x*" };
+@id("blocked")
+forbid (principal, action, resource) when { context.pid == "blocked" };
+@id("kind")
+permit (principal, action == Action::"process.monitor", resource) when { context has kind };
 "#;
 
     const ENTITIES: &str = r#"[
@@ -511,35 +539,48 @@ permit (principal, action == Action::"process.monitor", resource);
                 actor: actor.into(),
             });
         }
+        let pair = |name: &str, value: AttrValue| (name.to_owned(), value);
         let contexts = [
-            vec![("pid".to_owned(), AttrValue::from("c"))],
-            vec![("pid".to_owned(), AttrValue::from("c")), ("topic".to_owned(), AttrValue::from("t"))],
+            vec![pair("pid", "c".into())],
+            vec![pair("pid", "c".into()), pair("topic", "t".into())],
+            vec![pair("pid", "c".into()), pair("topic", "a".into())],
+            vec![pair("pid", "blocked".into()), pair("topic", "a".into())],
+            vec![pair("pid", "blocked".into()), pair("kind", "k".into())],
+            vec![pair("pid", "c".into()), pair("kind", "k".into()), pair("topic", "a".into())],
         ];
-        let (mut narrowed, mut compared) = (0, 0);
+        let (mut narrowed, mut compared, mut guarded, mut failed) = (0, 0, 0, 0);
         for actor in &actors {
             for resource in &resources {
                 for context in &contexts {
                     for action in ["process.send", "process.spawn", "process.monitor", "process.terminate"] {
                         let request = Request { principal: Some(actor), action, resource, context, scopes: &[] };
-                        let Ok((cedar_request, selection, slice)) = set.prepare(&request) else { continue };
+                        let Ok((cedar_request, selection, slice, evaluated)) = set.prepare(&request) else { continue };
                         let whole = set.authorizer.is_authorized(&cedar_request, &selection.policies, &slice.entities);
-                        let some = set.authorizer.is_authorized(&cedar_request, &slice.policies, &slice.entities);
                         let what = format!("{} {action} {resource} {context:?}", actor.id);
-                        assert_eq!(whole.decision(), some.decision(), "{what}");
                         let reasons = |r: &cedar::Response| r.diagnostics().reason().cloned().collect::<BTreeSet<_>>();
-                        assert_eq!(reasons(&whole), reasons(&some), "{what}");
                         let errors =
                             |r: &cedar::Response| r.diagnostics().errors().map(ToString::to_string).collect::<Vec<_>>();
-                        assert_eq!(errors(&whole), errors(&some), "{what}");
+                        for policies in [&slice.policies, &evaluated] {
+                            let some = set.authorizer.is_authorized(&cedar_request, policies, &slice.entities);
+                            assert_eq!(whole.decision(), some.decision(), "{what}");
+                            assert_eq!(reasons(&whole), reasons(&some), "{what}");
+                            assert_eq!(errors(&whole), errors(&some), "{what}");
+                        }
                         compared += 1;
+                        failed += usize::from(!errors(&whole).is_empty());
                         if slice.policies.policies().count() < selection.policies.policies().count() {
                             narrowed += 1;
+                        }
+                        if evaluated.policies().count() < slice.policies.policies().count() {
+                            guarded += 1;
                         }
                     }
                 }
             }
         }
         assert!(compared > 100 && narrowed > 50, "compared {compared}, narrowed {narrowed}");
+        assert!(guarded > 50, "guards left out policies for {guarded} requests");
+        assert!(failed > 10, "evaluation errors are compared too: {failed}");
         Ok(())
     }
 }

@@ -94,14 +94,54 @@ pub(crate) struct Observed {
     pub(crate) pid: bool,
     /// The attributes the schema declares for the action, each with how it enters the key: its value when
     /// some policy reads it, else its shape.
-    attrs: hashbrown::HashMap<String, Kept>,
+    attrs: Attrs,
     /// How an attribute not in `attrs` enters the key: [`Kept::Dropped`] when the schema declares the
     /// action's attributes (Cedar never sees another), else as its value or shape.
     others: Kept,
 }
 
+/// Attribute names with how each enters the key. A few (a schema's context type declares a dozen or so) are
+/// found by a scan comparing lengths first, cheaper than hashing the name; more are hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Attrs {
+    Few(Vec<(String, Kept)>),
+    Many(hashbrown::HashMap<String, Kept>),
+}
+
+/// At most this many attributes are scanned rather than hashed.
+const SCANNED: usize = 24;
+
+impl Attrs {
+    fn new(attrs: impl IntoIterator<Item = (String, Kept)>) -> Attrs {
+        let mut few: Vec<(String, Kept)> = attrs.into_iter().collect();
+        if few.len() <= SCANNED {
+            few.sort();
+            few.dedup_by(|a, b| a.0 == b.0);
+            Attrs::Few(few)
+        } else {
+            Attrs::Many(few.into_iter().collect())
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Attrs::Few(few) => few.is_empty(),
+            Attrs::Many(many) => many.is_empty(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<Kept> {
+        match self {
+            Attrs::Few(few) => {
+                few.iter().find(|(n, _)| n.len() == name.len() && n.as_bytes() == name.as_bytes()).map(|(_, k)| *k)
+            }
+            Attrs::Many(many) => many.get(name).copied(),
+        }
+    }
+}
+
 /// How a context attribute enters the key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Kept {
     /// Not at all: Cedar never sees it.
     Dropped,
@@ -117,13 +157,13 @@ pub(crate) static EXACT: std::sync::LazyLock<Observed> = std::sync::LazyLock::ne
 impl Observed {
     /// The key of an action nothing is known about: every input, by value.
     pub(crate) fn exact() -> Observed {
-        Observed { pid: true, attrs: hashbrown::HashMap::new(), others: Kept::Value }
+        Observed { pid: true, attrs: Attrs::Few(Vec::new()), others: Kept::Value }
     }
 
     /// A key that keeps the PID when `pid`, the attributes `attrs` as given, and others as `others`.
     #[cfg(test)]
     pub(crate) fn with(pid: bool, attrs: &[(&str, Kept)], others: Kept) -> Observed {
-        Observed { pid, attrs: attrs.iter().map(|(name, kept)| ((*name).to_owned(), *kept)).collect(), others }
+        Observed { pid, attrs: Attrs::new(attrs.iter().map(|(name, kept)| ((*name).to_owned(), *kept))), others }
     }
 
     /// How the context attribute `name` enters the key.
@@ -131,7 +171,7 @@ impl Observed {
         if self.attrs.is_empty() {
             return self.others;
         }
-        self.attrs.get(name).copied().unwrap_or(self.others)
+        self.attrs.get(name).unwrap_or(self.others)
     }
 }
 
@@ -166,12 +206,12 @@ pub(crate) fn per_action(
         let observed = match context_attrs.declared(name) {
             Some(declared) => Observed {
                 pid,
-                attrs: declared.iter().map(|attr| (attr.clone(), by_reads(is_read(attr)))).collect(),
+                attrs: Attrs::new(declared.iter().map(|attr| (attr.clone(), by_reads(is_read(attr))))),
                 others: Kept::Dropped,
             },
             None => Observed {
                 pid,
-                attrs: read.iter().map(|attr| ((*attr).to_owned(), Kept::Value)).collect(),
+                attrs: Attrs::new(read.iter().map(|attr| ((*attr).to_owned(), Kept::Value))),
                 others: by_reads(whole_context),
             },
         };
