@@ -14,6 +14,7 @@
 //!   policies can observe ([`crate::observe`]).
 
 use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use cedar_policy as cedar;
@@ -87,6 +88,41 @@ pub(crate) type Selections = Bounded<(Vec<String>, String), Selection>;
 
 /// The entities of requests by (principal, resource, action, scopes): everything they depend on.
 pub(crate) type Slices = Bounded<(Actor, Resource, String, Vec<String>), Slice>;
+
+/// A [`Selections`] key borrowed: hashes and compares as `(scopes.to_vec(), action.to_owned())`.
+struct SelectionKey<'a>(&'a [String], &'a str);
+
+impl Hash for SelectionKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As the tuple `(Vec<String>, String)` hashes: each field in order, a `Vec` as its slice.
+        self.0.hash(state);
+        self.1.hash(state);
+    }
+}
+
+impl quick_cache::Equivalent<(Vec<String>, String)> for SelectionKey<'_> {
+    fn equivalent(&self, key: &(Vec<String>, String)) -> bool {
+        self.0 == key.0.as_slice() && self.1 == key.1
+    }
+}
+
+/// A [`Slices`] key borrowed: hashes and compares as the owned tuple of its fields.
+struct SliceKey<'a>(&'a Actor, &'a Resource, &'a str, &'a [String]);
+
+impl Hash for SliceKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.1.hash(state);
+        self.2.hash(state);
+        self.3.hash(state);
+    }
+}
+
+impl quick_cache::Equivalent<(Actor, Resource, String, Vec<String>)> for SliceKey<'_> {
+    fn equivalent(&self, key: &(Actor, Resource, String, Vec<String>)) -> bool {
+        *self.0 == key.0 && *self.1 == key.1 && self.2 == key.2 && self.3 == key.3.as_slice()
+    }
+}
 
 /// Requests found valid against the schema, by principal, action, resource and context shape.
 pub(crate) type ValidRequests =
@@ -219,12 +255,15 @@ impl PolicySet {
         let principal = self.types.actor(&actor.id);
         // Only what the schema declares for the action: a folder whose schema predates an attribute decides
         // without it (see `context.rs`).
-        let declared: Vec<(String, AttrValue)> = request
-            .context
-            .iter()
-            .filter(|(name, _)| self.context_attrs.allows(request.action, name))
-            .map(|(name, value)| (name.clone(), self.context_attrs.narrow(request.action, name, value)))
-            .collect();
+        let declared: Vec<(String, AttrValue)> = match self.context_attrs.of(request.action) {
+            Some(schema) => request
+                .context
+                .iter()
+                .filter(|(name, _)| schema.allows(name))
+                .map(|(name, value)| (name.clone(), schema.narrow(name, value)))
+                .collect(),
+            None => request.context.to_vec(),
+        };
         let context = convert::context(&declared)?;
         let action = self.types.action(request.action);
         let resource = self.types.resource_uid(request.resource);
@@ -264,10 +303,11 @@ impl PolicySet {
         action: cedar::EntityUid,
         selection: &Selection,
     ) -> Result<Arc<Slice>, String> {
-        let key = (actor.clone(), request.resource.clone(), request.action.to_owned(), request.scopes.to_vec());
-        if let Some(entities) = self.slices.get(&key) {
+        let borrowed = SliceKey(actor, request.resource, request.action, request.scopes);
+        if let Some(entities) = self.slices.get(&borrowed) {
             return Ok(entities);
         }
+        let key = (actor.clone(), request.resource.clone(), request.action.to_owned(), request.scopes.to_vec());
         let (_, mut entities) = self.types.resource(request.resource)?;
         let declared = self.entities.get(principal);
         entities.push(convert::actor_entity(principal.clone(), actor, declared)?);
@@ -309,6 +349,11 @@ impl PolicySet {
 
     /// The policies for a request's action and scopes, from the selections or built once.
     fn policies_for(&self, action: &str, scopes: &[String]) -> Result<Arc<Selection>, String> {
+        // Scopes that are known, sorted and distinct (as the runtime passes them) are their own key.
+        let own = scopes.windows(2).all(|pair| pair[0] < pair[1]) && scopes.iter().all(|s| self.scopes.contains(s));
+        if own && let Some(selection) = self.selections.get(&SelectionKey(scopes, action)) {
+            return Ok(selection);
+        }
         let key = (self.known_scopes(scopes), action.to_owned());
         if let Some(selection) = self.selections.get(&key) {
             return Ok(selection);
@@ -517,6 +562,29 @@ permit (principal, action == Action::"process.monitor", resource) when { context
         }
         assert!(valid > 5 && invalid > 5, "valid {valid}, invalid {invalid}");
         Ok(())
+    }
+
+    /// The borrowed keys of the selections and slices hash and compare as the owned ones: otherwise every
+    /// lookup would miss and rebuild.
+    #[test]
+    fn borrowed_keys_hash_like_owned_ones() {
+        use std::hash::BuildHasher;
+        let hasher = quick_cache::DefaultHashBuilder::default();
+        let scopes = ["a".to_owned(), "b".to_owned()];
+        let owned = (scopes.to_vec(), "process.send".to_owned());
+        let borrowed = SelectionKey(&scopes, "process.send");
+        assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(&owned));
+        assert!(quick_cache::Equivalent::equivalent(&borrowed, &owned));
+        assert!(!quick_cache::Equivalent::equivalent(&SelectionKey(&scopes[..1], "process.send"), &owned));
+        let actor = Actor { id: "t0:a".into(), meta: [("role".to_owned(), AttrValue::from("x"))].into() };
+        let resource =
+            Resource::Process { pid: "p".into(), entry: "t0.w:x".into(), host: "t0:h".into(), actor: "t0:a".into() };
+        let owned = (actor.clone(), resource.clone(), "process.send".to_owned(), scopes.to_vec());
+        let borrowed = SliceKey(&actor, &resource, "process.send", &scopes);
+        assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(&owned));
+        assert!(quick_cache::Equivalent::equivalent(&borrowed, &owned));
+        let other = Actor::new("t0:a");
+        assert!(!quick_cache::Equivalent::equivalent(&SliceKey(&other, &resource, "process.send", &scopes), &owned));
     }
 
     /// Leaving out the policies whose scope constraints the request cannot satisfy changes nothing of the
