@@ -92,6 +92,9 @@ fn context_names(json: &Json, names: &mut BTreeSet<String>) -> bool {
 pub(crate) struct Observed {
     /// Whether the target process's PID is in the key.
     pub(crate) pid: bool,
+    /// The action's number in its set, which stands for the action's name in the key; [`UNNUMBERED`] for an
+    /// action nothing is known about, whose name is keyed.
+    pub(crate) action: u32,
     /// The attributes the schema declares for the action, each with how it enters the key: its value when
     /// some policy reads it, else its shape.
     attrs: Attrs,
@@ -105,8 +108,11 @@ pub(crate) struct Observed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Attrs {
     Few(Vec<(String, Kept)>),
-    Many(hashbrown::HashMap<String, Kept>),
+    Many(hashbrown::HashMap<String, (Kept, u32)>),
 }
+
+/// The number of an action or attribute that has none: its name is keyed instead.
+pub(crate) const UNNUMBERED: u32 = u32::MAX;
 
 /// At most this many attributes are scanned rather than hashed.
 const SCANNED: usize = 24;
@@ -119,7 +125,8 @@ impl Attrs {
             few.dedup_by(|a, b| a.0 == b.0);
             Attrs::Few(few)
         } else {
-            Attrs::Many(few.into_iter().collect())
+            let numbered = few.into_iter().zip(0u32..).map(|((name, kept), slot)| (name, (kept, slot)));
+            Attrs::Many(numbered.collect())
         }
     }
 
@@ -130,10 +137,13 @@ impl Attrs {
         }
     }
 
-    fn get(&self, name: &str) -> Option<Kept> {
+    /// How `name` enters the key, and its number (unique among the attributes).
+    fn get(&self, name: &str) -> Option<(Kept, u32)> {
         match self {
             Attrs::Few(few) => {
-                few.iter().find(|(n, _)| n.len() == name.len() && n.as_bytes() == name.as_bytes()).map(|(_, k)| *k)
+                let (first, len) = (name.as_bytes().first(), name.len());
+                let same = |n: &str| n.len() == len && n.as_bytes().first() == first && n == name;
+                few.iter().zip(0u32..).find(|((n, _), _)| same(n)).map(|((_, kept), slot)| (*kept, slot))
             }
             Attrs::Many(many) => many.get(name).copied(),
         }
@@ -157,21 +167,28 @@ pub(crate) static EXACT: std::sync::LazyLock<Observed> = std::sync::LazyLock::ne
 impl Observed {
     /// The key of an action nothing is known about: every input, by value.
     pub(crate) fn exact() -> Observed {
-        Observed { pid: true, attrs: Attrs::Few(Vec::new()), others: Kept::Value }
+        Observed { pid: true, action: UNNUMBERED, attrs: Attrs::Few(Vec::new()), others: Kept::Value }
     }
 
     /// A key that keeps the PID when `pid`, the attributes `attrs` as given, and others as `others`.
     #[cfg(test)]
     pub(crate) fn with(pid: bool, attrs: &[(&str, Kept)], others: Kept) -> Observed {
-        Observed { pid, attrs: Attrs::new(attrs.iter().map(|(name, kept)| ((*name).to_owned(), *kept))), others }
+        let attrs = Attrs::new(attrs.iter().map(|(name, kept)| ((*name).to_owned(), *kept)));
+        Observed { pid, action: UNNUMBERED, attrs, others }
     }
 
     /// How the context attribute `name` enters the key.
     pub(crate) fn kept(&self, name: &str) -> Kept {
+        self.slot(name).0
+    }
+
+    /// How the context attribute `name` enters the key, and its number, which stands for its name in the
+    /// key ([`UNNUMBERED`] for an attribute the schema does not declare, whose name is keyed).
+    pub(crate) fn slot(&self, name: &str) -> (Kept, u32) {
         if self.attrs.is_empty() {
-            return self.others;
+            return (self.others, UNNUMBERED);
         }
-        self.attrs.get(name).unwrap_or(self.others)
+        self.attrs.get(name).unwrap_or((self.others, UNNUMBERED))
     }
 }
 
@@ -190,7 +207,7 @@ pub(crate) fn per_action(
 ) -> hashbrown::HashMap<String, Observed> {
     let reads: Vec<Reads> = policies.iter().map(|p| Reads::of(&p.policy)).collect();
     let mut out = hashbrown::HashMap::new();
-    for action in schema.actions() {
+    for (action, number) in schema.actions().zip(0u32..) {
         let name = action.id().unescaped();
         let applicable: Vec<&Reads> = policies
             .iter()
@@ -206,11 +223,13 @@ pub(crate) fn per_action(
         let observed = match context_attrs.declared(name) {
             Some(declared) => Observed {
                 pid,
+                action: number,
                 attrs: Attrs::new(declared.iter().map(|attr| (attr.clone(), by_reads(is_read(attr))))),
                 others: Kept::Dropped,
             },
             None => Observed {
                 pid,
+                action: number,
                 attrs: Attrs::new(read.iter().map(|attr| ((*attr).to_owned(), Kept::Value))),
                 others: by_reads(whole_context),
             },
