@@ -1,12 +1,15 @@
 //! Deciding a request: the one place Cedar is asked. Deciding never fails; a failure is a deny.
 //!
-//! Four things keep the hot path cheap without weakening it:
+//! Five things keep the hot path cheap without weakening it:
 //! - **Pre-selection.** Only the policies that can apply are evaluated: the unscoped ones plus those of the
 //!   request's scopes, and of those only the ones whose action constraint admits the request's action (an
 //!   `action in [...]` constraint is resolved through the schema's action groups). A policy that is left
 //!   out could not have matched the request, so the decision is the one the whole set gives.
 //! - **Scope constraints.** Of those, a request's entity slice keeps the ones whose principal and resource
 //!   scope constraints its principal and resource can satisfy (see [`PolicySet::slice_for`]).
+//! - **Leading context tests.** Of those, a request is decided without the ones whose conditions open with a
+//!   test of a context attribute that its context fails (`context has a && context.a == "v"`; see
+//!   [`crate::guard`]): false before anything that can fail, so they are not satisfied and report no error.
 //! - **Entity slices** shared by the requests of one principal, resource, action and scopes; a target
 //!   process whose PID no policy can observe is decided for a stand-in PID, so all processes of one entry,
 //!   host and actor share one slice.
