@@ -302,6 +302,32 @@ mod tests {
         }
     }
 
+    /// Names of one length and one prefix are told apart, each has its own number, and a name not listed
+    /// enters as the others do, unnumbered.
+    #[test]
+    fn attribute_lookups_tell_similar_names_apart() {
+        let names = ["owner", "owner_entry", "owner_actor", "actor", "topic", "owner_entrx", "", "a"];
+        let listed: Vec<(&str, Kept)> =
+            names.iter().enumerate().map(|(i, n)| (*n, if i % 2 == 0 { Kept::Value } else { Kept::Shape })).collect();
+        let observed = Observed::with(false, &listed, Kept::Dropped);
+        let mut slots = BTreeSet::new();
+        for (name, kept) in &listed {
+            let (found, slot) = observed.slot(name);
+            assert_eq!(found, *kept, "{name}");
+            assert!(slot != UNNUMBERED && slots.insert(slot), "{name}: {slot}");
+        }
+        for name in ["owner_entr", "owner_entryy", "Topic", "b", "topic "] {
+            assert_eq!(observed.slot(name), (Kept::Dropped, UNNUMBERED), "{name}");
+        }
+        let many: Vec<String> = (0..100).map(|i| format!("attr{i}")).collect();
+        let listed: Vec<(&str, Kept)> = many.iter().map(|n| (n.as_str(), Kept::Value)).collect();
+        let observed = Observed::with(false, &listed, Kept::Shape);
+        let slots: BTreeSet<u32> = many.iter().map(|n| observed.slot(n).1).collect();
+        assert_eq!(slots.len(), many.len());
+        assert!(!slots.contains(&UNNUMBERED));
+        assert_eq!(observed.slot("attr100"), (Kept::Shape, UNNUMBERED));
+    }
+
     #[test]
     fn an_enumerated_process_type_is_found() {
         assert!(!process_is_enum(crate::load::DEFAULT_SCHEMA));
