@@ -17,7 +17,7 @@ use std::hash::{Hash, Hasher};
 
 use quick_cache::Equivalent;
 
-use crate::observe::{Kept, Observed};
+use crate::observe::{Kept, Observed, UNNUMBERED};
 use crate::request::{Actor, AttrValue, Decision, Request, Resource};
 
 /// Decisions kept at most (across the cache's shards); past that the least useful are evicted one by one.
@@ -30,12 +30,15 @@ const MAX_SHAPE_DEPTH: usize = 40;
 /// An owned copy of a request's inputs, with how each enters the key.
 struct Key {
     principal: Option<Actor>,
+    /// The action's number ([`Observed::action`]), which stands for its name unless [`UNNUMBERED`].
+    number: u32,
     action: String,
     resource: Resource,
     /// Whether the resource's PID is part of the key.
     pid: bool,
-    /// The context attributes Cedar sees, in request order, each by value or by shape.
-    context: Vec<(String, AttrValue, Kept)>,
+    /// The context attributes Cedar sees, in request order, each by value or by shape, with its number
+    /// ([`Observed::slot`]).
+    context: Vec<(String, AttrValue, Kept, u32)>,
     scopes: Vec<String>,
 }
 
@@ -47,53 +50,64 @@ struct Borrowed<'r, 'a> {
     request: &'r Request<'a>,
     observed: &'r Observed,
     /// How the first [`INLINE`] context attributes enter the key, looked up once for hashing and comparing.
-    kept: [Kept; INLINE],
+    kept: [(Kept, u32); INLINE],
 }
 
 impl<'r, 'a> Borrowed<'r, 'a> {
     fn new(request: &'r Request<'a>, observed: &'r Observed) -> Self {
-        let mut kept = [Kept::Dropped; INLINE];
+        let mut kept = [(Kept::Dropped, UNNUMBERED); INLINE];
         for (slot, (name, _)) in kept.iter_mut().zip(request.context) {
-            *slot = observed.kept(name);
+            *slot = observed.slot(name);
         }
         Borrowed { request, observed, kept }
     }
 
-    fn context(&self) -> impl Iterator<Item = (&str, &AttrValue, Kept)> {
+    fn context(&self) -> impl Iterator<Item = Attr<'_>> {
         self.request
             .context
             .iter()
             .enumerate()
             .map(|(i, (name, value))| {
-                let kept = self.kept.get(i).copied().unwrap_or_else(|| self.observed.kept(name));
-                (name.as_str(), value, kept)
+                let (kept, slot) = self.kept.get(i).copied().unwrap_or_else(|| self.observed.slot(name));
+                (name.as_str(), value, kept, slot)
             })
-            .filter(|(_, _, kept)| *kept != Kept::Dropped)
+            .filter(|(_, _, kept, _)| *kept != Kept::Dropped)
     }
 }
 
+/// A context attribute as the key holds it: name, value, how it enters the key, number.
+type Attr<'v> = (&'v str, &'v AttrValue, Kept, u32);
+
 impl Key {
-    fn context(&self) -> impl Iterator<Item = (&str, &AttrValue, Kept)> {
-        self.context.iter().map(|(name, value, kept)| (name.as_str(), value, *kept))
+    fn context(&self) -> impl Iterator<Item = Attr<'_>> {
+        self.context.iter().map(|(name, value, kept, slot)| (name.as_str(), value, *kept, *slot))
     }
 }
 
 /// Feeds `state` what the key holds: the one sequence both [`Key`] and [`Borrowed`] hash.
+#[allow(clippy::too_many_arguments, reason = "the parts of a key, owned or borrowed")]
 fn feed<'v, H: Hasher>(
     state: &mut H,
     principal: Option<&Actor>,
+    number: u32,
     action: &str,
     resource: &Resource,
     pid: bool,
-    context: impl Iterator<Item = (&'v str, &'v AttrValue, Kept)>,
+    context: impl Iterator<Item = Attr<'v>>,
     scopes: &[String],
 ) {
     principal.hash(state);
-    action.hash(state);
+    // A number stands for a name: within one set, one action (or attribute of it) has one number.
+    state.write_u32(number);
+    if number == UNNUMBERED {
+        action.hash(state);
+    }
     hash_resource(state, resource, pid);
-    for (name, value, kept) in context {
-        state.write_u8(1);
-        name.hash(state);
+    for (name, value, kept, slot) in context {
+        state.write_u32(slot);
+        if slot == UNNUMBERED {
+            name.hash(state);
+        }
         match kept {
             Kept::Value => value.hash(state),
             Kept::Shape | Kept::Dropped => hash_shape(state, value, 0),
@@ -104,7 +118,7 @@ fn feed<'v, H: Hasher>(
 }
 
 fn hash_resource<H: Hasher>(state: &mut H, resource: &Resource, pid: bool) {
-    resource.type_name().hash(state);
+    std::mem::discriminant(resource).hash(state);
     match resource {
         Resource::Process { pid: id, entry, host, actor } => {
             if pid {
@@ -173,19 +187,19 @@ fn same_shape(a: &AttrValue, b: &AttrValue, depth: usize) -> bool {
     }
 }
 
-fn same_context<'a, 'b>(
-    mut a: impl Iterator<Item = (&'a str, &'a AttrValue, Kept)>,
-    mut b: impl Iterator<Item = (&'b str, &'b AttrValue, Kept)>,
-) -> bool {
+/// Whether two contexts are the same key. Both are of one action of one set, where a number other than
+/// [`UNNUMBERED`] names one attribute.
+fn same_context<'a, 'b>(mut a: impl Iterator<Item = Attr<'a>>, mut b: impl Iterator<Item = Attr<'b>>) -> bool {
     loop {
         match (a.next(), b.next()) {
             (None, None) => return true,
-            (Some((na, va, ka)), Some((nb, vb, kb))) => {
+            (Some((na, va, ka, sa)), Some((nb, vb, kb, sb))) => {
                 let same_value = match ka {
                     Kept::Value => va == vb,
                     Kept::Shape | Kept::Dropped => same_shape(va, vb, 0),
                 };
-                if na != nb || ka != kb || !same_value {
+                let same_name = sa == sb && (sa != UNNUMBERED || na == nb);
+                if !same_name || ka != kb || !same_value {
                     return false;
                 }
             }
@@ -197,14 +211,15 @@ fn same_context<'a, 'b>(
 impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let principal = self.principal.as_ref();
-        feed(state, principal, &self.action, &self.resource, self.pid, self.context(), &self.scopes);
+        feed(state, principal, self.number, &self.action, &self.resource, self.pid, self.context(), &self.scopes);
     }
 }
 
 impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
         self.principal == other.principal
-            && self.action == other.action
+            && self.number == other.number
+            && (self.number != UNNUMBERED || self.action == other.action)
             && self.pid == other.pid
             && same_resource(&self.resource, &other.resource, self.pid)
             && same_context(self.context(), other.context())
@@ -217,7 +232,8 @@ impl Eq for Key {}
 impl Hash for Borrowed<'_, '_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let r = self.request;
-        feed(state, r.principal, r.action, r.resource, self.observed.pid, self.context(), r.scopes);
+        let number = self.observed.action;
+        feed(state, r.principal, number, r.action, r.resource, self.observed.pid, self.context(), r.scopes);
     }
 }
 
@@ -225,7 +241,8 @@ impl Equivalent<Key> for Borrowed<'_, '_> {
     fn equivalent(&self, key: &Key) -> bool {
         let r = self.request;
         r.principal == key.principal.as_ref()
-            && r.action == key.action
+            && self.observed.action == key.number
+            && (key.number != UNNUMBERED || r.action == key.action)
             && self.observed.pid == key.pid
             && same_resource(r.resource, &key.resource, key.pid)
             && same_context(self.context(), key.context())
@@ -253,8 +270,9 @@ impl DecisionCache {
 
     /// The cached decision for `request` keyed by `observed`, marked [`Decision::cached`].
     pub(crate) fn get(&self, request: &Request<'_>, observed: &Observed) -> Option<Decision> {
-        let decision = self.map.get(&Borrowed::new(request, observed))?;
-        Some(Decision { cached: true, ..decision })
+        let mut decision = self.map.get(&Borrowed::new(request, observed))?;
+        decision.cached = true;
+        Some(decision)
     }
 
     /// Remembers `decision` for `request` keyed by `observed`.
@@ -262,13 +280,17 @@ impl DecisionCache {
         let borrowed = Borrowed::new(request, observed);
         let key = Key {
             principal: request.principal.cloned(),
+            number: observed.action,
             action: request.action.to_owned(),
             resource: request.resource.clone(),
             pid: observed.pid,
-            context: borrowed.context().map(|(name, value, kept)| (name.to_owned(), value.clone(), kept)).collect(),
+            context: borrowed
+                .context()
+                .map(|(name, value, kept, slot)| (name.to_owned(), value.clone(), kept, slot))
+                .collect(),
             scopes: request.scopes.to_vec(),
         };
-        self.map.insert(key, Decision { cached: false, ..decision.clone() });
+        self.map.insert(key, decision.marked(false));
     }
 
     /// How many decisions are cached.
@@ -291,13 +313,7 @@ mod tests {
     }
 
     fn decision(allowed: bool) -> Decision {
-        Decision {
-            allowed,
-            policies: std::sync::Arc::new([]),
-            errors: std::sync::Arc::new([]),
-            revision: "r".into(),
-            cached: false,
-        }
+        Decision::new(allowed, std::sync::Arc::new([]), std::sync::Arc::new([]), "r".into())
     }
 
     #[test]
@@ -309,10 +325,11 @@ mod tests {
         let request = Request { scopes: &scopes, ..request(&actor, &resource, &context) };
         let key = Key {
             principal: Some(actor.clone()),
+            number: UNNUMBERED,
             action: "process.send".into(),
             resource: resource.clone(),
             pid: true,
-            context: vec![("pid".to_owned(), AttrValue::from("<1>"), Kept::Value)],
+            context: vec![("pid".to_owned(), AttrValue::from("<1>"), Kept::Value, UNNUMBERED)],
             scopes: scopes.to_vec(),
         };
         let hasher = quick_cache::DefaultHashBuilder::default();
@@ -369,10 +386,11 @@ mod tests {
             let b = Borrowed::new(r, &observed);
             let key = Key {
                 principal: r.principal.cloned(),
+                number: observed.action,
                 action: r.action.to_owned(),
                 resource: r.resource.clone(),
                 pid: observed.pid,
-                context: b.context().map(|(n, v, k)| (n.to_owned(), v.clone(), k)).collect(),
+                context: b.context().map(|(n, v, k, s)| (n.to_owned(), v.clone(), k, s)).collect(),
                 scopes: r.scopes.to_vec(),
             };
             (hasher.hash_one(&b), hasher.hash_one(&key), b.equivalent(&key))

@@ -6,7 +6,9 @@
 //! the folder's schema declares for its action: a folder written before an attribute existed keeps deciding
 //! as it did, and a policy can read an attribute only once its schema declares it (strict validation).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use hashbrown::HashMap;
 
 use cedar_policy as cedar;
 
@@ -19,8 +21,32 @@ use serde_json::Value as Json;
 /// passes only those (meta keys the schema does not declare never reach Cedar, which would reject them).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ContextAttrs {
-    attrs: HashMap<String, BTreeSet<String>>,
-    records: HashMap<(String, String), BTreeSet<String>>,
+    actions: HashMap<String, Declared>,
+}
+
+/// The context attributes the schema declares for one action, and the declared keys of its record-typed ones.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Declared {
+    names: BTreeSet<String>,
+    records: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Declared {
+    /// Whether the context may carry `attribute`.
+    pub(crate) fn allows(&self, attribute: &str) -> bool {
+        self.names.contains(attribute)
+    }
+
+    /// `value` of attribute `name` as the schema declares it: a record keeps only its declared keys; anything
+    /// else is unchanged.
+    pub(crate) fn narrow(&self, name: &str, value: &AttrValue) -> AttrValue {
+        match (self.records.get(name), value) {
+            (Some(keys), AttrValue::Record(map)) => AttrValue::Record(
+                map.iter().filter(|(k, _)| keys.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ),
+            _ => value.clone(),
+        }
+    }
 }
 
 impl ContextAttrs {
@@ -43,12 +69,14 @@ impl ContextAttrs {
                     Some(ty) => record(ty, common).cloned(),
                 };
                 let Some(declared) = declared else { continue };
+                let mut attrs = Declared::default();
                 for (name, ty) in &declared {
                     if let Some(keys) = record(ty, common) {
-                        out.records.insert((action.clone(), name.clone()), keys.keys().cloned().collect());
+                        attrs.records.insert(name.clone(), keys.keys().cloned().collect());
                     }
                 }
-                out.attrs.insert(action.clone(), declared.keys().cloned().collect());
+                attrs.names = declared.keys().cloned().collect();
+                out.actions.insert(action.clone(), attrs);
             }
         }
         out
@@ -56,24 +84,30 @@ impl ContextAttrs {
 
     /// `value` of attribute `name` of `action`'s context as the schema declares it: a record keeps only its
     /// declared keys; anything else is unchanged.
+    #[cfg(test)]
     pub(crate) fn narrow(&self, action: &str, name: &str, value: &AttrValue) -> AttrValue {
-        match (self.records.get(&(action.to_string(), name.to_string())), value) {
-            (Some(keys), AttrValue::Record(map)) => AttrValue::Record(
-                map.iter().filter(|(k, _)| keys.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
-            ),
-            _ => value.clone(),
+        match self.of(action) {
+            Some(declared) => declared.narrow(name, value),
+            None => value.clone(),
         }
     }
 
     /// The attributes the schema declares for `action`; `None` when they are not known (every attribute
     /// is passed).
     pub(crate) fn declared(&self, action: &str) -> Option<&BTreeSet<String>> {
-        self.attrs.get(action)
+        self.actions.get(action).map(|declared| &declared.names)
+    }
+
+    /// What the schema declares of `action`'s context; `None` when it is not known (every attribute is
+    /// passed, unchanged).
+    pub(crate) fn of(&self, action: &str) -> Option<&Declared> {
+        self.actions.get(action)
     }
 
     /// Whether `action`'s context may carry `attribute`.
+    #[cfg(test)]
     pub(crate) fn allows(&self, action: &str, attribute: &str) -> bool {
-        self.attrs.get(action).is_none_or(|names| names.contains(attribute))
+        self.of(action).is_none_or(|declared| declared.allows(attribute))
     }
 }
 

@@ -1,12 +1,15 @@
 //! Deciding a request: the one place Cedar is asked. Deciding never fails; a failure is a deny.
 //!
-//! Four things keep the hot path cheap without weakening it:
+//! Five things keep the hot path cheap without weakening it:
 //! - **Pre-selection.** Only the policies that can apply are evaluated: the unscoped ones plus those of the
 //!   request's scopes, and of those only the ones whose action constraint admits the request's action (an
 //!   `action in [...]` constraint is resolved through the schema's action groups). A policy that is left
 //!   out could not have matched the request, so the decision is the one the whole set gives.
 //! - **Scope constraints.** Of those, a request's entity slice keeps the ones whose principal and resource
 //!   scope constraints its principal and resource can satisfy (see [`PolicySet::slice_for`]).
+//! - **Leading context tests.** Of those, a request is decided without the ones whose conditions open with a
+//!   test of a context attribute that its context fails (`context has a && context.a == "v"`; see
+//!   [`crate::guard`]): false before anything that can fail, so they are not satisfied and report no error.
 //! - **Entity slices** shared by the requests of one principal, resource, action and scopes; a target
 //!   process whose PID no policy can observe is decided for a stand-in PID, so all processes of one entry,
 //!   host and actor share one slice.
@@ -14,12 +17,14 @@
 //!   policies can observe ([`crate::observe`]).
 
 use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use cedar_policy as cedar;
 
 use crate::convert;
 use crate::error::message_of;
+use crate::guard::Guard;
 use crate::observe::{EXACT, Kept, Observed};
 use crate::request::{Actor, AttrValue, Decision, Request, Resource};
 use crate::set::PolicySet;
@@ -56,6 +61,10 @@ pub(crate) struct Selection {
     policies: Arc<cedar::PolicySet>,
     /// The same policies, in file order, with their scope constraints on principal and resource.
     members: Vec<(cedar::Policy, cedar::PrincipalConstraint, cedar::ResourceConstraint)>,
+    /// The members' leading context tests, in the same order (see `guard.rs`).
+    guards: Vec<Option<Guard>>,
+    /// Whether any member has a guard.
+    guarded: bool,
     literals: Vec<cedar::EntityUid>,
     /// Cedar sets of the members a request's principal and resource can satisfy the scope constraints of,
     /// by which members those are.
@@ -69,6 +78,8 @@ const MAX_SUBSETS: usize = 256;
 pub(crate) struct Slice {
     entities: cedar::Entities,
     policies: Arc<cedar::PolicySet>,
+    /// Which members of the selection `policies` holds.
+    heads: Vec<bool>,
 }
 
 /// A bounded map of shared values: `quick_cache`, which evicts the least useful entry when full (rather than
@@ -80,6 +91,41 @@ pub(crate) type Selections = Bounded<(Vec<String>, String), Selection>;
 
 /// The entities of requests by (principal, resource, action, scopes): everything they depend on.
 pub(crate) type Slices = Bounded<(Actor, Resource, String, Vec<String>), Slice>;
+
+/// A [`Selections`] key borrowed: hashes and compares as `(scopes.to_vec(), action.to_owned())`.
+struct SelectionKey<'a>(&'a [String], &'a str);
+
+impl Hash for SelectionKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As the tuple `(Vec<String>, String)` hashes: each field in order, a `Vec` as its slice.
+        self.0.hash(state);
+        self.1.hash(state);
+    }
+}
+
+impl quick_cache::Equivalent<(Vec<String>, String)> for SelectionKey<'_> {
+    fn equivalent(&self, key: &(Vec<String>, String)) -> bool {
+        self.0 == key.0.as_slice() && self.1 == key.1
+    }
+}
+
+/// A [`Slices`] key borrowed: hashes and compares as the owned tuple of its fields.
+struct SliceKey<'a>(&'a Actor, &'a Resource, &'a str, &'a [String]);
+
+impl Hash for SliceKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.1.hash(state);
+        self.2.hash(state);
+        self.3.hash(state);
+    }
+}
+
+impl quick_cache::Equivalent<(Actor, Resource, String, Vec<String>)> for SliceKey<'_> {
+    fn equivalent(&self, key: &(Actor, Resource, String, Vec<String>)) -> bool {
+        *self.0 == key.0 && *self.1 == key.1 && self.2 == key.2 && self.3 == key.3.as_slice()
+    }
+}
 
 /// Requests found valid against the schema, by principal, action, resource and context shape.
 pub(crate) type ValidRequests =
@@ -187,43 +233,40 @@ impl PolicySet {
 
     fn evaluate(&self, request: &Request<'_>) -> Decision {
         if !self.observed.contains_key(request.action) && crate::load::OPTIONAL_ACTIONS.contains(&request.action) {
-            return Decision {
-                allowed: false,
-                policies: Arc::new([]),
-                errors: Arc::new([]),
-                revision: Arc::clone(&self.revision),
-                cached: false,
-            };
+            return Decision::new(false, Arc::new([]), Arc::new([]), Arc::clone(&self.revision));
         }
         match self.authorize(request) {
             Ok(response) => self.decision(&response),
-            Err(error) => Decision {
-                allowed: false,
-                policies: Arc::new([]),
-                errors: Arc::new([error]),
-                revision: Arc::clone(&self.revision),
-                cached: false,
-            },
+            Err(error) => Decision::new(false, Arc::new([]), Arc::new([error]), Arc::clone(&self.revision)),
         }
     }
 
     fn authorize(&self, request: &Request<'_>) -> Result<cedar::Response, String> {
-        let (cedar_request, _, slice) = self.prepare(request)?;
-        Ok(self.authorizer.is_authorized(&cedar_request, &slice.policies, &slice.entities))
+        let (cedar_request, _, slice, policies) = self.prepare(request)?;
+        Ok(self.authorizer.is_authorized(&cedar_request, &policies, &slice.entities))
     }
 
-    /// The Cedar request, the selection and the slice `request` is decided with.
-    fn prepare(&self, request: &Request<'_>) -> Result<(cedar::Request, Arc<Selection>, Arc<Slice>), String> {
+    /// The Cedar request, the selection and the slice `request` is decided with, and the policies evaluated:
+    /// those of the slice less the ones whose leading context test the request's context fails (see
+    /// `guard.rs`).
+    #[allow(clippy::type_complexity, reason = "the parts of one prepared request, taken apart by its callers")]
+    fn prepare(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<(cedar::Request, Arc<Selection>, Arc<Slice>, Arc<cedar::PolicySet>), String> {
         let actor = request.principal.ok_or_else(|| "no actor".to_owned())?;
         let principal = self.types.actor(&actor.id);
         // Only what the schema declares for the action: a folder whose schema predates an attribute decides
         // without it (see `context.rs`).
-        let declared: Vec<(String, AttrValue)> = request
-            .context
-            .iter()
-            .filter(|(name, _)| self.context_attrs.allows(request.action, name))
-            .map(|(name, value)| (name.clone(), self.context_attrs.narrow(request.action, name, value)))
-            .collect();
+        let declared: Vec<(String, AttrValue)> = match self.context_attrs.of(request.action) {
+            Some(schema) => request
+                .context
+                .iter()
+                .filter(|(name, _)| schema.allows(name))
+                .map(|(name, value)| (name.clone(), schema.narrow(name, value)))
+                .collect(),
+            None => request.context.to_vec(),
+        };
         let context = convert::context(&declared)?;
         let action = self.types.action(request.action);
         let resource = self.types.resource_uid(request.resource);
@@ -242,7 +285,8 @@ impl PolicySet {
         }
         let selection = self.policies_for(request.action, request.scopes)?;
         let slice = self.slice_for(request, actor, &principal, action, &selection)?;
-        Ok((cedar_request, selection, slice))
+        let policies = selection.for_context(&slice, &declared);
+        Ok((cedar_request, selection, slice, policies))
     }
 
     /// The entities a request is decided against: its own (the principal with its meta, the resource and its
@@ -262,10 +306,11 @@ impl PolicySet {
         action: cedar::EntityUid,
         selection: &Selection,
     ) -> Result<Arc<Slice>, String> {
-        let key = (actor.clone(), request.resource.clone(), request.action.to_owned(), request.scopes.to_vec());
-        if let Some(entities) = self.slices.get(&key) {
+        let borrowed = SliceKey(actor, request.resource, request.action, request.scopes);
+        if let Some(entities) = self.slices.get(&borrowed) {
             return Ok(entities);
         }
+        let key = (actor.clone(), request.resource.clone(), request.action.to_owned(), request.scopes.to_vec());
         let (_, mut entities) = self.types.resource(request.resource)?;
         let declared = self.entities.get(principal);
         entities.push(convert::actor_entity(principal.clone(), actor, declared)?);
@@ -281,8 +326,8 @@ impl PolicySet {
         let entities = cedar::Entities::from_entities(entities, None)
             .map_err(|e| format!("invalid request entities: {}", message_of(&e)))?;
         let resource = self.types.resource_uid(request.resource);
-        let policies = selection.for_heads(principal, &resource, &entities);
-        let slice = Arc::new(Slice { entities, policies });
+        let (policies, heads) = selection.for_heads(principal, &resource, &entities);
+        let slice = Arc::new(Slice { entities, policies, heads });
         self.slices.insert(key, Arc::clone(&slice));
         Ok(slice)
     }
@@ -296,13 +341,7 @@ impl PolicySet {
         let mut policies: Vec<String> =
             if allowed == cedar_allowed { diagnostics.reason().map(ToString::to_string).collect() } else { Vec::new() };
         policies.sort();
-        Decision {
-            allowed,
-            policies: policies.into(),
-            errors: errors.into(),
-            revision: Arc::clone(&self.revision),
-            cached: false,
-        }
+        Decision::new(allowed, policies.into(), errors.into(), Arc::clone(&self.revision))
     }
 
     /// The request's scopes that some policy uses, sorted and without duplicates.
@@ -313,6 +352,11 @@ impl PolicySet {
 
     /// The policies for a request's action and scopes, from the selections or built once.
     fn policies_for(&self, action: &str, scopes: &[String]) -> Result<Arc<Selection>, String> {
+        // Scopes that are known, sorted and distinct (as the runtime passes them) are their own key.
+        let own = scopes.windows(2).all(|pair| pair[0] < pair[1]) && scopes.iter().all(|s| self.scopes.contains(s));
+        if own && let Some(selection) = self.selections.get(&SelectionKey(scopes, action)) {
+            return Ok(selection);
+        }
         let key = (self.known_scopes(scopes), action.to_owned());
         if let Some(selection) = self.selections.get(&key) {
             return Ok(selection);
@@ -325,9 +369,12 @@ impl PolicySet {
             .iter()
             .map(|p| (p.policy.clone(), p.policy.principal_constraint(), p.policy.resource_constraint()))
             .collect();
+        let guards: Vec<Option<Guard>> = selected.iter().map(|p| Guard::of(&p.policy)).collect();
         let selection = Arc::new(Selection {
             policies: Arc::new(policies),
             members,
+            guarded: guards.iter().any(Option::is_some),
+            guards,
             literals: literals.into_iter().collect(),
             subsets: quick_cache::sync::Cache::new(MAX_SUBSETS),
         });
@@ -338,29 +385,51 @@ impl PolicySet {
 
 impl Selection {
     /// The members whose scope constraints `principal` and `resource` can satisfy in `entities` (which hold
-    /// both, with their ancestors), as a Cedar set: the whole selection when that is all of them.
+    /// both, with their ancestors), as a Cedar set and as a mask of the members.
     fn for_heads(
         &self,
         principal: &cedar::EntityUid,
         resource: &cedar::EntityUid,
         entities: &cedar::Entities,
-    ) -> Arc<cedar::PolicySet> {
+    ) -> (Arc<cedar::PolicySet>, Vec<bool>) {
         let mask: Vec<bool> = self
             .members
             .iter()
             .map(|(_, p, r)| principal_may_match(p, principal, entities) && resource_may_match(r, resource, entities))
             .collect();
+        (self.subset(&mask), mask)
+    }
+
+    /// The policies of `slice` less those whose guard fails for `context` (the attributes Cedar is given).
+    fn for_context(&self, slice: &Slice, context: &[(String, AttrValue)]) -> Arc<cedar::PolicySet> {
+        if !self.guarded {
+            return Arc::clone(&slice.policies);
+        }
+        let mask: Vec<bool> = slice
+            .heads
+            .iter()
+            .zip(&self.guards)
+            .map(|(head, guard)| *head && !guard.as_ref().is_some_and(|guard| guard.fails(context)))
+            .collect();
+        if mask == slice.heads {
+            return Arc::clone(&slice.policies);
+        }
+        self.subset(&mask)
+    }
+
+    /// The members `mask` keeps, as a Cedar set: the whole selection when that is all of them.
+    fn subset(&self, mask: &[bool]) -> Arc<cedar::PolicySet> {
         if mask.iter().all(|kept| *kept) {
             return Arc::clone(&self.policies);
         }
-        if let Some(policies) = self.subsets.get(&mask) {
+        if let Some(policies) = self.subsets.get(mask) {
             return policies;
         }
-        let kept = self.members.iter().zip(&mask).filter(|(_, kept)| **kept).map(|((policy, _, _), _)| policy.clone());
+        let kept = self.members.iter().zip(mask).filter(|(_, kept)| **kept).map(|((policy, _, _), _)| policy.clone());
         // The members have distinct ids, so any subset assembles; if not, the whole selection decides.
         let Ok(policies) = cedar::PolicySet::from_policies(kept) else { return Arc::clone(&self.policies) };
         let policies = Arc::new(policies);
-        self.subsets.insert(mask, Arc::clone(&policies));
+        self.subsets.insert(mask.to_vec(), Arc::clone(&policies));
         policies
     }
 }
@@ -424,6 +493,13 @@ permit (principal in Tenant::"t0", action == Action::"process.send", resource is
 when { principal has role && principal.role like "a*" };
 @id("all")
 permit (principal, action == Action::"process.monitor", resource);
+@id("topic-a")
+permit (principal in Tenant::"t0", action == Action::"process.send", resource)
+when { context has topic && context.topic == "a" && principal has role && principal.role like "x*" };
+@id("blocked")
+forbid (principal, action, resource) when { context.pid == "blocked" };
+@id("kind")
+permit (principal, action == Action::"process.monitor", resource) when { context has kind };
 "#;
 
     const ENTITIES: &str = r#"[
@@ -491,6 +567,29 @@ permit (principal, action == Action::"process.monitor", resource);
         Ok(())
     }
 
+    /// The borrowed keys of the selections and slices hash and compare as the owned ones: otherwise every
+    /// lookup would miss and rebuild.
+    #[test]
+    fn borrowed_keys_hash_like_owned_ones() {
+        use std::hash::BuildHasher;
+        let hasher = quick_cache::DefaultHashBuilder::default();
+        let scopes = ["a".to_owned(), "b".to_owned()];
+        let owned = (scopes.to_vec(), "process.send".to_owned());
+        let borrowed = SelectionKey(&scopes, "process.send");
+        assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(&owned));
+        assert!(quick_cache::Equivalent::equivalent(&borrowed, &owned));
+        assert!(!quick_cache::Equivalent::equivalent(&SelectionKey(&scopes[..1], "process.send"), &owned));
+        let actor = Actor { id: "t0:a".into(), meta: [("role".to_owned(), AttrValue::from("x"))].into() };
+        let resource =
+            Resource::Process { pid: "p".into(), entry: "t0.w:x".into(), host: "t0:h".into(), actor: "t0:a".into() };
+        let owned = (actor.clone(), resource.clone(), "process.send".to_owned(), scopes.to_vec());
+        let borrowed = SliceKey(&actor, &resource, "process.send", &scopes);
+        assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(&owned));
+        assert!(quick_cache::Equivalent::equivalent(&borrowed, &owned));
+        let other = Actor::new("t0:a");
+        assert!(!quick_cache::Equivalent::equivalent(&SliceKey(&other, &resource, "process.send", &scopes), &owned));
+    }
+
     /// Leaving out the policies whose scope constraints the request cannot satisfy changes nothing of the
     /// response: decision, deciding policies, errors.
     #[test]
@@ -511,35 +610,48 @@ permit (principal, action == Action::"process.monitor", resource);
                 actor: actor.into(),
             });
         }
+        let pair = |name: &str, value: AttrValue| (name.to_owned(), value);
         let contexts = [
-            vec![("pid".to_owned(), AttrValue::from("c"))],
-            vec![("pid".to_owned(), AttrValue::from("c")), ("topic".to_owned(), AttrValue::from("t"))],
+            vec![pair("pid", "c".into())],
+            vec![pair("pid", "c".into()), pair("topic", "t".into())],
+            vec![pair("pid", "c".into()), pair("topic", "a".into())],
+            vec![pair("pid", "blocked".into()), pair("topic", "a".into())],
+            vec![pair("pid", "blocked".into()), pair("kind", "k".into())],
+            vec![pair("pid", "c".into()), pair("kind", "k".into()), pair("topic", "a".into())],
         ];
-        let (mut narrowed, mut compared) = (0, 0);
+        let (mut narrowed, mut compared, mut guarded, mut failed) = (0, 0, 0, 0);
         for actor in &actors {
             for resource in &resources {
                 for context in &contexts {
                     for action in ["process.send", "process.spawn", "process.monitor", "process.terminate"] {
                         let request = Request { principal: Some(actor), action, resource, context, scopes: &[] };
-                        let Ok((cedar_request, selection, slice)) = set.prepare(&request) else { continue };
+                        let Ok((cedar_request, selection, slice, evaluated)) = set.prepare(&request) else { continue };
                         let whole = set.authorizer.is_authorized(&cedar_request, &selection.policies, &slice.entities);
-                        let some = set.authorizer.is_authorized(&cedar_request, &slice.policies, &slice.entities);
                         let what = format!("{} {action} {resource} {context:?}", actor.id);
-                        assert_eq!(whole.decision(), some.decision(), "{what}");
                         let reasons = |r: &cedar::Response| r.diagnostics().reason().cloned().collect::<BTreeSet<_>>();
-                        assert_eq!(reasons(&whole), reasons(&some), "{what}");
                         let errors =
                             |r: &cedar::Response| r.diagnostics().errors().map(ToString::to_string).collect::<Vec<_>>();
-                        assert_eq!(errors(&whole), errors(&some), "{what}");
+                        for policies in [&slice.policies, &evaluated] {
+                            let some = set.authorizer.is_authorized(&cedar_request, policies, &slice.entities);
+                            assert_eq!(whole.decision(), some.decision(), "{what}");
+                            assert_eq!(reasons(&whole), reasons(&some), "{what}");
+                            assert_eq!(errors(&whole), errors(&some), "{what}");
+                        }
                         compared += 1;
+                        failed += usize::from(!errors(&whole).is_empty());
                         if slice.policies.policies().count() < selection.policies.policies().count() {
                             narrowed += 1;
+                        }
+                        if evaluated.policies().count() < slice.policies.policies().count() {
+                            guarded += 1;
                         }
                     }
                 }
             }
         }
         assert!(compared > 100 && narrowed > 50, "compared {compared}, narrowed {narrowed}");
+        assert!(guarded > 50, "guards left out policies for {guarded} requests");
+        assert!(failed > 10, "evaluation errors are compared too: {failed}");
         Ok(())
     }
 }

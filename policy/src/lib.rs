@@ -11,7 +11,8 @@
 //!   [`PolicySet::from_files`]; shared behind an `Arc`.
 //! - [`Request`]: who ([`Actor`]), which action, on what ([`Resource`]), in which context ([`AttrValue`]s),
 //!   with which scopes.
-//! - [`Decision`]: allowed or not, the ids of the deciding policies, the errors, the revision.
+//! - [`Decision`]: allowed or not, the ids of the deciding policies, the errors, the revision (its shared
+//!   [`Answer`]), and whether it came from the cache.
 //! - [`LoadError`]: every [`Problem`] of a folder that does not load, each with file, line and policy.
 //!
 //! # Policies
@@ -72,6 +73,7 @@ mod convert;
 mod decide;
 mod entities;
 mod error;
+mod guard;
 mod load;
 mod observe;
 mod request;
@@ -82,7 +84,7 @@ pub mod testing;
 
 pub use error::{LoadError, Problem};
 pub use load::OPTIONAL_ACTIONS;
-pub use request::{Actor, AttrValue, Decision, Request, Resource};
+pub use request::{Actor, Answer, AttrValue, Decision, Request, Resource};
 pub use set::PolicySet;
 
 /// The schema a policy folder without `schema.cedarschema` is validated against (Corral's own).

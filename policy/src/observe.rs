@@ -92,16 +92,66 @@ fn context_names(json: &Json, names: &mut BTreeSet<String>) -> bool {
 pub(crate) struct Observed {
     /// Whether the target process's PID is in the key.
     pub(crate) pid: bool,
+    /// The action's number in its set, which stands for the action's name in the key; [`UNNUMBERED`] for an
+    /// action nothing is known about, whose name is keyed.
+    pub(crate) action: u32,
     /// The attributes the schema declares for the action, each with how it enters the key: its value when
     /// some policy reads it, else its shape.
-    attrs: hashbrown::HashMap<String, Kept>,
+    attrs: Attrs,
     /// How an attribute not in `attrs` enters the key: [`Kept::Dropped`] when the schema declares the
     /// action's attributes (Cedar never sees another), else as its value or shape.
     others: Kept,
 }
 
+/// Attribute names with how each enters the key. A few (a schema's context type declares a dozen or so) are
+/// found by a scan comparing lengths first, cheaper than hashing the name; more are hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Attrs {
+    Few(Vec<(String, Kept)>),
+    Many(hashbrown::HashMap<String, (Kept, u32)>),
+}
+
+/// The number of an action or attribute that has none: its name is keyed instead.
+pub(crate) const UNNUMBERED: u32 = u32::MAX;
+
+/// At most this many attributes are scanned rather than hashed.
+const SCANNED: usize = 24;
+
+impl Attrs {
+    fn new(attrs: impl IntoIterator<Item = (String, Kept)>) -> Attrs {
+        let mut few: Vec<(String, Kept)> = attrs.into_iter().collect();
+        if few.len() <= SCANNED {
+            few.sort();
+            few.dedup_by(|a, b| a.0 == b.0);
+            Attrs::Few(few)
+        } else {
+            let numbered = few.into_iter().zip(0u32..).map(|((name, kept), slot)| (name, (kept, slot)));
+            Attrs::Many(numbered.collect())
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Attrs::Few(few) => few.is_empty(),
+            Attrs::Many(many) => many.is_empty(),
+        }
+    }
+
+    /// How `name` enters the key, and its number (unique among the attributes).
+    fn get(&self, name: &str) -> Option<(Kept, u32)> {
+        match self {
+            Attrs::Few(few) => {
+                let (first, len) = (name.as_bytes().first(), name.len());
+                let same = |n: &str| n.len() == len && n.as_bytes().first() == first && n == name;
+                few.iter().zip(0u32..).find(|((n, _), _)| same(n)).map(|((_, kept), slot)| (*kept, slot))
+            }
+            Attrs::Many(many) => many.get(name).copied(),
+        }
+    }
+}
+
 /// How a context attribute enters the key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Kept {
     /// Not at all: Cedar never sees it.
     Dropped,
@@ -117,21 +167,28 @@ pub(crate) static EXACT: std::sync::LazyLock<Observed> = std::sync::LazyLock::ne
 impl Observed {
     /// The key of an action nothing is known about: every input, by value.
     pub(crate) fn exact() -> Observed {
-        Observed { pid: true, attrs: hashbrown::HashMap::new(), others: Kept::Value }
+        Observed { pid: true, action: UNNUMBERED, attrs: Attrs::Few(Vec::new()), others: Kept::Value }
     }
 
     /// A key that keeps the PID when `pid`, the attributes `attrs` as given, and others as `others`.
     #[cfg(test)]
     pub(crate) fn with(pid: bool, attrs: &[(&str, Kept)], others: Kept) -> Observed {
-        Observed { pid, attrs: attrs.iter().map(|(name, kept)| ((*name).to_owned(), *kept)).collect(), others }
+        let attrs = Attrs::new(attrs.iter().map(|(name, kept)| ((*name).to_owned(), *kept)));
+        Observed { pid, action: UNNUMBERED, attrs, others }
     }
 
     /// How the context attribute `name` enters the key.
     pub(crate) fn kept(&self, name: &str) -> Kept {
+        self.slot(name).0
+    }
+
+    /// How the context attribute `name` enters the key, and its number, which stands for its name in the
+    /// key ([`UNNUMBERED`] for an attribute the schema does not declare, whose name is keyed).
+    pub(crate) fn slot(&self, name: &str) -> (Kept, u32) {
         if self.attrs.is_empty() {
-            return self.others;
+            return (self.others, UNNUMBERED);
         }
-        self.attrs.get(name).copied().unwrap_or(self.others)
+        self.attrs.get(name).unwrap_or((self.others, UNNUMBERED))
     }
 }
 
@@ -150,7 +207,7 @@ pub(crate) fn per_action(
 ) -> hashbrown::HashMap<String, Observed> {
     let reads: Vec<Reads> = policies.iter().map(|p| Reads::of(&p.policy)).collect();
     let mut out = hashbrown::HashMap::new();
-    for action in schema.actions() {
+    for (action, number) in schema.actions().zip(0u32..) {
         let name = action.id().unescaped();
         let applicable: Vec<&Reads> = policies
             .iter()
@@ -166,12 +223,14 @@ pub(crate) fn per_action(
         let observed = match context_attrs.declared(name) {
             Some(declared) => Observed {
                 pid,
-                attrs: declared.iter().map(|attr| (attr.clone(), by_reads(is_read(attr)))).collect(),
+                action: number,
+                attrs: Attrs::new(declared.iter().map(|attr| (attr.clone(), by_reads(is_read(attr))))),
                 others: Kept::Dropped,
             },
             None => Observed {
                 pid,
-                attrs: read.iter().map(|attr| ((*attr).to_owned(), Kept::Value)).collect(),
+                action: number,
+                attrs: Attrs::new(read.iter().map(|attr| ((*attr).to_owned(), Kept::Value))),
                 others: by_reads(whole_context),
             },
         };
@@ -241,6 +300,32 @@ mod tests {
         ] {
             assert_eq!(reads(policy).context, None, "{policy}");
         }
+    }
+
+    /// Names of one length and one prefix are told apart, each has its own number, and a name not listed
+    /// enters as the others do, unnumbered.
+    #[test]
+    fn attribute_lookups_tell_similar_names_apart() {
+        let names = ["owner", "owner_entry", "owner_actor", "actor", "topic", "owner_entrx", "", "a"];
+        let listed: Vec<(&str, Kept)> =
+            names.iter().enumerate().map(|(i, n)| (*n, if i % 2 == 0 { Kept::Value } else { Kept::Shape })).collect();
+        let observed = Observed::with(false, &listed, Kept::Dropped);
+        let mut slots = BTreeSet::new();
+        for (name, kept) in &listed {
+            let (found, slot) = observed.slot(name);
+            assert_eq!(found, *kept, "{name}");
+            assert!(slot != UNNUMBERED && slots.insert(slot), "{name}: {slot}");
+        }
+        for name in ["owner_entr", "owner_entryy", "Topic", "b", "topic "] {
+            assert_eq!(observed.slot(name), (Kept::Dropped, UNNUMBERED), "{name}");
+        }
+        let many: Vec<String> = (0..100).map(|i| format!("attr{i}")).collect();
+        let listed: Vec<(&str, Kept)> = many.iter().map(|n| (n.as_str(), Kept::Value)).collect();
+        let observed = Observed::with(false, &listed, Kept::Shape);
+        let slots: BTreeSet<u32> = many.iter().map(|n| observed.slot(n).1).collect();
+        assert_eq!(slots.len(), many.len());
+        assert!(!slots.contains(&UNNUMBERED));
+        assert_eq!(observed.slot("attr100"), (Kept::Shape, UNNUMBERED));
     }
 
     #[test]

@@ -179,9 +179,23 @@ impl fmt::Display for Resource {
 /// The answer to one [`Request`]. Deciding never fails: whatever goes wrong is a deny with the reason in
 /// `errors`.
 ///
-/// Cheap to clone (the lists are shared), so a cached decision costs no allocation.
+/// Its fields `allowed`, `policies`, `errors` and `revision` are those of the shared [`Answer`] it derefs to
+/// (`decision.allowed`, `&decision.policies`), so a copy costs one reference count: a cached decision costs
+/// no allocation and one atomic increment.
 #[derive(Clone, Debug)]
 pub struct Decision {
+    answer: Arc<Answer>,
+    /// Whether the answer came from the set's decision cache rather than from evaluating policies. Cached
+    /// answers are exact: the cache key holds every input of the decision that the policies can observe (see
+    /// [`PolicySet::decide`]).
+    ///
+    /// [`PolicySet::decide`]: crate::PolicySet::decide
+    pub cached: bool,
+}
+
+/// What a [`Decision`] says, shared by its copies (a [`Decision`] derefs to it).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Answer {
     /// Whether the request is allowed.
     pub allowed: bool,
     /// The ids of the deciding policies, sorted: the permits that allowed, or the forbids that denied; empty
@@ -192,12 +206,26 @@ pub struct Decision {
     pub errors: Arc<[String]>,
     /// The revision of the policy set that decided.
     pub revision: Arc<str>,
-    /// Whether the answer came from the set's decision cache rather than from evaluating policies. Cached
-    /// answers are exact: the cache key holds every input of the decision that the policies can observe (see
-    /// [`PolicySet::decide`]).
-    ///
-    /// [`PolicySet::decide`]: crate::PolicySet::decide
-    pub cached: bool,
+}
+
+impl Decision {
+    /// A decision that was evaluated (not [cached](Decision::cached)).
+    pub(crate) fn new(allowed: bool, policies: Arc<[String]>, errors: Arc<[String]>, revision: Arc<str>) -> Decision {
+        Decision { answer: Arc::new(Answer { allowed, policies, errors, revision }), cached: false }
+    }
+
+    /// The same answer, marked [`Decision::cached`] as given.
+    pub(crate) fn marked(&self, cached: bool) -> Decision {
+        Decision { answer: Arc::clone(&self.answer), cached }
+    }
+}
+
+impl std::ops::Deref for Decision {
+    type Target = Answer;
+
+    fn deref(&self) -> &Answer {
+        &self.answer
+    }
 }
 
 #[cfg(test)]
