@@ -936,7 +936,8 @@ impl Gate {
                     context: &[],
                     scopes: &caller.scopes,
                 };
-                let decision = Decision { cached: true, ..allow.decision.clone() };
+                let mut decision = allow.decision.clone();
+                decision.cached = true;
                 let micros = elapsed.as_secs_f64() * 1e6;
                 let record = self.decision_record(caller, Some(pid.as_str()), &request, &decision, op_id, micros);
                 self.audit.record_fields("authz.decision", &record).map_err(unrecorded)?;
