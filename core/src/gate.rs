@@ -798,7 +798,7 @@ impl Gate {
         let decision = allowed(action.as_str(), &resource, self.decide(&policies, caller, asked, &resource, extra))?;
         let topic: Arc<str> = topic.into();
         if decision.errors.is_empty() {
-            *lock(&memo.0) = Some(Remembered {
+            *lock(&memo.0) = Some(Box::new(Remembered {
                 policies: Arc::downgrade(&policies),
                 caller: caller.pid.clone(),
                 actor: caller.actor.clone(),
@@ -807,7 +807,7 @@ impl Gate {
                 topic: topic.clone(),
                 resource,
                 decision,
-            });
+            }));
         }
         Ok(Permit { kind: OpKind::Send, subject: Subject::Message { to: target.pid.clone(), topic }, op_id })
     }
@@ -1045,9 +1045,9 @@ impl Gate {
 /// what decides a send: the policy set (by identity: a reload makes a new set, and the weak reference keeps
 /// its address from being reused), the caller's PID, actor and scopes, the target's PID, entry and actor, and
 /// the topic. Only an allow without errors is remembered, so a hit is the answer the set gives that same
-/// request. One entry, dropped with its process.
+/// request. One entry, dropped with its process; boxed, so a process that never sends holds a pointer.
 #[derive(Default)]
-pub(crate) struct SendMemo(std::sync::Mutex<Option<Remembered>>);
+pub(crate) struct SendMemo(std::sync::Mutex<Option<Box<Remembered>>>);
 
 struct Remembered {
     policies: std::sync::Weak<PolicySet>,

@@ -120,9 +120,74 @@ struct Listener {
     _charge: Charge,
 }
 
+/// Listeners that fit in a list before they move to a map.
+const FEW_LISTENERS: usize = 8;
+
+/// A process's listeners by topic: a short list (one allocation the size of its entries; most processes
+/// listen on a topic or two), a hash map once there are more than [`FEW_LISTENERS`].
+enum Listeners {
+    Few(Vec<(Arc<str>, Listener)>),
+    Many(HashMap<Arc<str>, Listener>),
+}
+
+impl Default for Listeners {
+    fn default() -> Listeners {
+        Listeners::Few(Vec::new())
+    }
+}
+
+impl Listeners {
+    fn get(&self, topic: &str) -> Option<&Listener> {
+        match self {
+            Listeners::Few(few) => few.iter().find(|(t, _)| **t == *topic).map(|(_, l)| l),
+            Listeners::Many(many) => many.get(topic),
+        }
+    }
+
+    /// Adds the listener of a topic that has none.
+    fn insert(&mut self, topic: Arc<str>, listener: Listener) {
+        match self {
+            Listeners::Few(few) if few.len() < FEW_LISTENERS => {
+                // The first listener takes exactly its room (a plain push would make room for four).
+                few.reserve_exact(1);
+                few.push((topic, listener));
+            }
+            Listeners::Few(few) => {
+                let mut many: HashMap<_, _> = std::mem::take(few).into_iter().collect();
+                many.insert(topic, listener);
+                *self = Listeners::Many(many);
+            }
+            Listeners::Many(many) => {
+                many.insert(topic, listener);
+            }
+        }
+    }
+
+    /// Removes the listener whose channel is `id`, with its topic.
+    fn remove_chan(&mut self, id: u64) -> Option<(Arc<str>, Listener)> {
+        match self {
+            Listeners::Few(few) => {
+                let at = few.iter().position(|(_, l)| l.chan.id() == id)?;
+                Some(few.remove(at))
+            }
+            Listeners::Many(many) => {
+                let topic = many.iter().find(|(_, l)| l.chan.id() == id).map(|(t, _)| t.clone())?;
+                many.remove_entry(&topic)
+            }
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&Listener)) {
+        match self {
+            Listeners::Few(few) => few.iter().for_each(|(_, l)| f(l)),
+            Listeners::Many(many) => many.values().for_each(f),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Routes {
-    listeners: HashMap<Arc<str>, Listener>,
+    listeners: Listeners,
     inbox: Option<Chan>,
     kept: VecDeque<Arc<Message>>,
 }
@@ -217,11 +282,7 @@ impl Mailbox {
     /// nothing is dropped. Returns false when `chan` is no listener of this mailbox.
     pub fn unlisten(&self, chan: &Chan) -> bool {
         let mut routes = lock(&self.routes);
-        let Some(topic) = routes.listeners.iter().find(|(_, l)| l.chan.id() == chan.id()).map(|(t, _)| t.clone())
-        else {
-            return false;
-        };
-        let Some(listener) = routes.listeners.remove(&topic) else { return false };
+        let Some((topic, listener)) = routes.listeners.remove_chan(chan.id()) else { return false };
         for item in listener.chan.close_and_drain() {
             let message = match item {
                 Item::Message(message) | Item::Raw(message) => message,
@@ -255,9 +316,7 @@ impl Mailbox {
     /// Closes every channel (the process exited).
     pub fn close(&self) {
         let routes = lock(&self.routes);
-        for listener in routes.listeners.values() {
-            listener.chan.close();
-        }
+        routes.listeners.for_each(|listener| listener.chan.close());
         if let Some(inbox) = &routes.inbox {
             inbox.close();
         }
