@@ -124,10 +124,11 @@ struct Listener {
 const FEW_LISTENERS: usize = 8;
 
 /// A process's listeners by topic: a short list (one allocation the size of its entries; most processes
-/// listen on a topic or two), a hash map once there are more than [`FEW_LISTENERS`].
+/// listen on a topic or two), a hash map once there are more than [`FEW_LISTENERS`] (boxed, so that the
+/// list's size is the mailbox's).
 enum Listeners {
     Few(Vec<(Arc<str>, Listener)>),
-    Many(HashMap<Arc<str>, Listener>),
+    Many(Box<HashMap<Arc<str>, Listener>>),
 }
 
 impl Default for Listeners {
@@ -153,7 +154,7 @@ impl Listeners {
                 few.push((topic, listener));
             }
             Listeners::Few(few) => {
-                let mut many: HashMap<_, _> = std::mem::take(few).into_iter().collect();
+                let mut many: Box<HashMap<_, _>> = Box::new(std::mem::take(few).into_iter().collect());
                 many.insert(topic, listener);
                 *self = Listeners::Many(many);
             }

@@ -88,6 +88,8 @@ impl Exit {
 pub struct Host {
     /// The limits from the manifest (or defaults).
     pub spec: HostSpec,
+    /// Its id, shared by the PIDs of its processes.
+    pub(crate) id: Arc<str>,
     pub(crate) live: std::sync::atomic::AtomicUsize,
     /// The fallback process this host started (`fallback:` naming an entry), while it lives; held while it is
     /// looked up or started, so one host never starts two.
@@ -97,7 +99,8 @@ pub struct Host {
 impl Host {
     /// A host with nothing running.
     pub fn new(spec: HostSpec) -> Host {
-        Host { spec, live: std::sync::atomic::AtomicUsize::new(0), fallback: Mutex::new(None) }
+        let id = spec.id.as_str().into();
+        Host { spec, id, live: std::sync::atomic::AtomicUsize::new(0), fallback: Mutex::new(None) }
     }
 
     /// Processes running on it now.
