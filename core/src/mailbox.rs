@@ -128,6 +128,7 @@ const FEW_LISTENERS: usize = 8;
 /// list's size is the mailbox's).
 enum Listeners {
     Few(Vec<(Arc<str>, Listener)>),
+    #[allow(clippy::box_collection, reason = "boxed, the map does not widen the list every mailbox holds")]
     Many(Box<HashMap<Arc<str>, Listener>>),
 }
 

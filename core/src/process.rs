@@ -143,6 +143,7 @@ pub struct Process {
     pub(crate) send_memo: crate::gate::SendMemo,
     /// Dead PIDs this process was already told `noproc` about (a repeated `monitor` is idempotent), each
     /// charged to its account. Made on first use: most processes never monitor a dead one.
+    #[allow(clippy::box_collection, reason = "boxed, an unused set costs a pointer, not a map's 48 bytes")]
     noproc: Mutex<Option<Box<std::collections::HashMap<Pid, crate::limits::Charge>>>>,
     pub(crate) children: std::sync::atomic::AtomicUsize,
     /// The tasks it owns (timers, tickers, a cancel deadline), aborted when it exits.

@@ -56,6 +56,7 @@ impl Wait {
     ///
     /// A parked process holds this future, so it is kept small: the wait is used where it was captured (an
     /// `async fn` would keep a second copy), and a sleep's timer is boxed (it is larger than the rest).
+    #[allow(clippy::manual_async_fn, reason = "an async fn would keep a second copy of its arguments")]
     pub(crate) fn finish<'a>(
         self,
         lua: &'a Lua,

@@ -18,6 +18,9 @@ use mlua::Lua;
 
 use crate::modules::errors::LuaError;
 
+/// An upgrade `process.upgrade` asked for: the new code and the state it starts with.
+type Upgrading = (Upgrade, Vec<CoreValue>);
+
 /// What a running process's module calls need.
 pub struct ProcCtx {
     /// The node.
@@ -36,7 +39,7 @@ pub struct ProcCtx {
     /// This process's `print` rate limit ([`PrintBudget`]).
     pub print: Mutex<PrintBudget>,
     /// The upgrade `process.upgrade` asked for, until the runner takes it after the call parks (boxed: rare).
-    upgrade: Mutex<Option<Box<(Upgrade, Vec<CoreValue>)>>>,
+    upgrade: Mutex<Option<Box<Upgrading>>>,
     /// Coroutines `coroutine.spawn` made since the runner last looked (it adopts them as roots).
     spawned: Mutex<Vec<mlua::Thread>>,
     /// How many of the script's own coroutines are being resumed now, one inside the other.

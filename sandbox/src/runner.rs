@@ -28,6 +28,7 @@ enum Step {
 ///
 /// Every idle process holds this future, so it keeps little across its awaits: the arguments are moved into
 /// the thread before the first one, and an upgrade is found after a resume rather than awaited beside it.
+#[allow(clippy::manual_async_fn, reason = "an async fn would keep a second copy of its arguments")]
 pub fn run(
     vm: Arc<Vm>,
     lease: Lease,
@@ -136,6 +137,7 @@ impl Metered<'_> {
     /// and resumes it with the wait's values. Resolves when the code returns, fails, or goes over a limit
     /// (which wins over a return), or restarts on an upgrade the code asked for. Once the process spawns a
     /// coroutine, [`Metered::finish_many`] takes over.
+    #[allow(clippy::manual_async_fn, reason = "an async fn would keep a second copy of its arguments")]
     fn finish(&mut self, mut args: MultiValue) -> impl std::future::Future<Output = Step> + Send + '_ {
         async move {
             let slot = self.lease.slot();
@@ -215,7 +217,9 @@ impl Metered<'_> {
             known = self.spawned.len();
             if let Some((index, yielded)) = next.take() {
                 match yielded {
-                    Yielded::Done(result) if index == 0 => return Step::Done(outcome(result, Bounds::of_process(self.process))),
+                    Yielded::Done(result) if index == 0 => {
+                        return Step::Done(outcome(result, Bounds::of_process(self.process)));
+                    }
                     Yielded::Done(Err(e)) => {
                         return Step::Done(Exit::abnormal(
                             ExitReason::Error,
