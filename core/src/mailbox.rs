@@ -424,6 +424,28 @@ mod tests {
         assert_eq!(account.host_bytes(), listener, "taking the message releases it");
     }
 
+    /// Past [`FEW_LISTENERS`] topics the listeners move from the list to the map: every topic still gets its
+    /// own messages, a repeated listen gives the same channel, and unlisten and close reach every one.
+    #[test]
+    fn many_listeners_route_like_few() {
+        let mb = mailbox(1000);
+        let topics: Vec<String> = (0..3 * FEW_LISTENERS).map(|i| format!("t{i}")).collect();
+        let chans: Vec<Chan> = topics.iter().map(|t| mb.listen(t, false).unwrap_or_else(|_| Chan::new(0))).collect();
+        for (i, topic) in topics.iter().enumerate() {
+            let again = mb.listen(topic, false).unwrap_or_else(|_| Chan::new(0));
+            assert_eq!(again.id(), chans[i].id(), "the same channel for {topic}");
+            assert_eq!(mb.deliver(msg(topic, i as f64), 8).ok(), Some(Delivered::Queued));
+        }
+        for (i, chan) in chans.iter().enumerate() {
+            assert_eq!(first_num(chan.try_recv()), i as f64);
+        }
+        assert!(mb.unlisten(&chans[2]));
+        assert!(!mb.unlisten(&chans[2]), "a channel is unlistened once");
+        assert_eq!(mb.deliver(msg("t2", 2.0), 8).ok(), Some(Delivered::Kept), "no listener: kept");
+        mb.close();
+        assert!(chans.iter().all(Chan::is_closed));
+    }
+
     fn pid() -> Pid {
         Pid::new("n".into(), 1, "h:h".into(), 1)
     }
