@@ -84,6 +84,8 @@ impl State {
     /// Wakes the task behind `waker` at the next change.
     fn wait(&mut self, waker: &Waker) {
         if !self.waiters.iter().any(|w| w.will_wake(waker)) {
+            // Most channels have one waiting task: room for one, not the four a plain push makes.
+            self.waiters.reserve_exact(1);
             self.waiters.push(waker.clone());
         }
     }

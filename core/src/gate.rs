@@ -816,12 +816,12 @@ impl Gate {
         let decision = allowed(action.as_str(), &resource, decided)?;
         let topic: Arc<str> = topic.into();
         if decision.errors.is_empty() {
-            *lock(&memo.send) = Some(RememberedSend {
+            *lock(&memo.send) = Some(Box::new(RememberedSend {
                 asker: Asker::of(&policies, caller),
                 target: target.clone(),
                 topic: topic.clone(),
                 allowed: Allowed { action, resource, context: extra, decision },
-            });
+            }));
         }
         Ok(Permit { kind: OpKind::Send, subject: Subject::Message { to: target.pid.clone(), topic }, op_id })
     }
@@ -862,7 +862,7 @@ impl Gate {
             decided.push(Allowed { action, resource, context: extra, decision });
         }
         if decided.iter().all(|allowed| allowed.decision.errors.is_empty()) {
-            *lock(&memo.spawn) = Some(RememberedSpawn {
+            *lock(&memo.spawn) = Some(Box::new(RememberedSpawn {
                 asker: Asker::of(&policies, caller),
                 entry: entry.to_string(),
                 host: host.to_string(),
@@ -871,7 +871,7 @@ impl Gate {
                 child_actor: child.actor.cloned(),
                 child_scopes: child.scopes.map(<[String]>::to_vec),
                 allowed: decided,
-            });
+            }));
         }
         Ok(permit())
     }
@@ -1122,11 +1122,12 @@ impl Gate {
 /// new set, and the weak reference keeps its address from being reused), the caller's PID, actor and scopes,
 /// and the operation's own inputs (a send's target and topic; a spawn's entry, host, monitor and link flags
 /// and child actor and scopes). Only allows without errors are remembered, so a hit is the answer the set
-/// gives those same requests. One entry each, dropped with the process.
+/// gives those same requests. One entry each, dropped with the process; boxed, so a process that never sends
+/// or spawns holds two pointers.
 #[derive(Default)]
 pub(crate) struct Memo {
-    send: std::sync::Mutex<Option<RememberedSend>>,
-    spawn: std::sync::Mutex<Option<RememberedSpawn>>,
+    send: std::sync::Mutex<Option<Box<RememberedSend>>>,
+    spawn: std::sync::Mutex<Option<Box<RememberedSpawn>>>,
 }
 
 /// Who asked, under which policy set.

@@ -122,9 +122,76 @@ struct Listener {
     _charge: Charge,
 }
 
+/// Listeners that fit in a list before they move to a map.
+const FEW_LISTENERS: usize = 8;
+
+/// A process's listeners by topic: a short list (one allocation the size of its entries; most processes
+/// listen on a topic or two), a hash map once there are more than [`FEW_LISTENERS`] (boxed, so that the
+/// list's size is the mailbox's).
+enum Listeners {
+    Few(Vec<(Arc<str>, Listener)>),
+    #[allow(clippy::box_collection, reason = "boxed, the map does not widen the list every mailbox holds")]
+    Many(Box<HashMap<Arc<str>, Listener>>),
+}
+
+impl Default for Listeners {
+    fn default() -> Listeners {
+        Listeners::Few(Vec::new())
+    }
+}
+
+impl Listeners {
+    fn get(&self, topic: &str) -> Option<&Listener> {
+        match self {
+            Listeners::Few(few) => few.iter().find(|(t, _)| **t == *topic).map(|(_, l)| l),
+            Listeners::Many(many) => many.get(topic),
+        }
+    }
+
+    /// Adds the listener of a topic that has none.
+    fn insert(&mut self, topic: Arc<str>, listener: Listener) {
+        match self {
+            Listeners::Few(few) if few.len() < FEW_LISTENERS => {
+                // The first listener takes exactly its room (a plain push would make room for four).
+                few.reserve_exact(1);
+                few.push((topic, listener));
+            }
+            Listeners::Few(few) => {
+                let mut many: Box<HashMap<_, _>> = Box::new(std::mem::take(few).into_iter().collect());
+                many.insert(topic, listener);
+                *self = Listeners::Many(many);
+            }
+            Listeners::Many(many) => {
+                many.insert(topic, listener);
+            }
+        }
+    }
+
+    /// Removes the listener whose channel is `id`, with its topic.
+    fn remove_chan(&mut self, id: u64) -> Option<(Arc<str>, Listener)> {
+        match self {
+            Listeners::Few(few) => {
+                let at = few.iter().position(|(_, l)| l.chan.id() == id)?;
+                Some(few.remove(at))
+            }
+            Listeners::Many(many) => {
+                let topic = many.iter().find(|(_, l)| l.chan.id() == id).map(|(t, _)| t.clone())?;
+                many.remove_entry(&topic)
+            }
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&Listener)) {
+        match self {
+            Listeners::Few(few) => few.iter().for_each(|(_, l)| f(l)),
+            Listeners::Many(many) => many.values().for_each(f),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Routes {
-    listeners: HashMap<Arc<str>, Listener>,
+    listeners: Listeners,
     inbox: Option<Chan>,
     kept: VecDeque<Arc<Message>>,
 }
@@ -219,11 +286,7 @@ impl Mailbox {
     /// nothing is dropped. Returns false when `chan` is no listener of this mailbox.
     pub fn unlisten(&self, chan: &Chan) -> bool {
         let mut routes = lock(&self.routes);
-        let Some(topic) = routes.listeners.iter().find(|(_, l)| l.chan.id() == chan.id()).map(|(t, _)| t.clone())
-        else {
-            return false;
-        };
-        let Some(listener) = routes.listeners.remove(&topic) else { return false };
+        let Some((topic, listener)) = routes.listeners.remove_chan(chan.id()) else { return false };
         for item in listener.chan.close_and_drain() {
             let message = match item {
                 Item::Message(message) | Item::Raw(message) => message,
@@ -257,9 +320,7 @@ impl Mailbox {
     /// Closes every channel (the process exited).
     pub fn close(&self) {
         let routes = lock(&self.routes);
-        for listener in routes.listeners.values() {
-            listener.chan.close();
-        }
+        routes.listeners.for_each(|listener| listener.chan.close());
         if let Some(inbox) = &routes.inbox {
             inbox.close();
         }
@@ -363,6 +424,28 @@ mod tests {
         assert!(mb.listen("b".repeat(1000).as_str(), false).is_err(), "a listener is charged too");
         drop(ch.try_recv());
         assert_eq!(account.host_bytes(), listener, "taking the message releases it");
+    }
+
+    /// Past [`FEW_LISTENERS`] topics the listeners move from the list to the map: every topic still gets its
+    /// own messages, a repeated listen gives the same channel, and unlisten and close reach every one.
+    #[test]
+    fn many_listeners_route_like_few() {
+        let mb = mailbox(1000);
+        let topics: Vec<String> = (0..3 * FEW_LISTENERS).map(|i| format!("t{i}")).collect();
+        let chans: Vec<Chan> = topics.iter().map(|t| mb.listen(t, false).unwrap_or_else(|_| Chan::new(0))).collect();
+        for (i, topic) in topics.iter().enumerate() {
+            let again = mb.listen(topic, false).unwrap_or_else(|_| Chan::new(0));
+            assert_eq!(again.id(), chans[i].id(), "the same channel for {topic}");
+            assert_eq!(mb.deliver(msg(topic, i as f64), 8).ok(), Some(Delivered::Queued));
+        }
+        for (i, chan) in chans.iter().enumerate() {
+            assert_eq!(first_num(chan.try_recv()), i as f64);
+        }
+        assert!(mb.unlisten(&chans[2]));
+        assert!(!mb.unlisten(&chans[2]), "a channel is unlistened once");
+        assert_eq!(mb.deliver(msg("t2", 2.0), 8).ok(), Some(Delivered::Kept), "no listener: kept");
+        mb.close();
+        assert!(chans.iter().all(Chan::is_closed));
     }
 
     fn pid() -> Pid {

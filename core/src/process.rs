@@ -88,6 +88,8 @@ impl Exit {
 pub struct Host {
     /// The limits from the manifest (or defaults).
     pub spec: HostSpec,
+    /// Its id, shared by the PIDs of its processes.
+    pub(crate) id: Arc<str>,
     pub(crate) live: std::sync::atomic::AtomicUsize,
     /// The fallback process this host started (`fallback:` naming an entry), while it lives; held while it is
     /// looked up or started, so one host never starts two.
@@ -97,7 +99,8 @@ pub struct Host {
 impl Host {
     /// A host with nothing running.
     pub fn new(spec: HostSpec) -> Host {
-        Host { spec, live: std::sync::atomic::AtomicUsize::new(0), fallback: Mutex::new(None) }
+        let id = spec.id.as_str().into();
+        Host { spec, id, live: std::sync::atomic::AtomicUsize::new(0), fallback: Mutex::new(None) }
     }
 
     /// Processes running on it now.
@@ -137,25 +140,27 @@ pub struct Process {
     /// The last send and spawn this process was allowed, for deciding a repeated one quickly.
     pub(crate) memo: crate::gate::Memo,
     /// Dead PIDs this process was already told `noproc` about (a repeated `monitor` is idempotent), each
-    /// charged to its account.
-    noproc: Mutex<hashbrown::HashMap<Pid, crate::limits::Charge>>,
+    /// charged to its account. Made on first use: most processes never monitor a dead one.
+    #[allow(clippy::box_collection, reason = "boxed, an unused set costs a pointer, not a map's 48 bytes")]
+    noproc: Mutex<Option<Box<std::collections::HashMap<Pid, crate::limits::Charge>>>>,
     pub(crate) children: std::sync::atomic::AtomicUsize,
     /// The tasks it owns (timers, tickers, a cancel deadline), aborted when it exits.
     owned: Mutex<Owned>,
 }
 
-/// The tasks a process owns (`runtime/owned.rs`): id -> abort handle (`None` while being spawned).
+/// The tasks a process owns (`runtime/owned.rs`): id -> abort handle (`None` while being spawned). The
+/// collections are B-trees, which hold nothing until the first task (an idle process owns none).
 #[derive(Default)]
 struct Owned {
-    tasks: hashbrown::HashMap<u64, Option<tokio::task::AbortHandle>>,
+    tasks: std::collections::BTreeMap<u64, Option<tokio::task::AbortHandle>>,
     next: u64,
     /// Set when the process exits: nothing more is owned, and a task spawned meanwhile is aborted.
     closed: bool,
     /// The counted tasks among `tasks` (all but the cancel deadline).
     counted: usize,
-    uncounted: hashbrown::HashSet<u64>,
-    /// The pending cancel deadline: when it fires, as wall time, and its task id.
-    cancel: Option<(tokio::time::Instant, std::time::SystemTime, u64)>,
+    uncounted: std::collections::BTreeSet<u64>,
+    /// The pending cancel deadline: when it fires, as wall time, and its task id (boxed: rarely set).
+    cancel: Option<Box<(tokio::time::Instant, std::time::SystemTime, u64)>>,
 }
 
 /// What a new process is made of.
@@ -198,7 +203,7 @@ impl Process {
             account,
             entry_id,
             actor_id,
-            noproc: Mutex::new(hashbrown::HashMap::new()),
+            noproc: Mutex::new(None),
             last_dest: Mutex::new(None),
             memo: crate::gate::Memo::default(),
             children: std::sync::atomic::AtomicUsize::new(0),
@@ -258,13 +263,13 @@ impl Process {
 
     /// Whether it was already told `noproc` about `pid`.
     pub(crate) fn told_noproc(&self, pid: &Pid) -> bool {
-        lock(&self.noproc).contains_key(pid)
+        lock(&self.noproc).as_ref().is_some_and(|told| told.contains_key(pid))
     }
 
     /// Remembers that it was told `noproc` about `pid`, charging its account for the entry.
     pub(crate) fn remember_noproc(&self, pid: &Pid) {
         let charge = self.account.charge(crate::limits::QUEUED_OVERHEAD);
-        lock(&self.noproc).insert(pid.clone(), charge);
+        lock(&self.noproc).get_or_insert_default().insert(pid.clone(), charge);
     }
 
     /// Its live children (bounded by the host's `max_children`).
@@ -389,7 +394,7 @@ impl Process {
         if owned.tasks.remove(&id).is_some() && !owned.uncounted.remove(&id) {
             owned.counted = owned.counted.saturating_sub(1);
         }
-        if owned.cancel.is_some_and(|(_, _, c)| c == id) {
+        if owned.cancel.as_deref().is_some_and(|&(_, _, c)| c == id) {
             owned.cancel = None;
         }
     }
@@ -420,19 +425,16 @@ impl Process {
 
     /// The pending cancel deadline: when it fires, and as wall time.
     pub(crate) fn pending_cancel(&self) -> Option<(tokio::time::Instant, std::time::SystemTime)> {
-        lock(&self.owned).cancel.map(|(when, at, _)| (when, at))
+        lock(&self.owned).cancel.as_deref().map(|&(when, at, _)| (when, at))
     }
 
     /// Makes task `id`, firing at `when` (`at` as wall time), the pending cancel deadline unless an earlier
     /// one is pending. Returns the task that lost (the earlier pending one, or `id` itself) to abort.
     pub(crate) fn set_cancel(&self, when: tokio::time::Instant, at: std::time::SystemTime, id: u64) -> Option<u64> {
         let mut owned = lock(&self.owned);
-        match owned.cancel {
-            Some((pending, _, _)) if pending <= when => Some(id),
-            previous => {
-                owned.cancel = Some((when, at, id));
-                previous.map(|(_, _, old)| old)
-            }
+        match owned.cancel.as_deref() {
+            Some(&(pending, _, _)) if pending <= when => Some(id),
+            _ => owned.cancel.replace(Box::new((when, at, id))).map(|previous| previous.2),
         }
     }
 }

@@ -53,23 +53,33 @@ pub enum Wait {
 impl Wait {
     /// Waits (holding no lock of the VM), then turns the outcome into the call's values on `lua`, with
     /// `ctx`'s process the current one while they are made.
-    pub(crate) async fn finish(self, lua: &Lua, ctx: &Arc<ProcCtx>) -> mlua::Result<MultiValue> {
-        match self {
-            Wait::Recv(chan) => {
-                let item = chan.recv().await;
-                let _running = crate::procs::enter(ctx);
-                received(lua, item)
+    ///
+    /// A parked process holds this future, so it is kept small: the wait is used where it was captured (an
+    /// `async fn` would keep a second copy), and a sleep's timer is boxed (it is larger than the rest).
+    #[allow(clippy::manual_async_fn, reason = "an async fn would keep a second copy of its arguments")]
+    pub(crate) fn finish<'a>(
+        self,
+        lua: &'a Lua,
+        ctx: &'a Arc<ProcCtx>,
+    ) -> impl std::future::Future<Output = mlua::Result<MultiValue>> + Send + 'a {
+        async move {
+            match self {
+                Wait::Recv(chan) => {
+                    let item = chan.recv().await;
+                    let _running = crate::procs::enter(ctx);
+                    received(lua, item)
+                }
+                Wait::Sleep(duration) => {
+                    Box::pin(tokio::time::sleep(duration)).await;
+                    Ok(MultiValue::from_iter([Value::Boolean(true)]))
+                }
+                Wait::Future(future) => {
+                    let resume = future.await;
+                    let _running = crate::procs::enter(ctx);
+                    resume(lua)
+                }
+                Wait::Forever => std::future::pending().await,
             }
-            Wait::Sleep(duration) => {
-                tokio::time::sleep(duration).await;
-                Ok(MultiValue::from_iter([Value::Boolean(true)]))
-            }
-            Wait::Future(future) => {
-                let resume = future.await;
-                let _running = crate::procs::enter(ctx);
-                resume(lua)
-            }
-            Wait::Forever => std::future::pending().await,
         }
     }
 }

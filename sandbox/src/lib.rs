@@ -163,17 +163,17 @@ impl Launcher for Sandbox {
     ) -> (BoxFuture<'static, Exit>, Option<Arc<dyn Executor>>) {
         let vm = self.vm_for(&process);
         let executor = vm.as_ref().ok().map(|(vm, _)| vm.driver() as Arc<dyn Executor>);
-        let runtime = runtime.clone();
-        let wippy = self.wippy;
-        let code = Box::pin(async move {
-            match vm {
-                Ok((vm, lease)) => {
-                    lease.set_account(process.account().clone());
-                    runner::run(vm, lease, runtime, process, args, wippy).await
-                }
-                Err(e) => Exit::abnormal(ExitReason::Error, format!("cannot create a vm: {e}")),
+        // The runner's future is the task's whole state (nothing else is kept beside it while it waits).
+        let code: BoxFuture<'static, Exit> = match vm {
+            Ok((vm, lease)) => {
+                lease.set_account(process.account().clone());
+                Box::pin(runner::run(vm, lease, runtime.clone(), process, args, self.wippy))
             }
-        });
+            Err(e) => {
+                let exit = Exit::abnormal(ExitReason::Error, format!("cannot create a vm: {e}"));
+                Box::pin(std::future::ready(exit))
+            }
+        };
         (code, executor)
     }
 }

@@ -6,7 +6,7 @@
 //! (seed 003: "未找到上下文").
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -15,9 +15,11 @@ use corral_core::runtime::Upgrade;
 use corral_core::value::Value as CoreValue;
 use corral_core::{Process, Runtime};
 use mlua::Lua;
-use tokio::sync::Notify;
 
 use crate::modules::errors::LuaError;
+
+/// An upgrade `process.upgrade` asked for: the new code and the state it starts with.
+type Upgrading = (Upgrade, Vec<CoreValue>);
 
 /// What a running process's module calls need.
 pub struct ProcCtx {
@@ -31,12 +33,13 @@ pub struct ProcCtx {
     pub(crate) vm: std::sync::Weak<crate::vm::Vm>,
     /// Reference-system dialect (`[compat] wippy = true`).
     pub wippy: bool,
-    /// Modules this process has required (`imports:` load once per process), by library id.
-    pub loaded: Mutex<HashMap<String, mlua::Value>>,
+    /// Modules this process has required (`imports:` load once per process), by library id (a B-tree: it
+    /// holds nothing until the first `require`).
+    pub loaded: Mutex<BTreeMap<String, mlua::Value>>,
     /// This process's `print` rate limit ([`PrintBudget`]).
     pub print: Mutex<PrintBudget>,
-    upgrade: Mutex<Option<(Upgrade, Vec<CoreValue>)>>,
-    upgraded: Notify,
+    /// The upgrade `process.upgrade` asked for, until the runner takes it after the call parks (boxed: rare).
+    upgrade: Mutex<Option<Box<Upgrading>>>,
     /// Coroutines `coroutine.spawn` made since the runner last looked (it adopts them as roots).
     spawned: Mutex<Vec<mlua::Thread>>,
     /// How many of the script's own coroutines are being resumed now, one inside the other.
@@ -60,20 +63,19 @@ impl ProcCtx {
             entry,
             vm,
             wippy,
-            loaded: Mutex::new(HashMap::new()),
+            loaded: Mutex::new(BTreeMap::new()),
             print: Mutex::new(PrintBudget::default()),
             upgrade: Mutex::new(None),
-            upgraded: Notify::new(),
             spawned: Mutex::new(Vec::new()),
             depth: AtomicUsize::new(0),
             parked: Mutex::new(None),
         }
     }
 
-    /// Asks the runner to restart the process with `upgrade` and `args` (`process.upgrade`).
+    /// Asks the runner to restart the process with `upgrade` and `args` (`process.upgrade`, a call of the
+    /// process itself: the runner looks after each resume).
     pub fn request_upgrade(&self, upgrade: Upgrade, args: Vec<CoreValue>) {
-        *self.upgrade.lock().unwrap_or_else(PoisonError::into_inner) = Some((upgrade, args));
-        self.upgraded.notify_one();
+        *self.upgrade.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new((upgrade, args)));
     }
 
     /// Hands `thread` (a new coroutine of this process) to the runner, which runs it as another root
@@ -102,14 +104,9 @@ impl ProcCtx {
         }
     }
 
-    /// Resolves once an upgrade was requested, with it.
-    pub async fn upgraded(&self) -> (Upgrade, Vec<CoreValue>) {
-        loop {
-            self.upgraded.notified().await;
-            if let Some(request) = self.upgrade.lock().unwrap_or_else(PoisonError::into_inner).take() {
-                return request;
-            }
-        }
+    /// The upgrade requested since the last call, if any.
+    pub(crate) fn take_upgrade(&self) -> Option<(Upgrade, Vec<CoreValue>)> {
+        self.upgrade.lock().unwrap_or_else(PoisonError::into_inner).take().map(|request| *request)
     }
 }
 

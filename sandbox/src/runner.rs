@@ -25,26 +25,38 @@ enum Step {
 
 /// Runs `process` until its code returns (or fails, or goes over a limit); follows upgrades. `lease` meters
 /// it for its whole life, upgrades included (the compute budget is not renewed by an upgrade).
-pub async fn run(
+///
+/// Every idle process holds this future, so it keeps little across its awaits: the arguments are moved into
+/// the thread before the first one, and an upgrade is found after a resume rather than awaited beside it.
+#[allow(clippy::manual_async_fn, reason = "an async fn would keep a second copy of its arguments")]
+pub fn run(
     vm: Arc<Vm>,
     lease: Lease,
     runtime: Runtime,
     process: Arc<Process>,
-    args: Vec<CoreValue>,
+    mut args: Vec<CoreValue>,
     wippy: bool,
-) -> Exit {
-    let mut entry = process.entry().clone();
-    let mut args = args;
-    loop {
-        let ctx = Arc::new(ProcCtx::new(runtime.clone(), process.clone(), entry.clone(), wippy, Arc::downgrade(&vm)));
-        match run_once(&vm, &lease, ctx, args).await {
-            Step::Done(exit) => {
-                log_abnormal(&process, &entry, &exit);
-                return exit;
-            }
-            Step::Upgrade(next, state) => {
-                entry = next;
-                args = state;
+) -> impl std::future::Future<Output = Exit> + Send {
+    // An async block, not an `async fn`: it uses the captured values in place (an `async fn` keeps a copy of
+    // each argument beside the one it uses).
+    async move {
+        let mut entry = process.entry().clone();
+        loop {
+            let ctx =
+                Arc::new(ProcCtx::new(runtime.clone(), process.clone(), entry.clone(), wippy, Arc::downgrade(&vm)));
+            let step = match start(&vm, &lease, &ctx, std::mem::take(&mut args)) {
+                Ok((mut metered, start)) => metered.finish(start).await,
+                Err(exit) => Step::Done(exit),
+            };
+            match step {
+                Step::Done(exit) => {
+                    log_abnormal(&process, &entry, &exit);
+                    return exit;
+                }
+                Step::Upgrade(next, state) => {
+                    entry = next;
+                    args = state;
+                }
             }
         }
     }
@@ -68,7 +80,14 @@ fn log_abnormal(process: &Process, entry: &Entry, exit: &Exit) {
     );
 }
 
-async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue>) -> Step {
+/// The process's main thread over a fresh env, bound to its meter, with the values it starts with; the
+/// exit when it cannot start.
+fn start<'a>(
+    vm: &'a Vm,
+    lease: &'a Lease,
+    ctx: &'a Arc<ProcCtx>,
+    args: Vec<CoreValue>,
+) -> Result<(Metered<'a>, MultiValue), Exit> {
     let prepared = (|| -> mlua::Result<_> {
         let env = vm.new_env()?;
         let chunk = vm.load_entry(&ctx.entry, env.clone())?;
@@ -86,18 +105,9 @@ async fn run_once(vm: &Vm, lease: &Lease, ctx: Arc<ProcCtx>, args: Vec<CoreValue
         let args = start;
         Ok((thread, args))
     })();
-    let (thread, args) = match prepared {
-        Ok(p) => p,
-        Err(e) => return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e))),
-    };
-    if let Err(e) = interrupt::bind(&vm.lua, &thread, lease) {
-        return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e)));
-    }
-    let mut metered = Metered { vm, lease, ctx: &ctx, process: &ctx.process, thread, spawned: Vec::new() };
-    tokio::select! {
-        exit = metered.finish(args) => Step::Done(exit),
-        (upgrade, state) = ctx.upgraded() => Step::Upgrade(upgrade.entry().clone(), state),
-    }
+    let (thread, args) = prepared.map_err(|e| Exit::abnormal(ExitReason::Error, error_text(&e)))?;
+    interrupt::bind(&vm.lua, &thread, lease).map_err(|e| Exit::abnormal(ExitReason::Error, error_text(&e)))?;
+    Ok((Metered { vm, lease, ctx, process: &ctx.process, thread, spawned: Vec::new() }, args))
 }
 
 /// A process's running thread with its meter. Over a limit, the interrupt yields the thread (or raises until
@@ -125,35 +135,55 @@ enum Yielded {
 impl Metered<'_> {
     /// Runs the thread to its end: resumes it, and whenever it parks, awaits the wait (no lock of the VM held)
     /// and resumes it with the wait's values. Resolves when the code returns, fails, or goes over a limit
-    /// (which wins over a return). Once the process spawns a coroutine, [`Metered::finish_many`] takes over.
-    async fn finish(&mut self, args: MultiValue) -> Exit {
-        let slot = self.lease.slot();
-        let mut args = args;
-        loop {
-            let yielded = self.resume(&self.thread, args);
-            if let Some(why) = slot.kill_reason() {
-                return self.limit_exit(why);
-            }
-            if self.adopt() {
-                // Boxed: the many-roots loop's state is kept out of every process's future.
-                return Box::pin(self.finish_many(yielded)).await;
-            }
-            args = match yielded {
-                Yielded::Done(result) => return outcome(result, Bounds::of_process(self.process)),
-                Yielded::Parked(wait) => match wait.finish(&self.vm.lua, self.ctx).await {
-                    Ok(values) => values,
-                    // The wait's values could not be made (the VM is out of memory).
-                    Err(e) => return Exit::abnormal(ExitReason::Error, error_text(&e)),
-                },
-                Yielded::Preempted => {
-                    tokio::task::yield_now().await;
-                    MultiValue::new()
+    /// (which wins over a return), or restarts on an upgrade the code asked for. Once the process spawns a
+    /// coroutine, [`Metered::finish_many`] takes over.
+    #[allow(clippy::manual_async_fn, reason = "an async fn would keep a second copy of its arguments")]
+    fn finish(&mut self, mut args: MultiValue) -> impl std::future::Future<Output = Step> + Send + '_ {
+        async move {
+            let slot = self.lease.slot();
+            loop {
+                // Scoped: what the resume gave is not kept across the wait (only the wait is).
+                let wait = {
+                    let yielded = self.resume(&self.thread, args);
+                    if let Some(why) = slot.kill_reason() {
+                        return Step::Done(self.limit_exit(why));
+                    }
+                    if let Some(upgrade) = self.upgrade() {
+                        return upgrade;
+                    }
+                    if self.adopt() {
+                        // Boxed: the many-roots loop's state is kept out of every process's future.
+                        return Box::pin(self.finish_many(yielded)).await;
+                    }
+                    match yielded {
+                        Yielded::Done(result) => return Step::Done(outcome(result, Bounds::of_process(self.process))),
+                        Yielded::Parked(wait) => Some(wait),
+                        Yielded::Preempted => None,
+                    }
+                };
+                args = match wait {
+                    Some(wait) => match wait.finish(&self.vm.lua, self.ctx).await {
+                        Ok(values) => values,
+                        // The wait's values could not be made (the VM is out of memory).
+                        Err(e) => return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e))),
+                    },
+                    None => {
+                        tokio::task::yield_now().await;
+                        MultiValue::new()
+                    }
+                };
+                if let Some(why) = slot.kill_reason() {
+                    return Step::Done(self.limit_exit(why));
                 }
-            };
-            if let Some(why) = slot.kill_reason() {
-                return self.limit_exit(why);
             }
         }
+    }
+
+    /// The restart `process.upgrade` asked for during the last resume (the call parks for good; the runner
+    /// starts the new code in its place).
+    fn upgrade(&self) -> Option<Step> {
+        let (upgrade, state) = self.ctx.take_upgrade()?;
+        Some(Step::Upgrade(upgrade.entry().clone(), state))
     }
 
     /// Binds the coroutines the process spawned since the last look to its slot, as roots; whether it has
@@ -171,7 +201,7 @@ impl Metered<'_> {
     /// The process with several roots (its main thread, index 0, and its `coroutine.spawn` coroutines): runs
     /// the ready ones in turn, and waits for any parked one. The process ends when its main thread returns
     /// (the other roots end with it) or when any root raises an error it did not catch.
-    async fn finish_many(&mut self, first: Yielded) -> Exit {
+    async fn finish_many(&mut self, first: Yielded) -> Step {
         use futures_util::StreamExt;
         let slot = self.lease.slot();
         let lua = &self.vm.lua;
@@ -187,12 +217,14 @@ impl Metered<'_> {
             known = self.spawned.len();
             if let Some((index, yielded)) = next.take() {
                 match yielded {
-                    Yielded::Done(result) if index == 0 => return outcome(result, Bounds::of_process(self.process)),
+                    Yielded::Done(result) if index == 0 => {
+                        return Step::Done(outcome(result, Bounds::of_process(self.process)));
+                    }
                     Yielded::Done(Err(e)) => {
-                        return Exit::abnormal(
+                        return Step::Done(Exit::abnormal(
                             ExitReason::Error,
                             format!("a spawned coroutine failed: {}", error_text(&e)),
-                        );
+                        ));
                     }
                     Yielded::Done(Ok(_)) => self.release(index),
                     Yielded::Parked(wait) => {
@@ -210,22 +242,25 @@ impl Metered<'_> {
             while let std::task::Poll::Ready(Some((index, result))) = futures_util::poll!(waiting.next()) {
                 match result {
                     Ok(values) => ready.push_back((index, values)),
-                    Err(e) => return Exit::abnormal(ExitReason::Error, error_text(&e)),
+                    Err(e) => return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e))),
                 }
             }
             let (index, args) = match ready.pop_front() {
                 Some(step) => step,
                 None => match waiting.next().await {
                     Some((index, Ok(values))) => (index, values),
-                    Some((_, Err(e))) => return Exit::abnormal(ExitReason::Error, error_text(&e)),
-                    None => return Exit::abnormal(ExitReason::Error, "no thread of the process can run"),
+                    Some((_, Err(e))) => return Step::Done(Exit::abnormal(ExitReason::Error, error_text(&e))),
+                    None => return Step::Done(Exit::abnormal(ExitReason::Error, "no thread of the process can run")),
                 },
             };
             let thread = if index == 0 { Some(self.thread.clone()) } else { self.root(index) };
             let Some(thread) = thread else { continue };
             let yielded = self.resume(&thread, args);
             if let Some(why) = slot.kill_reason() {
-                return self.limit_exit(why);
+                return Step::Done(self.limit_exit(why));
+            }
+            if let Some(upgrade) = self.upgrade() {
+                return upgrade;
             }
             self.adopt();
             next = Some((index, yielded));

@@ -442,8 +442,9 @@ impl Runtime {
         self.audit_record(records::POLICY_REJECT, records::policy_reject(source, &set, problems))
     }
 
-    fn next_pid(&self, host: &str) -> Pid {
+    /// A new PID on `host`, sharing the host's id.
+    fn next_pid(&self, host: &crate::process::Host) -> Pid {
         let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
-        Pid::new(self.inner.node.clone(), self.inner.incarnation, host.into(), seq)
+        Pid::new(self.inner.node.clone(), self.inner.incarnation, host.id.clone(), seq)
     }
 }

@@ -167,7 +167,7 @@ impl Runtime {
                 ),
             });
         }
-        let pid = self.next_pid(&spec.host);
+        let pid = self.next_pid(&host);
         let actor = spec.actor.clone().or_else(|| caller.actor.clone());
         let child = Arc::new(Process::new(Identity {
             pid: pid.clone(),
@@ -175,7 +175,7 @@ impl Runtime {
             host: host.clone(),
             actor,
             scopes: spec.scopes.clone().unwrap_or_else(|| caller.scopes.clone()),
-            context: Arc::new(merged_context(parent, &spec.context)),
+            context: merged_context(parent, &spec.context),
             parent: parent.map(|p| p.pid().clone()),
             limits,
         }));
@@ -440,10 +440,14 @@ impl SpawnPermits {
     }
 }
 
-fn merged_context(parent: Option<&Process>, extra: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+/// The parent's context values with `extra` over them; the parent's own map, shared, when there is no extra.
+fn merged_context(parent: Option<&Process>, extra: &BTreeMap<String, Value>) -> Arc<BTreeMap<String, Value>> {
+    if let (Some(parent), true) = (parent, extra.is_empty()) {
+        return parent.context().clone();
+    }
     let mut context = parent.map(|p| (**p.context()).clone()).unwrap_or_default();
     context.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-    context
+    Arc::new(context)
 }
 
 pub(super) fn add_monitor(state: &mut State, watcher: &Pid, target: &Pid) {
