@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use corral_policy::Actor;
-use tokio::sync::Notify;
 
 use crate::app::{Entry, HostSpec};
 use crate::gate::{Caller, Target};
@@ -121,7 +120,9 @@ pub struct Process {
     mailbox: Mailbox,
     trap_links: AtomicBool,
     alive: AtomicBool,
-    kill: Notify,
+    /// Set once `kill_exit` holds the exit asked for; the process's task waits on `kill_waker` for it.
+    killed: AtomicBool,
+    kill_waker: futures_util::task::AtomicWaker,
     kill_exit: Mutex<Option<Exit>>,
     pub(crate) started: Instant,
     /// When it started, as wall time (`ProcessInfo::started_at`).
@@ -192,7 +193,8 @@ impl Process {
             mailbox: Mailbox::new(capacity, account.clone()),
             trap_links: AtomicBool::new(false),
             alive: AtomicBool::new(true),
-            kill: Notify::new(),
+            killed: AtomicBool::new(false),
+            kill_waker: futures_util::task::AtomicWaker::new(),
             kill_exit: Mutex::new(None),
             started: Instant::now(),
             started_at: std::time::SystemTime::now(),
@@ -334,17 +336,26 @@ impl Process {
             *slot = Some(exit);
         }
         drop(slot);
-        self.kill.notify_one();
+        self.killed.store(true, Ordering::Release);
+        self.kill_waker.wake();
     }
 
     /// Resolves when someone killed the process, with the exit they asked for.
-    pub(crate) async fn killed(&self) -> Exit {
-        loop {
-            self.kill.notified().await;
-            if let Some(exit) = lock(&self.kill_exit).clone() {
-                return exit;
+    /// One task waits on it (the process's own): a poll is a flag's load until it is set.
+    pub(crate) fn killed(&self) -> impl std::future::Future<Output = Exit> + '_ {
+        std::future::poll_fn(move |cx| {
+            if !self.killed.load(Ordering::Acquire) {
+                self.kill_waker.register(cx.waker());
+                // Checked again after registering, so a kill between the two is not missed.
+                if !self.killed.load(Ordering::Acquire) {
+                    return std::task::Poll::Pending;
+                }
             }
-        }
+            match lock(&self.kill_exit).clone() {
+                Some(exit) => std::task::Poll::Ready(exit),
+                None => std::task::Poll::Pending,
+            }
+        })
     }
 
     /// Tasks it owns now (timers, tickers, a pending cancel deadline); 0 once it has exited.
