@@ -772,13 +772,33 @@ impl Gate {
     pub(crate) fn check_via(&self, caller: &Caller, operation: Operation<'_>, api: bool) -> Result<Permit> {
         let op_id = self.next_op.fetch_add(1, Ordering::Relaxed);
         let policies = self.policies.load();
+        self.decide_each(&policies, caller, operation, op_id, api, |_| {})?;
+        Ok(Permit { kind: operation.kind(), subject: operation.subject().into(), op_id })
+    }
+
+    /// Decides and records every request of `operation` (one op, `op_id`) in order; the first deny ends it
+    /// (an [`Error::Denied`] naming its action and resource). `kept` is handed each allow with the context it
+    /// was decided in, for a [`Memo`].
+    fn decide_each(
+        &self,
+        policies: &PolicySet,
+        caller: &Caller,
+        operation: Operation<'_>,
+        op_id: u64,
+        api: bool,
+        mut kept: impl FnMut(Allowed),
+    ) -> Result<()> {
         let bytes = operation.payload_bytes();
         for (action, resource, extra) in operation.requests() {
             let asked = Asked { action: action.as_str(), slot: action.into(), op: op_id, bytes, api };
-            let decision = self.decide(&policies, caller, asked, &resource, extra);
-            allowed(action.as_str(), &resource, decision)?;
+            let (decision, context) = match self.decide_in(policies, caller, asked, &resource, extra) {
+                Ok((decision, context)) => (Ok(decision), context),
+                Err(reason) => (Err(reason), Vec::new()),
+            };
+            let decision = allowed(action.as_str(), &resource, decision)?;
+            kept(Allowed { action, resource, context, decision });
         }
-        Ok(Permit { kind: operation.kind(), subject: operation.subject().into(), op_id })
+        Ok(())
     }
 
     /// [`Gate::check`] for a send from `caller` to `target` on `topic` (`bytes` of payload), with the
@@ -808,19 +828,16 @@ impl Gate {
                 return Ok(Permit { kind: OpKind::Send, subject, op_id });
             }
         }
-        let resource = target.resource();
-        let extra = vec![("topic".to_string(), AttrValue::Str(topic.to_string()))];
-        let action = Action::Send;
-        let asked = Asked { action: action.as_str(), slot: action.into(), op: op_id, bytes: Some(bytes), api: false };
-        let decided = self.decide(&policies, caller, asked, &resource, extra.clone());
-        let decision = allowed(action.as_str(), &resource, decided)?;
+        let mut decided = None;
+        let operation = Operation::Send { target, topic, bytes };
+        self.decide_each(&policies, caller, operation, op_id, false, |allowed| decided = Some(allowed))?;
         let topic: Arc<str> = topic.into();
-        if decision.errors.is_empty() {
+        if let Some(allowed) = decided.filter(|allowed| allowed.decision.errors.is_empty()) {
             *lock(&memo.send) = Some(Box::new(RememberedSend {
                 asker: Asker::of(&policies, caller),
                 target: target.clone(),
                 topic: topic.clone(),
-                allowed: Allowed { action, resource, context: extra, decision },
+                allowed,
             }));
         }
         Ok(Permit { kind: OpKind::Send, subject: Subject::Message { to: target.pid.clone(), topic }, op_id })
@@ -853,14 +870,8 @@ impl Gate {
                 return Ok(permit());
             }
         }
-        let requests = operation.requests();
-        let mut decided = Vec::with_capacity(requests.len());
-        for (action, resource, extra) in requests {
-            let asked = Asked { action: action.as_str(), slot: action.into(), op: op_id, bytes: None, api: false };
-            let decision = self.decide(&policies, caller, asked, &resource, extra.clone());
-            let decision = allowed(action.as_str(), &resource, decision)?;
-            decided.push(Allowed { action, resource, context: extra, decision });
-        }
+        let mut decided = Vec::new();
+        self.decide_each(&policies, caller, operation, op_id, false, |allowed| decided.push(allowed))?;
         if decided.iter().all(|allowed| allowed.decision.errors.is_empty()) {
             *lock(&memo.spawn) = Some(Box::new(RememberedSpawn {
                 asker: Asker::of(&policies, caller),
@@ -940,10 +951,7 @@ impl Gate {
                 decision.cached = true;
                 let micros = elapsed.as_secs_f64() * 1e6;
                 let record = self.decision_record(caller, Some(pid.as_str()), &request, &decision, op_id, micros);
-                self.audit.record_fields("authz.decision", &record).map_err(unrecorded)?;
-                if let Some(counters) = self.counters.get() {
-                    counters.audit_record();
-                }
+                self.write_decision(&record).map_err(unrecorded)?;
             }
         }
         Ok(true)
@@ -1004,6 +1012,18 @@ impl Gate {
         resource: &Resource,
         extra: Vec<(String, AttrValue)>,
     ) -> std::result::Result<Decision, String> {
+        self.decide_in(policies, caller, asked, resource, extra).map(|(decision, _)| decision)
+    }
+
+    /// [`Gate::decide`], with the context the request was decided in (`pid` first, then `extra`).
+    fn decide_in(
+        &self,
+        policies: &PolicySet,
+        caller: &Caller,
+        asked: Asked<'_>,
+        resource: &Resource,
+        extra: Vec<(String, AttrValue)>,
+    ) -> std::result::Result<(Decision, Vec<(String, AttrValue)>), String> {
         let Asked { action, op: op_id, bytes, api, .. } = asked;
         // The PID's text is made once with the PID; only the context's copy is a new string.
         let pid = caller.pid.as_ref().map(Pid::as_str);
@@ -1036,7 +1056,7 @@ impl Gate {
         );
         let level = self.levels.level(action, decision.allowed);
         if level == Level::None {
-            return Ok(decision);
+            return Ok((decision, context));
         }
         if level == Level::Metadata
             && decision.allowed
@@ -1059,7 +1079,7 @@ impl Gate {
                 scopes: &caller.scopes,
             };
             if self.audit.summarise(&allow).map_err(|e| e.to_string())? {
-                return Ok(decision);
+                return Ok((decision, context));
             }
         }
         let mut record = self.decision_record(caller, pid, &request, &decision, op_id, micros);
@@ -1068,11 +1088,17 @@ impl Gate {
         if level == Level::Request {
             record.context = Some(RequestContext { attrs: request.context, payload_bytes: bytes });
         }
-        self.audit.record_fields("authz.decision", &record).map_err(|e| e.to_string())?;
-        if let Some(counters) = counters {
+        self.write_decision(&record).map_err(|e| e.to_string())?;
+        Ok((decision, context))
+    }
+
+    /// Writes an `authz.decision` record and counts it. Errors: the sink did not accept it.
+    fn write_decision(&self, record: &DecisionRecord<'_>) -> std::result::Result<(), crate::audit::AuditError> {
+        self.audit.record_fields("authz.decision", record)?;
+        if let Some(counters) = self.counters.get() {
             counters.audit_record();
         }
-        Ok(decision)
+        Ok(())
     }
 
     /// The `metadata` fields of an `authz.decision` record (`docs/audit-log.md`), borrowed.
@@ -1158,7 +1184,7 @@ impl Asker {
     }
 }
 
-/// One remembered allow: its action, resource, context beyond `pid` and decision.
+/// One remembered allow: its action, resource, the context it was decided in (`pid` first) and decision.
 struct Allowed {
     action: Action,
     resource: Resource,
