@@ -37,6 +37,22 @@ pub enum Step {
     Wait(Wait),
 }
 
+/// The values a parked call is resumed with: a pair (a receive's `value, ok`), passed to Luau without a
+/// list, or any number.
+pub enum Values {
+    /// Two values.
+    Pair(Value, Value),
+    /// Any number of values.
+    Many(MultiValue),
+}
+
+impl Values {
+    /// No values (a preempted thread resumes with none).
+    pub(crate) fn none() -> Values {
+        Values::Many(MultiValue::new())
+    }
+}
+
 /// What a parked process waits for.
 pub enum Wait {
     /// The next item of a channel (`ch:receive()`): resumes with `value, true`, or `nil, false` once the
@@ -52,7 +68,7 @@ pub enum Wait {
 
 impl Wait {
     /// Waits (holding no lock of the VM), then turns the outcome into the call's values on `lua`, with
-    /// `ctx`'s process the current one while they are made.
+    /// `ctx`'s process the current one while they are made: a receive's pair, or a list.
     ///
     /// A parked process holds this future, so it is kept small: the wait is used where it was captured (an
     /// `async fn` would keep a second copy), and a sleep's timer is boxed (it is larger than the rest).
@@ -61,22 +77,23 @@ impl Wait {
         self,
         lua: &'a Lua,
         ctx: &'a Arc<ProcCtx>,
-    ) -> impl std::future::Future<Output = mlua::Result<MultiValue>> + Send + 'a {
+    ) -> impl std::future::Future<Output = mlua::Result<Values>> + Send + 'a {
         async move {
             match self {
                 Wait::Recv(chan) => {
                     let item = chan.recv().await;
                     let _running = crate::procs::enter(ctx);
-                    received(lua, item)
+                    let (value, ok) = received(lua, item)?;
+                    Ok(Values::Pair(value, ok))
                 }
                 Wait::Sleep(duration) => {
                     Box::pin(tokio::time::sleep(duration)).await;
-                    Ok(MultiValue::from_iter([Value::Boolean(true)]))
+                    Ok(Values::Many(MultiValue::from_iter([Value::Boolean(true)])))
                 }
                 Wait::Future(future) => {
                     let resume = future.await;
                     let _running = crate::procs::enter(ctx);
-                    resume(lua)
+                    resume(lua).map(Values::Many)
                 }
                 Wait::Forever => std::future::pending().await,
             }
@@ -85,10 +102,10 @@ impl Wait {
 }
 
 /// What `ch:receive()` returns for what the channel gave: `value, true`, or `nil, false` when it is closed.
-pub(crate) fn received(lua: &Lua, item: Option<Item>) -> mlua::Result<MultiValue> {
+pub(crate) fn received(lua: &Lua, item: Option<Item>) -> mlua::Result<(Value, Value)> {
     Ok(match item {
-        Some(item) => MultiValue::from_iter([crate::modules::channel::item_to_lua(lua, item)?, Value::Boolean(true)]),
-        None => MultiValue::from_iter([Value::Nil, Value::Boolean(false)]),
+        Some(item) => (crate::modules::channel::item_to_lua(lua, item)?, Value::Boolean(true)),
+        None => (Value::Nil, Value::Boolean(false)),
     })
 }
 
@@ -221,13 +238,25 @@ where
 {
     let raw = lua.create_function(move |lua, args: MultiValue| match f(lua, args)? {
         Step::Ready(values) => Ok(values),
-        Step::Wait(wait) => {
-            let ctx = crate::procs::running()
-                .ok_or_else(|| mlua::Error::runtime("a blocking call outside a process cannot wait"))?;
-            *ctx.parked.lock().unwrap_or_else(PoisonError::into_inner) = Some(wait);
-            Ok(MultiValue::from_iter([marker()]))
-        }
+        Step::Wait(wait) => Ok(MultiValue::from_iter([park(wait)?])),
     })?;
+    wrap(lua, raw)
+}
+
+/// Parks the running process on `wait`: stores it in the process's context and gives the marker, which the
+/// raw function of a blocking call returns first (its wrapper, [`wrap`], yields it to the runner). Errors:
+/// outside a process, which cannot wait.
+pub(crate) fn park(wait: Wait) -> mlua::Result<Value> {
+    let ctx =
+        crate::procs::running().ok_or_else(|| mlua::Error::runtime("a blocking call outside a process cannot wait"))?;
+    *ctx.parked.lock().unwrap_or_else(PoisonError::into_inner) = Some(wait);
+    Ok(marker())
+}
+
+/// The blocking Lua function of `raw`, a Rust function that answers at once or returns the marker first
+/// after [`park`]. For a raw function with typed arguments and results (no list made per call); most
+/// blocking calls use [`function`].
+pub(crate) fn wrap(lua: &Lua, raw: Function) -> mlua::Result<Function> {
     let wrap = lua
         .app_data_ref::<Glue>()
         .map(|g| g.wrap.clone())

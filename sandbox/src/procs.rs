@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use corral_core::app::Entry;
 use corral_core::runtime::Upgrade;
 use corral_core::value::Value as CoreValue;
-use corral_core::{Process, Runtime};
+use corral_core::{Pid, Process, Runtime};
 use mlua::Lua;
 
 use crate::modules::errors::LuaError;
@@ -46,6 +46,9 @@ pub struct ProcCtx {
     depth: AtomicUsize,
     /// The wait of the blocking call that parked the process last (`block.rs`), until the runner takes it.
     pub(crate) parked: Mutex<Option<crate::block::Wait>>,
+    /// The Lua string `msg:from()` gave last, with its PID: a process mostly hears from the same peers in
+    /// turn, and making a string from Rust is a protected call into Luau (boxed: most processes never ask).
+    sender: Mutex<Option<Box<(Pid, mlua::LuaString)>>>,
 }
 
 impl ProcCtx {
@@ -69,6 +72,7 @@ impl ProcCtx {
             spawned: Mutex::new(Vec::new()),
             depth: AtomicUsize::new(0),
             parked: Mutex::new(None),
+            sender: Mutex::new(None),
         }
     }
 
@@ -88,6 +92,18 @@ impl ProcCtx {
     pub(crate) fn take_spawned(&self) -> Vec<mlua::Thread> {
         let mut spawned = self.spawned.lock().unwrap_or_else(PoisonError::into_inner);
         if spawned.is_empty() { Vec::new() } else { std::mem::take(&mut *spawned) }
+    }
+
+    /// The Lua string of `pid`, the sender of a message this process reads: the one made last when it is
+    /// the same PID, otherwise made on `lua` (in the process's memory) and kept in its place.
+    pub(crate) fn sender_string(&self, lua: &Lua, pid: &Pid) -> mlua::Result<mlua::LuaString> {
+        let mut sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kept) = sender.as_deref().filter(|(kept, _)| kept == pid) {
+            return Ok(kept.1.clone());
+        }
+        let text = lua.create_string(pid.as_str())?;
+        *sender = Some(Box::new((pid.clone(), text.clone())));
+        Ok(text)
     }
 
     /// How many of the script's own coroutines are being resumed now (0: the call comes from a root).
@@ -204,6 +220,11 @@ pub fn current(_lua: &Lua) -> Result<Arc<ProcCtx>, LuaError> {
 /// The running process without the coroutine rule of [`current`] (for the runtime's own glue).
 pub(crate) fn running() -> Option<Arc<ProcCtx>> {
     RUNNING.with(|r| r.borrow().clone())
+}
+
+/// Runs `f` with the running process (see [`running`]), without taking a reference to it.
+pub(crate) fn with_running<R>(f: impl FnOnce(&ProcCtx) -> R) -> Option<R> {
+    RUNNING.with(|r| r.borrow().as_deref().map(f))
 }
 
 /// Like [`current`], as an `mlua` error for functions that raise.

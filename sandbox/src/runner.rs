@@ -11,7 +11,7 @@ use corral_core::{Exit, ExitReason, Process, Runtime};
 use mlua::thread::ThreadStatus;
 use mlua::{MultiValue, Thread, Value};
 
-use crate::block::{self, Wait};
+use crate::block::{self, Values, Wait};
 use crate::convert::{Bounds, from_lua, to_lua};
 use crate::interrupt::{self, Kill, Lease};
 use crate::modules::errors::LuaError;
@@ -87,7 +87,7 @@ fn start<'a>(
     lease: &'a Lease,
     ctx: &'a Arc<ProcCtx>,
     args: Vec<CoreValue>,
-) -> Result<(Metered<'a>, MultiValue), Exit> {
+) -> Result<(Metered<'a>, Values), Exit> {
     let prepared = (|| -> mlua::Result<_> {
         let env = vm.new_env()?;
         let chunk = vm.load_entry(&ctx.entry, env.clone())?;
@@ -102,8 +102,7 @@ fn start<'a>(
         for a in &args {
             start.push_back(to_lua(&vm.lua, a)?);
         }
-        let args = start;
-        Ok((thread, args))
+        Ok((thread, Values::Many(start)))
     })();
     let (thread, args) = prepared.map_err(|e| Exit::abnormal(ExitReason::Error, error_text(&e)))?;
     interrupt::bind(&vm.lua, &thread, lease).map_err(|e| Exit::abnormal(ExitReason::Error, error_text(&e)))?;
@@ -122,10 +121,13 @@ struct Metered<'a> {
     spawned: Vec<Option<Thread>>,
 }
 
+/// The first two values a resume gave: all a runner reads (a parked call's marker; `main`'s `v, err`).
+type Returned = (Value, Value);
+
 /// Why the thread's last resume returned.
 enum Yielded {
     /// The code returned (or raised).
-    Done(mlua::Result<MultiValue>),
+    Done(mlua::Result<Returned>),
     /// A blocking call parked the process on this wait.
     Parked(Wait),
     /// A preemption (or a bare `coroutine.yield` at the top of the process): resume after the others.
@@ -138,7 +140,7 @@ impl Metered<'_> {
     /// (which wins over a return), or restarts on an upgrade the code asked for. Once the process spawns a
     /// coroutine, [`Metered::finish_many`] takes over.
     #[allow(clippy::manual_async_fn, reason = "an async fn would keep a second copy of its arguments")]
-    fn finish(&mut self, mut args: MultiValue) -> impl std::future::Future<Output = Step> + Send + '_ {
+    fn finish(&mut self, mut args: Values) -> impl std::future::Future<Output = Step> + Send + '_ {
         async move {
             let slot = self.lease.slot();
             loop {
@@ -169,7 +171,7 @@ impl Metered<'_> {
                     },
                     None => {
                         tokio::task::yield_now().await;
-                        MultiValue::new()
+                        Values::none()
                     }
                 };
                 if let Some(why) = slot.kill_reason() {
@@ -205,14 +207,14 @@ impl Metered<'_> {
         use futures_util::StreamExt;
         let slot = self.lease.slot();
         let lua = &self.vm.lua;
-        let mut ready: std::collections::VecDeque<(usize, MultiValue)> = std::collections::VecDeque::new();
+        let mut ready: std::collections::VecDeque<(usize, Values)> = std::collections::VecDeque::new();
         let mut waiting = futures_util::stream::FuturesUnordered::new();
         let mut next = Some((0, first));
         let mut known = 0;
         loop {
             // New roots start in the order they were spawned, after what is ready already.
             for index in known..self.spawned.len() {
-                ready.push_back((index + 1, MultiValue::new()));
+                ready.push_back((index + 1, Values::none()));
             }
             known = self.spawned.len();
             if let Some((index, yielded)) = next.take() {
@@ -233,7 +235,7 @@ impl Metered<'_> {
                     }
                     Yielded::Preempted => {
                         tokio::task::yield_now().await;
-                        ready.push_back((index, MultiValue::new()));
+                        ready.push_back((index, Values::none()));
                     }
                 }
             }
@@ -281,15 +283,18 @@ impl Metered<'_> {
     }
 
     /// Resumes `thread` once with `args`, metered.
-    fn resume(&self, thread: &Thread, args: MultiValue) -> Yielded {
+    fn resume(&self, thread: &Thread, args: Values) -> Yielded {
         let running = crate::procs::enter(self.ctx);
         let metering = interrupt::Metering::start(self.lease.slot());
-        let resumed = thread.resume::<MultiValue>(args);
+        let resumed = match args {
+            Values::Pair(first, second) => thread.resume::<Returned>((first, second)),
+            Values::Many(values) => thread.resume::<Returned>(values),
+        };
         drop(metering);
         drop(running);
         match resumed {
-            Ok(values) if thread.status() == ThreadStatus::Resumable => {
-                if block::is_marker(values.front()) {
+            Ok((first, _)) if thread.status() == ThreadStatus::Resumable => {
+                if block::is_marker(Some(&first)) {
                     match block::take_parked(self.ctx) {
                         Some(wait) => Yielded::Parked(wait),
                         None => Yielded::Done(Err(mlua::Error::runtime("a parked call left no wait"))),
@@ -335,12 +340,9 @@ impl Drop for Metered<'_> {
 /// converted within `bounds` (the process's host's message bounds: monitors and waiters receive it like a
 /// message); over them the exit is abnormal with the `LIMIT_EXCEEDED: ...` text. An error text is cut to
 /// `bounds.bytes` on a character boundary, ending in `…`.
-fn outcome(result: mlua::Result<MultiValue>, bounds: Bounds) -> Exit {
+fn outcome(result: mlua::Result<Returned>, bounds: Bounds) -> Exit {
     match result {
-        Ok(values) => {
-            let mut values = values.into_iter();
-            let first = values.next().unwrap_or(Value::Nil);
-            let second = values.next().unwrap_or(Value::Nil);
+        Ok((first, second)) => {
             if !second.is_nil() {
                 return Exit::abnormal(ExitReason::Error, value_text(&second, bounds.bytes));
             }

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use corral_core::chan::{self, Case, Chan, Item, Selected, SendError};
 use corral_core::limits::Charge;
 use corral_core::mailbox::{Event, Message};
-use mlua::{AnyUserData, Lua, MetaMethod, MultiValue, Table, UserData, UserDataFields, UserDataMethods, Value};
+use mlua::{
+    AnyUserData, Either, Lua, MetaMethod, MultiValue, Table, UserData, UserDataFields, UserDataMethods, UserDataRef,
+    Value,
+};
 
 use crate::block::{self, Step, Wait};
 
@@ -60,12 +63,14 @@ impl UserData for LuaMessage {
         methods.add_method("topic", |_, this, ()| Ok(this.message.topic.to_string()));
         // The sender's actor id, so a receiver can tell who a message acts for (issue 9).
         methods.add_method("from_actor", |_, this, ()| Ok(this.message.from_actor.as_deref().map(str::to_string)));
-        methods.add_method("from", |_, this, ()| {
-            Ok(match &this.message.from {
-                Some(pid) => Some(pid.to_string()),
-                None if this.wippy => Some(String::new()),
-                None => None,
-            })
+        methods.add_method("from", |lua, this, ()| match &this.message.from {
+            // Read on the receiver's thread: its context keeps the sender's string for the next message.
+            Some(pid) => match crate::procs::with_running(|ctx| ctx.sender_string(lua, pid)) {
+                Some(text) => text.map(Value::String),
+                None => lua.create_string(pid.as_str()).map(Value::String),
+            },
+            None if this.wippy => lua.create_string("").map(Value::String),
+            None => Ok(Value::Nil),
         });
         // The call's reply reference, or nil for a plain send (`models.md`, "Call and reply").
         methods.add_method("reply_to", |_, this, ()| Ok(this.message.reply_to.clone().map(LuaCallRef)));
@@ -109,30 +114,37 @@ impl UserData for LuaChan {
 /// The channel a method was called on. Errors: a raised `INVALID`-style message for anything else
 /// (`ch.receive(42)`).
 fn this_chan(args: &MultiValue, method: &str) -> mlua::Result<Chan> {
-    let not_a_channel = |what: &str| {
-        mlua::Error::runtime(format!("{method} must be called on a channel (ch:{method}(...)), got a {what}"))
-    };
     match args.front() {
-        Some(Value::UserData(ud)) => ud.borrow::<LuaChan>().map(|c| c.0.clone()).map_err(|_| not_a_channel("userdata")),
-        Some(other) => Err(not_a_channel(other.type_name())),
-        None => Err(not_a_channel("nothing")),
+        Some(Value::UserData(ud)) => {
+            ud.borrow::<LuaChan>().map(|c| c.0.clone()).map_err(|_| not_a_channel(method, "userdata"))
+        }
+        Some(other) => Err(not_a_channel(method, other.type_name())),
+        None => Err(not_a_channel(method, "nothing")),
     }
+}
+
+/// The error for `method` called on a `what` instead of a channel.
+fn not_a_channel(method: &str, what: &str) -> mlua::Error {
+    mlua::Error::runtime(format!("{method} must be called on a channel (ch:{method}(...)), got a {what}"))
 }
 
 /// `ch:receive()` and `ch:send(v)`: they answer at once when they can (an item queued, room in the buffer)
 /// and park the process otherwise.
 fn blocking_methods(lua: &Lua) -> mlua::Result<Table> {
     let methods = lua.create_table()?;
-    methods.raw_set(
-        "receive",
-        block::function(lua, |lua, args| {
-            let chan = this_chan(&args, "receive")?;
-            match chan.try_recv() {
-                Some(item) => Ok(Step::Ready(block::received(lua, item)?)),
-                None => Ok(Step::Wait(Wait::Recv(chan))),
-            }
-        })?,
-    )?;
+    // The hottest blocking call: the channel is borrowed where it lies on the stack and the answer is a
+    // pair, so a receive makes no list and no reference.
+    let receive = lua.create_function(|lua, this: Either<UserDataRef<LuaChan>, Value>| {
+        let chan = match this {
+            Either::Left(chan) => chan,
+            Either::Right(other) => return Err(not_a_channel("receive", other.type_name())),
+        };
+        match chan.0.try_recv() {
+            Some(item) => block::received(lua, item),
+            None => Ok((block::park(Wait::Recv(chan.0.clone()))?, Value::Nil)),
+        }
+    })?;
+    methods.raw_set("receive", block::wrap(lua, receive)?)?;
     methods.raw_set(
         "send",
         block::function(lua, |lua, args| {
