@@ -70,11 +70,6 @@ pub struct Sandbox {
     ticker: Option<Ticker>,
 }
 
-/// Bytes a VM may hold beyond the sum of its processes' limits: room for the largest single allocation Luau
-/// makes (a 1 GiB string or buffer), so that a one-shot bomb succeeds, is attributed to its process and kills
-/// it, rather than failing with an ordinary `not enough memory` error a `pcall` could catch.
-const BACKSTOP_SLACK: u64 = 1 << 30;
-
 impl Sandbox {
     /// A sandbox; `wippy` turns on the reference system's dialect for every VM (`[compat] wippy = true`).
     /// Starts the time-slice ticker thread (without it, when the OS refuses a thread, processes still run and
@@ -84,13 +79,17 @@ impl Sandbox {
         Sandbox { wippy, pools: Mutex::new(HashMap::new()), ticker }
     }
 
-    /// A new VM for `host`: its memory backstop is the sum of the limits of the processes it can hold, plus
-    /// [`BACKSTOP_SLACK`]; the ticker raises its preemption flag every `time_slice`.
-    fn new_vm(&self, host: &Host, processes: usize) -> mlua::Result<Arc<Vm>> {
+    /// A new VM for `host`; the ticker raises its preemption flag every `time_slice`.
+    ///
+    /// The VM has no memory limit of its own: each process's limit holds through its memory category
+    /// (`interrupt.rs`), so what a VM holds is bounded by the limits of the processes on it. Without a limit of
+    /// the state, mlua makes strings, tables and userdata from Rust without a protected call into Luau (about
+    /// 2,300 instructions each), and even Luau's largest single allocation (a 1 GiB string or buffer)
+    /// succeeds, is attributed to its process and kills it, rather than failing with an ordinary `not enough
+    /// memory` error a `pcall` could catch.
+    fn new_vm(&self, host: &Host) -> mlua::Result<Arc<Vm>> {
         let vm = Arc::new(create_vm(self.wippy)?);
         vm.lua.set_app_data(VmRef(Arc::downgrade(&vm)));
-        let backstop = host.spec.memory_limit.saturating_mul(processes as u64).saturating_add(BACKSTOP_SLACK);
-        vm.lua.set_memory_limit(usize::try_from(backstop).unwrap_or(usize::MAX))?;
         if let Some(ticker) = &self.ticker {
             ticker.watch(&vm.meters.preempt_flag(), host.spec.time_slice);
         }
@@ -106,7 +105,7 @@ impl Sandbox {
         let limits = process.limits();
         let lease = |vm: &Arc<Vm>| interrupt::lease(&vm.meters, limits.memory, limits.compute);
         if host.spec.isolation == Isolation::Process {
-            let vm = self.new_vm(host, 1)?;
+            let vm = self.new_vm(host)?;
             let slot = lease(&vm).ok_or_else(|| mlua::Error::runtime("a new vm has no free slot"))?;
             return Ok((vm, slot));
         }
@@ -128,7 +127,7 @@ impl Sandbox {
                 return Ok((vm.clone(), slot));
             }
         }
-        let vm = self.new_vm(host, interrupt::SLOTS)?;
+        let vm = self.new_vm(host)?;
         vms.push(vm.clone());
         let slot = lease(&vm).ok_or_else(|| mlua::Error::runtime("a new vm has no free slot"))?;
         Ok((vm, slot))
@@ -139,9 +138,7 @@ impl Sandbox {
         if let Some(pool) = pools.get(&host.spec.id) {
             return Ok(pool.clone());
         }
-        let vms = (0..host.spec.workers.max(1))
-            .map(|_| self.new_vm(host, interrupt::SLOTS))
-            .collect::<mlua::Result<Vec<_>>>()?;
+        let vms = (0..host.spec.workers.max(1)).map(|_| self.new_vm(host)).collect::<mlua::Result<Vec<_>>>()?;
         let pool = Arc::new(Pool { vms: Mutex::new(vms), next: AtomicUsize::new(0) });
         pools.insert(host.spec.id.clone(), pool.clone());
         Ok(pool)
