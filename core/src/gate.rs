@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::audit::records::{DecisionRecord, RequestContext};
-use crate::audit::summary::Shown;
+use crate::audit::summary::{Shown, SlotHint};
 use crate::audit::{AuditSink, CachedAllow, Level, Levels};
 use crate::error::{Error, Result};
 use crate::lock;
@@ -796,7 +796,7 @@ impl Gate {
                 Err(reason) => (Err(reason), Vec::new()),
             };
             let decision = allowed(action.as_str(), &resource, decision)?;
-            kept(Allowed { action, resource, context, decision });
+            kept(Allowed { action, resource, context, decision, hint: SlotHint::default() });
         }
         Ok(())
     }
@@ -936,6 +936,7 @@ impl Gate {
                 revision: &allow.decision.revision,
                 policies: &allow.decision.policies,
                 scopes: &caller.scopes,
+                hint: Some(&allow.hint),
             };
             if !self.audit.summarise(&summary).map_err(unrecorded)? {
                 // The sink writes this cached allow alone (`allows = "each"`, or a key's first within an
@@ -1077,6 +1078,7 @@ impl Gate {
                 revision: &decision.revision,
                 policies: &decision.policies,
                 scopes: &caller.scopes,
+                hint: None,
             };
             if self.audit.summarise(&allow).map_err(|e| e.to_string())? {
                 return Ok((decision, context));
@@ -1190,6 +1192,8 @@ struct Allowed {
     resource: Resource,
     context: Vec<(String, AttrValue)>,
     decision: Decision,
+    /// Where the sink counted this decision's repeats last: only repeats of this very decision carry it.
+    hint: SlotHint,
 }
 
 struct RememberedSend {

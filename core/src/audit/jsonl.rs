@@ -931,6 +931,7 @@ mod tests {
             revision: &key.1,
             policies: &key.2,
             scopes: &key.3,
+            hint: None,
         }
     }
 

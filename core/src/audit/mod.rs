@@ -23,7 +23,7 @@ use serde_json::{Map, Value as Json};
 pub use jsonl::{Allows, AuditOptions, HEADROOM, JsonlAudit, RESERVE_CHUNK, rotated_name};
 pub use levels::{Level, Levels, Rule};
 pub use overflow::{OVERFLOW_WINDOW, OverflowCount, OverflowSummary};
-pub use summary::{CachedAllow, MAX_SUMMARY_INTERVAL, SUMMARY, SUMMARY_INTERVAL};
+pub use summary::{CachedAllow, MAX_SUMMARY_INTERVAL, SUMMARY, SUMMARY_INTERVAL, SlotHint};
 
 use crate::lock;
 

@@ -71,6 +71,27 @@ pub struct CachedAllow<'a> {
     pub policies: &'a Arc<[String]>,
     /// The caller's scopes.
     pub scopes: &'a Arc<[String]>,
+    /// Where this allow's key was counted last, when the caller knows the key is that one's
+    /// ([`SlotHint`]); `None` to find the slot by the key.
+    pub hint: Option<&'a SlotHint>,
+}
+
+/// Where a repeated allow was counted last: its slot (by the [`Summaries`] that holds it, the hash of its key
+/// and its id), so the next allow of the same key finds the slot without hashing or comparing the key.
+///
+/// The gate keeps one beside each decision a process remembers, and offers it only with an allow of that
+/// same decision's key (`gate.rs`, `Memo`). A hint that names no open slot (written since) is ignored.
+#[derive(Debug, Default)]
+pub struct SlotHint(std::cell::Cell<Option<(u64, u64, u64)>>);
+
+impl SlotHint {
+    fn get(&self, tag: u64) -> Option<(u64, u64)> {
+        self.0.get().filter(|(t, _, _)| *t == tag).map(|(_, hash, id)| (hash, id))
+    }
+
+    fn set(&self, tag: u64, hash: u64, id: u64) {
+        self.0.set(Some((tag, hash, id)));
+    }
 }
 
 impl CachedAllow<'_> {
@@ -251,6 +272,8 @@ pub struct Summaries {
     /// foldhash, seeded per instance: the key holds tenant strings (topics), so a seed an attacker cannot
     /// know, but not SipHash's cost on every cached allow.
     hasher: foldhash::fast::RandomState,
+    /// This instance's tag in the [`SlotHint`]s it sets (slot ids are per instance).
+    tag: u64,
     /// Slots by the hash of their key (a collision shares a bucket).
     slots: HashMap<u64, Vec<Slot>>,
     /// (due, hash, slot id), in the order the slots opened: with one interval, in due order. An entry whose
@@ -271,9 +294,11 @@ pub struct Summaries {
 impl Summaries {
     /// No open slots; each slot is due `interval` after it opens.
     pub fn new(interval: Duration) -> Summaries {
+        let hasher = foldhash::fast::RandomState::default();
         Summaries {
             interval,
-            hasher: foldhash::fast::RandomState::default(),
+            tag: hasher.hash_one(SUMMARY),
+            hasher,
             slots: HashMap::new(),
             due: VecDeque::new(),
             by_pid: HashMap::new(),
@@ -307,10 +332,25 @@ impl Summaries {
 
     /// Counts `allow` (at wall-clock time `wall`) into its open slot if it can; see [`Counted`].
     pub fn count(&mut self, allow: &CachedAllow<'_>, wall: SystemTime) -> Counted {
-        let hash = self.hash(allow);
+        // The slot the allow's hint names, when it is still open: its key is the allow's (the hint's promise).
+        let hinted = allow.hint.and_then(|hint| hint.get(self.tag)).and_then(|(hash, id)| {
+            let at = self.slots.get(&hash)?.iter().position(|s| s.id == id)?;
+            Some((hash, at))
+        });
+        let (hash, at) = match hinted {
+            Some(found) => found,
+            None => {
+                let hash = self.hash(allow);
+                let Some(bucket) = self.slots.get(&hash) else { return Counted::Absent };
+                let Some(at) = bucket.iter().position(|s| allow.same_key(s)) else { return Counted::Absent };
+                (hash, at)
+            }
+        };
         let Some(bucket) = self.slots.get_mut(&hash) else { return Counted::Absent };
-        let Some(at) = bucket.iter().position(|s| allow.same_key(s)) else { return Counted::Absent };
         if bucket[at].take(allow.op, wall) {
+            if let Some(hint) = allow.hint {
+                hint.set(self.tag, hash, bucket[at].id);
+            }
             return Counted::Counted;
         }
         if allow.op <= bucket[at].last_op() {
@@ -353,6 +393,9 @@ impl Summaries {
         let id = self.next_id;
         self.next_id += 1;
         let slot = Slot { reserved, ..Slot::of(allow, id, wall) };
+        if let Some(hint) = allow.hint {
+            hint.set(self.tag, hash, id);
+        }
         self.by_pid.entry(slot.pid.clone()).or_default().push((hash, id));
         if let Some(target) = slot.target().filter(|t| *t != slot.pid) {
             self.by_pid.entry(target.to_string()).or_default().push((hash, id));
@@ -533,6 +576,7 @@ mod tests {
             revision: &key.revision,
             policies: &key.policies,
             scopes: &key.scopes,
+            hint: None,
         }
     }
 
@@ -696,6 +740,59 @@ mod tests {
         assert!(matches!(s.count(&allow(&k, "p1", "ping", 9), SystemTime::UNIX_EPOCH), Counted::Unordered));
         assert!(matches!(s.count(&allow(&k, "p1", "ping", 10), SystemTime::UNIX_EPOCH), Counted::Unordered));
         assert_eq!(s.take_all()[0].count(), 1);
+    }
+
+    /// A repeat that carries its hint counts into the same slot, with the same runs, as one found by its key;
+    /// the hint follows the slot when it fills and a new one opens.
+    #[test]
+    fn a_hinted_allow_counts_like_one_found_by_its_key() {
+        let k = key("p2");
+        let now = Instant::now();
+        let (mut plain, mut hinted) = (Summaries::new(Duration::from_secs(1)), Summaries::new(Duration::from_secs(1)));
+        let hint = SlotHint::default();
+        let (mut written_plain, mut written_hinted) = (Vec::new(), Vec::new());
+        let mut op = 1;
+        for i in 0..(MAX_RUNS as u64 + 1) * 3 {
+            op += i % 7 + 1;
+            written_plain.extend(feed(&mut plain, &allow(&k, "p1", "ping", op), now));
+            let with_hint = CachedAllow { hint: Some(&hint), ..allow(&k, "p1", "ping", op) };
+            written_hinted.extend(feed(&mut hinted, &with_hint, now));
+            assert!(hint.get(hinted.tag).is_some(), "the hint names the slot the allow went to");
+        }
+        written_plain.extend(plain.take_all());
+        written_hinted.extend(hinted.take_all());
+        let runs = |slots: &[Slot]| slots.iter().map(|s| (s.count(), s.runs().to_vec())).collect::<Vec<_>>();
+        assert!(written_plain.len() > 1, "the slot filled at least once");
+        assert_eq!(runs(&written_hinted), runs(&written_plain));
+    }
+
+    /// A hint is a promise about one slot of one instance: a hint set by another sink's summaries, or one
+    /// naming a slot written since, is not followed into whatever slot now has that id.
+    #[test]
+    fn a_stale_or_foreign_hint_is_not_followed() {
+        let (k2, k3) = (key("p2"), key("p3"));
+        let now = Instant::now();
+        let (mut a, mut b) = (Summaries::new(Duration::from_secs(1)), Summaries::new(Duration::from_secs(1)));
+        let hint = SlotHint::default();
+        // In `a` the hint names slot 1, of k3's key.
+        feed(&mut a, &CachedAllow { hint: Some(&hint), ..allow(&k3, "p1", "ping", 1) }, now);
+        // In `b` slot 1 is k2's. Even a hint of `a`'s with the very hash of that slot in `b` is not followed:
+        // a k3 allow carrying it is not counted in k2's slot.
+        feed(&mut b, &allow(&k2, "p1", "ping", 1), now);
+        let foreign = SlotHint::default();
+        foreign.set(a.tag, b.hash(&allow(&k2, "p1", "ping", 1)), 1);
+        let k3_allow = CachedAllow { hint: Some(&foreign), ..allow(&k3, "p1", "ping", 2) };
+        assert!(matches!(b.count(&k3_allow, SystemTime::UNIX_EPOCH), Counted::Absent));
+        assert_eq!(b.take_all().iter().map(Slot::count).collect::<Vec<_>>(), [1]);
+        // Once a's slot is written, the hint names nothing: the allow's key finds no slot.
+        assert_eq!(a.take_of("p1").len(), 1);
+        feed(&mut a, &allow(&k2, "p1", "ping", 3), now);
+        let stale = CachedAllow { hint: Some(&hint), ..allow(&k3, "p1", "ping", 4) };
+        assert!(matches!(a.count(&stale, SystemTime::UNIX_EPOCH), Counted::Absent));
+        let left = a.take_all();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].resource, k2.resource, "k2's slot counted only k2's allow");
+        assert_eq!(left[0].count(), 1);
     }
 
     /// Spawns of one entry on two hosts are two summaries, each writing the context it counted.
