@@ -190,8 +190,9 @@ pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<Value> {
     }
 }
 
-/// Builds an event's table in one call into Luau (a table built from Rust costs a protected call per
-/// field); compiled once per VM, kept in its app data.
+/// Builds an event's table in one call into Luau, compiled once per VM and kept in its app data. Its field
+/// names are constants of the chunk; set from Rust, each field's name is made into a Lua string again per
+/// event, which costs more than the call (measured: about 3,000 instructions more per EXIT).
 struct EventMaker(mlua::Function);
 
 const EVENT_MAKER: &str = r#"
