@@ -285,39 +285,24 @@ fn set_baseline(lua: &Lua, lease: &Lease) {
 
 /// Bytes held in `category` now.
 pub fn category_bytes(lua: &Lua, category: u8) -> u64 {
-    let mut bytes = 0u64;
-    // SAFETY: run with the VM locked on a valid state; `lua_totalbytes` only reads the category counter.
-    let done = unsafe {
-        lua.exec_raw::<()>((), |state| {
-            bytes = ffi::lua_totalbytes(state, c_int::from(category)) as u64;
-        })
-    };
-    if done.is_err() {
-        return 0;
-    }
-    bytes
+    // SAFETY: `exec_raw_lua` holds the VM's lock and gives a valid state of it (no protected call: nothing
+    // here can raise); `lua_totalbytes` only reads the category counter.
+    let bytes = lua.exec_raw_lua(|raw| unsafe { ffi::lua_totalbytes(raw.state(), c_int::from(category)) });
+    bytes as u64
 }
 
 /// Bytes the process running `thread` (its main thread or one of its coroutines) holds now, net of what its
 /// slot held when leased; `None` for a thread no process owns. What `collectgarbage("count")` reports, so
 /// that a script learns its own memory, not its neighbours' on the same VM.
 pub fn held_by(lua: &Lua, thread: &Thread) -> Option<u64> {
-    let mut held = None;
-    // SAFETY: as in `bind`: with the VM locked, the pushed thread is a live `lua_State` of this VM, and its
-    // thread data is null or a slot pointer set by `bind` or `userthread`; `lua_totalbytes` only reads.
-    let done = unsafe {
-        lua.exec_raw::<()>(thread.clone(), |state| {
-            let thread_state = ffi::lua_tothread(state, -1);
-            if thread_state.is_null() {
-                return;
-            }
-            if let Some((slot, _)) = slot_of(thread_state) {
-                let bytes = ffi::lua_totalbytes(state, c_int::from(slot.category)) as u64;
-                held = Some(bytes.saturating_sub(slot.baseline.load(Relaxed)));
-            }
-        })
-    };
-    done.ok().and(held)
+    // SAFETY: as in `bind`: with the VM locked, `thread.state()` is the live `lua_State` of a thread of this
+    // VM, whose thread data is null or a slot pointer set by `bind` or `userthread`; `lua_totalbytes` only
+    // reads.
+    lua.exec_raw_lua(|_| unsafe {
+        let (slot, _) = slot_of(thread.state())?;
+        let bytes = ffi::lua_totalbytes(thread.state(), c_int::from(slot.category)) as u64;
+        Some(bytes.saturating_sub(slot.baseline.load(Relaxed)))
+    })
 }
 
 /// Makes `thread` a process's main thread metered by `lease`: its allocations go to the lease's category and
@@ -327,32 +312,24 @@ pub fn bind(lua: &Lua, thread: &Thread, lease: &Lease) -> mlua::Result<()> {
         set_baseline(lua, lease);
     }
     let slot = lease.slot() as *const Slot as usize;
-    // SAFETY: with the VM locked, `thread.to_pointer()` is the `lua_State` of a live thread of this VM (a
-    // `Thread` value keeps it alive). The slot pointer stays valid while the VM lives: slots sit in a `Vec`
-    // that never reallocates, inside meters kept in the VM's app data.
-    unsafe {
-        lua.exec_raw::<()>(thread.clone(), |state| {
-            let thread_state = ffi::lua_tothread(state, -1);
-            if !thread_state.is_null() {
-                ffi::lua_setmemcat(thread_state, c_int::from(lease.category));
-                ffi::lua_setthreaddata(thread_state, (slot | MAIN) as *mut c_void);
-            }
-        })
-    }
+    // SAFETY: `exec_raw_lua` holds the VM's lock (no protected call: these setters cannot raise), and
+    // `thread.state()` is the `lua_State` of a live thread of this VM (the `Thread` value keeps it alive). The
+    // slot pointer stays valid while the VM lives: slots sit in a `Vec` that never reallocates, inside meters
+    // kept in the VM's app data.
+    lua.exec_raw_lua(|_| unsafe {
+        ffi::lua_setmemcat(thread.state(), c_int::from(lease.category));
+        ffi::lua_setthreaddata(thread.state(), (slot | MAIN) as *mut c_void);
+    });
+    Ok(())
 }
 
 /// Undoes [`bind`] (the thread may be recycled by mlua for another use).
 pub fn unbind(lua: &Lua, thread: &Thread) {
     // SAFETY: as in `bind`; clearing the thread data and category touches only this thread's fields.
-    let _ = unsafe {
-        lua.exec_raw::<()>(thread.clone(), |state| {
-            let thread_state = ffi::lua_tothread(state, -1);
-            if !thread_state.is_null() {
-                ffi::lua_setthreaddata(thread_state, std::ptr::null_mut());
-                ffi::lua_setmemcat(thread_state, 0);
-            }
-        })
-    };
+    lua.exec_raw_lua(|_| unsafe {
+        ffi::lua_setthreaddata(thread.state(), std::ptr::null_mut());
+        ffi::lua_setmemcat(thread.state(), 0);
+    });
 }
 
 /// The slot a thread is metered by, and whether it is the process's main thread.

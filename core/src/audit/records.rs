@@ -132,8 +132,7 @@ impl serde::Serialize for Pairs<'_> {
 }
 
 /// The fields of a `proc.spawn` record (`docs/audit-log.md`, "Lifecycle"), borrowed and written in this
-/// order with no map in between.
-#[derive(serde::Serialize)]
+/// order with no map in between ([`JsonObject`]).
 pub(crate) struct SpawnRecord<'a> {
     pub(crate) pid: &'a str,
     pub(crate) parent: Option<&'a str>,
@@ -152,15 +151,39 @@ pub(crate) struct SpawnRecord<'a> {
 }
 
 /// `limits` of a `proc.spawn` record: mailbox messages, memory bytes, compute units.
-#[derive(serde::Serialize)]
 pub(crate) struct SpawnLimits {
     pub(crate) mailbox: usize,
     pub(crate) memory: u64,
     pub(crate) compute: u64,
 }
 
+impl super::Fields for SpawnRecord<'_> {
+    fn write_object(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let mut o = JsonObject::open(out);
+        o.str("pid", self.pid);
+        o.opt_str("parent", self.parent);
+        o.str("entry", self.entry);
+        o.str("host", self.host);
+        o.opt_str("actor", self.actor);
+        o.strs("scopes", self.scopes);
+        o.bool("monitored", self.monitored);
+        o.bool("linked", self.linked);
+        o.u64("args_bytes", self.args_bytes as u64);
+        o.u64s("grants", self.grants);
+        let limits = &self.limits;
+        o.object("limits", |l| {
+            l.u64("mailbox", limits.mailbox as u64);
+            l.u64("memory", limits.memory);
+            l.u64("compute", limits.compute);
+        });
+        o.str("node", self.node);
+        o.u64("incarnation", self.incarnation);
+        o.close();
+        Ok(())
+    }
+}
+
 /// The fields of a `proc.exit` record (`docs/audit-log.md`, "Lifecycle"), borrowed.
-#[derive(serde::Serialize)]
 pub(crate) struct ExitRecord<'a> {
     pub(crate) pid: &'a str,
     pub(crate) entry: &'a str,
@@ -174,7 +197,6 @@ pub(crate) struct ExitRecord<'a> {
 }
 
 /// `counters` of a `proc.exit` record.
-#[derive(serde::Serialize)]
 pub(crate) struct ExitCounters {
     pub(crate) messages_in: u64,
     pub(crate) messages_out: u64,
@@ -183,12 +205,240 @@ pub(crate) struct ExitCounters {
     pub(crate) wall_us: u64,
 }
 
+impl super::Fields for ExitRecord<'_> {
+    fn write_object(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let mut o = JsonObject::open(out);
+        o.str("pid", self.pid);
+        o.str("entry", self.entry);
+        o.opt_str("actor", self.actor);
+        o.str("reason", self.reason);
+        o.opt_str("error", self.error);
+        let c = &self.counters;
+        o.object("counters", |o| {
+            o.u64("messages_in", c.messages_in);
+            o.u64("messages_out", c.messages_out);
+            o.u64("peak_memory_bytes", c.peak_memory_bytes);
+            o.u64("instructions", c.instructions);
+            o.u64("wall_us", c.wall_us);
+        });
+        o.str("node", self.node);
+        o.u64("incarnation", self.incarnation);
+        o.close();
+        Ok(())
+    }
+}
+
+/// A JSON object written field by field into a record's buffer, for the lifecycle records every spawn
+/// writes: the field names are this module's constants, written as they are; a string value is copied
+/// when it holds nothing JSON escapes (PIDs and ids, in practice) and escaped by `serde_json` otherwise, so
+/// the bytes are those `serde_json` writes for the same fields.
+pub(crate) struct JsonObject<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> JsonObject<'o> {
+    /// Starts an object at the end of `out`.
+    pub(crate) fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        JsonObject { out, first: true }
+    }
+
+    /// Ends the object.
+    pub(crate) fn close(self) {
+        self.out.push(b'}');
+    }
+
+    fn name(&mut self, name: &str) {
+        if !std::mem::replace(&mut self.first, false) {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    pub(crate) fn str(&mut self, name: &str, value: &str) {
+        self.name(name);
+        push_json_str(self.out, value);
+    }
+
+    pub(crate) fn opt_str(&mut self, name: &str, value: Option<&str>) {
+        match value {
+            Some(value) => self.str(name, value),
+            None => {
+                self.name(name);
+                self.out.extend_from_slice(b"null");
+            }
+        }
+    }
+
+    pub(crate) fn u64(&mut self, name: &str, value: u64) {
+        self.name(name);
+        self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    pub(crate) fn bool(&mut self, name: &str, value: bool) {
+        self.name(name);
+        self.out.extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    pub(crate) fn strs(&mut self, name: &str, values: &[String]) {
+        self.name(name);
+        self.out.push(b'[');
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            push_json_str(self.out, value);
+        }
+        self.out.push(b']');
+    }
+
+    pub(crate) fn u64s(&mut self, name: &str, values: &[u64]) {
+        self.name(name);
+        self.out.push(b'[');
+        let mut digits = itoa::Buffer::new();
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(digits.format(*value).as_bytes());
+        }
+        self.out.push(b']');
+    }
+
+    pub(crate) fn object(&mut self, name: &str, fields: impl FnOnce(&mut JsonObject<'_>)) {
+        self.name(name);
+        let mut inner = JsonObject::open(self.out);
+        fields(&mut inner);
+        inner.close();
+    }
+}
+
+/// Appends `value` as a JSON string: as it is when no byte needs escaping (JSON escapes only `"`, `\` and
+/// control characters below 0x20), else escaped by `serde_json`.
+fn push_json_str(out: &mut Vec<u8>, value: &str) {
+    // A fold rather than `all`: no early exit, so it runs over whole words at a time.
+    let dirty = value.as_bytes().iter().fold(0u8, |dirty, &b| dirty | u8::from(b < 0x20 || b == b'"' || b == b'\\'));
+    let clean = dirty == 0;
+    if clean {
+        out.reserve(value.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    } else if serde_json::to_writer(&mut *out, value).is_err() {
+        // Writing a string into a Vec cannot fail; were it to, the record still holds a valid string.
+        out.extend_from_slice(b"\"\"");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn set(policies: &str) -> Result<PolicySet, String> {
         PolicySet::from_files(&[("a.cedar".into(), policies.into())]).map_err(|e| e.to_string())
+    }
+
+    /// A string is written byte for byte as `serde_json` writes it, whatever it holds.
+    #[test]
+    fn a_string_is_written_as_serde_json_writes_it() {
+        let mut samples: Vec<String> = (0u8..0x80).map(|b| format!("a{}b", b as char)).collect();
+        samples.extend(
+            [
+                "",
+                "{local@18c2|app:processes|5}",
+                "quote\"d",
+                "back\\slash",
+                "tab\tnew\nline",
+                "\u{7f}",
+                "é日本🦀",
+                "\u{1f}x",
+            ]
+            .map(String::from),
+        );
+        for sample in &samples {
+            let mut ours = Vec::new();
+            push_json_str(&mut ours, sample);
+            let theirs = serde_json::to_vec(sample).unwrap_or_default();
+            assert_eq!(ours, theirs, "{sample:?}");
+        }
+    }
+
+    /// The lifecycle records hold the documented fields in the documented order, and stay valid JSON with
+    /// hostile text in them.
+    #[test]
+    fn lifecycle_records_are_json_objects_in_field_order() {
+        use crate::audit::Fields;
+        let scopes = vec!["a\"b".to_string(), "c".to_string()];
+        let spawn = SpawnRecord {
+            pid: "{n@1|h|2}",
+            parent: None,
+            entry: "app:w\n",
+            host: "app:h",
+            actor: Some("user:\u{0}"),
+            scopes: &scopes,
+            monitored: true,
+            linked: false,
+            args_bytes: 52,
+            grants: &[7, 9],
+            limits: SpawnLimits { mailbox: 256, memory: u64::MAX, compute: 0 },
+            node: "local",
+            incarnation: 3,
+        };
+        let mut out = Vec::new();
+        assert!(spawn.write_object(&mut out).is_ok());
+        let parsed: Json = serde_json::from_slice(&out).unwrap_or_default();
+        assert_eq!(
+            parsed,
+            json!({"pid": "{n@1|h|2}", "parent": null, "entry": "app:w\n", "host": "app:h", "actor": "user:\u{0}",
+                   "scopes": ["a\"b", "c"], "monitored": true, "linked": false, "args_bytes": 52, "grants": [7, 9],
+                   "limits": {"mailbox": 256, "memory": u64::MAX, "compute": 0}, "node": "local", "incarnation": 3})
+        );
+        let text = String::from_utf8_lossy(&out);
+        let order = [
+            "\"pid\"",
+            "\"parent\"",
+            "\"entry\"",
+            "\"host\"",
+            "\"actor\"",
+            "\"scopes\"",
+            "\"monitored\"",
+            "\"linked\"",
+            "\"args_bytes\"",
+            "\"grants\"",
+            "\"limits\"",
+            "\"node\"",
+            "\"incarnation\"",
+        ];
+        let at: Vec<usize> = order.iter().map(|k| text.find(k).unwrap_or(usize::MAX)).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        let exit = ExitRecord {
+            pid: "{n@1|h|2}",
+            entry: "app:w",
+            actor: None,
+            reason: "error",
+            error: Some("boom \"quoted\"\n"),
+            counters: ExitCounters {
+                messages_in: 1,
+                messages_out: 2,
+                peak_memory_bytes: 3,
+                instructions: 4,
+                wall_us: 5,
+            },
+            node: "local",
+            incarnation: 3,
+        };
+        let mut out = Vec::new();
+        assert!(exit.write_object(&mut out).is_ok());
+        let parsed: Json = serde_json::from_slice(&out).unwrap_or_default();
+        assert_eq!(
+            parsed,
+            json!({"pid": "{n@1|h|2}", "entry": "app:w", "actor": null, "reason": "error", "error": "boom \"quoted\"\n",
+                   "counters": {"messages_in": 1, "messages_out": 2, "peak_memory_bytes": 3, "instructions": 4,
+                   "wall_us": 5}, "node": "local", "incarnation": 3})
+        );
     }
 
     #[test]
