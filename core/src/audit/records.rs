@@ -54,20 +54,16 @@ pub fn policy_reject(source: &Path, in_force: &PolicySet, problems: &[Problem]) 
 }
 
 /// The fields of an `authz.decision` record (`docs/audit-log.md`), borrowed from the request and the decision
-/// and serialised straight into the writer's batch: no map, no per-field `format!`.
-#[derive(serde::Serialize)]
+/// and written straight into the writer's batch field by field ([`JsonObject`]); `node`, `incarnation`,
+/// `target_entry`, `target_actor`, `via` and `context` are left out when `None`.
 pub(crate) struct DecisionRecord<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) node: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) incarnation: Option<u64>,
     pub(crate) op: u64,
     pub(crate) principal: Option<&'a str>,
     pub(crate) action: &'a str,
     pub(crate) resource: super::summary::Shown<'a, corral_policy::Resource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) target_entry: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) target_actor: Option<&'a str>,
     pub(crate) decision: &'static str,
     pub(crate) basis: &'static str,
@@ -82,10 +78,49 @@ pub(crate) struct DecisionRecord<'a> {
     pub(crate) eval_us: f64,
     pub(crate) level: &'static str,
     /// `"api"` for a request of a node's API caller (no PID: a bearer token's actor); absent otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) via: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) context: Option<RequestContext<'a>>,
+}
+
+impl super::Fields for DecisionRecord<'_> {
+    fn write_object(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let mut o = JsonObject::open(out);
+        if let Some(node) = self.node {
+            o.str("node", node);
+        }
+        if let Some(incarnation) = self.incarnation {
+            o.u64("incarnation", incarnation);
+        }
+        o.u64("op", self.op);
+        o.opt_str("principal", self.principal);
+        o.str("action", self.action);
+        o.display("resource", self.resource.0);
+        if let Some(entry) = self.target_entry {
+            o.str("target_entry", entry);
+        }
+        if let Some(actor) = self.target_actor {
+            o.str("target_actor", actor);
+        }
+        o.str("decision", self.decision);
+        o.str("basis", self.basis);
+        o.strs("policies", self.policies);
+        o.strs("errors", self.errors);
+        o.str("revision", self.revision);
+        o.bool("cached", self.cached);
+        o.opt_str("pid", self.pid);
+        o.opt_str("entry", self.entry);
+        o.strs("scopes", self.scopes);
+        o.f64("eval_us", self.eval_us);
+        o.str("level", self.level);
+        if let Some(via) = self.via {
+            o.str("via", via);
+        }
+        if let Some(context) = &self.context {
+            o.serde("context", context)?;
+        }
+        o.close();
+        Ok(())
+    }
 }
 
 /// `context` of a decision at level `request`: the request's context attributes and `payload_bytes`.
@@ -308,6 +343,31 @@ impl<'o> JsonObject<'o> {
         self.out.push(b']');
     }
 
+    /// A number as `serde_json` writes it (shortest round trip), `null` when not finite.
+    pub(crate) fn f64(&mut self, name: &str, value: f64) {
+        self.name(name);
+        if value.is_finite() {
+            self.out.extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
+        } else {
+            self.out.extend_from_slice(b"null");
+        }
+    }
+
+    /// A value's `Display` text as a string.
+    pub(crate) fn display(&mut self, name: &str, value: &impl std::fmt::Display) {
+        use std::fmt::Write;
+        self.name(name);
+        self.out.push(b'"');
+        let _ = write!(Escaping(self.out), "{value}");
+        self.out.push(b'"');
+    }
+
+    /// Any serialisable value, by `serde_json`. Errors: as `serde_json`'s.
+    pub(crate) fn serde(&mut self, name: &str, value: &impl serde::Serialize) -> serde_json::Result<()> {
+        self.name(name);
+        serde_json::to_writer(&mut *self.out, value)
+    }
+
     pub(crate) fn object(&mut self, name: &str, fields: impl FnOnce(&mut JsonObject<'_>)) {
         self.name(name);
         let mut inner = JsonObject::open(self.out);
@@ -316,11 +376,28 @@ impl<'o> JsonObject<'o> {
     }
 }
 
+/// Writes text into a JSON string's contents (between its quotes), escaped as [`push_json_str`] does.
+struct Escaping<'o>(&'o mut Vec<u8>);
+
+impl std::fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        let at = self.0.len();
+        push_json_str(self.0, text);
+        // Without the quotes `push_json_str` put around it.
+        self.0.remove(at);
+        self.0.pop();
+        Ok(())
+    }
+}
+
 /// Appends `value` as a JSON string: as it is when no byte needs escaping (JSON escapes only `"`, `\` and
 /// control characters below 0x20), else escaped by `serde_json`.
 fn push_json_str(out: &mut Vec<u8>, value: &str) {
     // A fold rather than `all`: no early exit, so it runs over whole words at a time.
-    let dirty = value.as_bytes().iter().fold(0u8, |dirty, &b| dirty | u8::from(b < 0x20 || b == b'"' || b == b'\\'));
+    let dirty = value
+        .as_bytes()
+        .iter()
+        .fold(0u8, |dirty, &b| dirty | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\'));
     let clean = dirty == 0;
     if clean {
         out.reserve(value.len() + 2);
@@ -439,6 +516,60 @@ mod tests {
                    "counters": {"messages_in": 1, "messages_out": 2, "peak_memory_bytes": 3, "instructions": 4,
                    "wall_us": 5}, "node": "local", "incarnation": 3})
         );
+    }
+
+    /// A decision record holds what `serde_json` would write for the same fields: the optional ones left out
+    /// when `None`, the resource's Cedar text escaped, the evaluation time as the shortest number.
+    #[test]
+    fn a_decision_record_is_the_documented_object() {
+        use crate::audit::Fields;
+        use corral_policy::{AttrValue, Resource};
+        let resource = Resource::Entry { id: "app:\"odd\"\n".into() };
+        let policies = vec!["p1".to_string()];
+        let attrs = vec![("topic".to_string(), AttrValue::from("t\"x"))];
+        let record = |context, node| DecisionRecord {
+            node,
+            incarnation: node.map(|_| 9),
+            op: 4,
+            principal: Some("user:alice"),
+            action: "process.spawn",
+            resource: super::super::summary::Shown(&resource),
+            target_entry: None,
+            target_actor: Some("user:bob"),
+            decision: "allow",
+            basis: "permit",
+            policies: &policies,
+            errors: &[],
+            revision: "rev",
+            cached: false,
+            pid: None,
+            entry: Some("app:main"),
+            scopes: &[],
+            eval_us: 12.3,
+            level: "request",
+            via: Some("api"),
+            context,
+        };
+        let mut out = Vec::new();
+        let full = record(Some(RequestContext { attrs: &attrs, payload_bytes: Some(5) }), Some("local"));
+        assert!(full.write_object(&mut out).is_ok());
+        let parsed: Json = serde_json::from_slice(&out).unwrap_or_default();
+        assert_eq!(
+            parsed,
+            json!({"node": "local", "incarnation": 9, "op": 4, "principal": "user:alice", "action": "process.spawn",
+                   "resource": resource.to_string(), "target_actor": "user:bob", "decision": "allow",
+                   "basis": "permit", "policies": ["p1"], "errors": [], "revision": "rev", "cached": false,
+                   "pid": null, "entry": "app:main", "scopes": [], "eval_us": 12.3, "level": "request",
+                   "via": "api", "context": {"topic": "t\"x", "payload_bytes": 5}})
+        );
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(text.contains(&format!("\"eval_us\":{},", serde_json::to_string(&12.3).unwrap_or_default())));
+        let mut out = Vec::new();
+        assert!(record(None, None).write_object(&mut out).is_ok());
+        let parsed: Json = serde_json::from_slice(&out).unwrap_or_default();
+        for absent in ["node", "incarnation", "target_entry", "context"] {
+            assert!(parsed.get(absent).is_none(), "{absent} is left out: {parsed}");
+        }
     }
 
     #[test]
