@@ -11,9 +11,10 @@
 //!
 //! Lookups hash the borrowed [`Request`] and allocate nothing. The owned [`Key`] and the borrowed view hash
 //! and compare through the same functions, and the cache (`quick_cache`, bounded, with eviction) hashes
-//! both with its one hasher, for lookups and inserts alike.
+//! both with its one hasher ([`KeyHasher`]), for lookups and inserts alike.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use quick_cache::Equivalent;
 
@@ -22,6 +23,11 @@ use crate::request::{Actor, AttrValue, Decision, Request, Resource};
 
 /// Decisions kept at most (across the cache's shards); past that the least useful are evicted one by one.
 pub(crate) const CAPACITY: usize = 32 * 1024;
+
+/// The hasher of the cache's keys, for lookups and inserts alike: foldhash, seeded per cache, so a tenant
+/// cannot aim its keys at one bucket. Its `write` folds a slice's length in, so [`feed`] writes strings as
+/// their bytes alone (no terminator). A collision only costs a comparison: equal hashes are compared whole.
+pub(crate) type KeyHasher = foldhash::fast::RandomState;
 
 /// Nesting followed when hashing or comparing a shape. Deeper values are refused by `convert` anyway; past
 /// this depth two shapes compare unequal, which is a miss, never a wrong hit.
@@ -49,29 +55,39 @@ const INLINE: usize = 8;
 struct Borrowed<'r, 'a> {
     request: &'r Request<'a>,
     observed: &'r Observed,
-    /// How the first [`INLINE`] context attributes enter the key, looked up once for hashing and comparing.
-    kept: [(Kept, u32); INLINE],
+    /// Of the first [`INLINE`] context attributes, those that enter the key (the first `entered`): index in
+    /// the context, how it enters, number. Looked up once for hashing and comparing.
+    kept: [(u8, Kept, u32); INLINE],
+    entered: usize,
 }
 
 impl<'r, 'a> Borrowed<'r, 'a> {
     fn new(request: &'r Request<'a>, observed: &'r Observed) -> Self {
-        let mut kept = [(Kept::Dropped, UNNUMBERED); INLINE];
-        for (slot, (name, _)) in kept.iter_mut().zip(request.context) {
-            *slot = observed.slot(name);
+        let mut kept = [(0, Kept::Dropped, UNNUMBERED); INLINE];
+        let mut entered = 0;
+        for ((name, _), index) in request.context.iter().take(INLINE).zip(0u8..) {
+            let (how, slot) = observed.slot(name);
+            if how != Kept::Dropped
+                && let Some(entry) = kept.get_mut(entered)
+            {
+                *entry = (index, how, slot);
+                entered += 1;
+            }
         }
-        Borrowed { request, observed, kept }
+        Borrowed { request, observed, kept, entered }
     }
 
     fn context(&self) -> impl Iterator<Item = Attr<'_>> {
-        self.request
-            .context
-            .iter()
-            .enumerate()
-            .map(|(i, (name, value))| {
-                let (kept, slot) = self.kept.get(i).copied().unwrap_or_else(|| self.observed.slot(name));
-                (name.as_str(), value, kept, slot)
-            })
-            .filter(|(_, _, kept, _)| *kept != Kept::Dropped)
+        let context = self.request.context;
+        let inline = self.kept.get(..self.entered).unwrap_or_default().iter().filter_map(|&(index, kept, slot)| {
+            let (name, value) = context.get(usize::from(index))?;
+            Some((name.as_str(), value, kept, slot))
+        });
+        let rest = context.get(INLINE..).unwrap_or_default().iter().filter_map(|(name, value)| {
+            let (kept, slot) = self.observed.slot(name);
+            (kept != Kept::Dropped).then_some((name.as_str(), value, kept, slot))
+        });
+        inline.chain(rest)
     }
 }
 
@@ -84,7 +100,8 @@ impl Key {
     }
 }
 
-/// Feeds `state` what the key holds: the one sequence both [`Key`] and [`Borrowed`] hash.
+/// Feeds `state` what the key holds: the one sequence both [`Key`] and [`Borrowed`] hash. The fixed-size
+/// parts go in one word; strings as their bytes ([`KeyHasher`] tells lengths apart).
 #[allow(clippy::too_many_arguments, reason = "the parts of a key, owned or borrowed")]
 fn feed<'v, H: Hasher>(
     state: &mut H,
@@ -96,39 +113,113 @@ fn feed<'v, H: Hasher>(
     context: impl Iterator<Item = Attr<'v>>,
     scopes: &[String],
 ) {
-    principal.hash(state);
+    // How many meta entries and scopes, truncated: the parts that follow are hashed whole anyway.
+    let (present, meta) = principal.map_or((0, 0), |actor| (1, actor.meta.len() as u64 & 0xffff));
+    let counts = present | u64::from(pid) << 1 | u64::from(kind(resource)) << 2 | (scopes.len() as u64 & 0xff) << 8;
+    state.write_u64(u64::from(number) | counts << 32 | meta << 48);
+    if let Some(actor) = principal {
+        text(state, &actor.id);
+        for (name, value) in &actor.meta {
+            text(state, name);
+            hash_value(state, value, 0);
+        }
+    }
     // A number stands for a name: within one set, one action (or attribute of it) has one number.
-    state.write_u32(number);
     if number == UNNUMBERED {
-        action.hash(state);
+        text(state, action);
     }
-    hash_resource(state, resource, pid);
-    for (name, value, kept, slot) in context {
-        state.write_u32(slot);
-        if slot == UNNUMBERED {
-            name.hash(state);
-        }
-        match kept {
-            Kept::Value => value.hash(state),
-            Kept::Shape | Kept::Dropped => hash_shape(state, value, 0),
-        }
-    }
-    state.write_u8(0);
-    scopes.hash(state);
-}
-
-fn hash_resource<H: Hasher>(state: &mut H, resource: &Resource, pid: bool) {
-    std::mem::discriminant(resource).hash(state);
     match resource {
         Resource::Process { pid: id, entry, host, actor } => {
             if pid {
-                id.hash(state);
+                text(state, id);
             }
-            entry.hash(state);
-            host.hash(state);
-            actor.hash(state);
+            text(state, entry);
+            text(state, host);
+            text(state, actor);
         }
-        other => other.id().hash(state),
+        other => text(state, other.id()),
+    }
+    for (name, value, kept, slot) in context {
+        state.write_u32(slot);
+        if slot == UNNUMBERED {
+            text(state, name);
+        }
+        match kept {
+            Kept::Value => hash_value(state, value, 0),
+            Kept::Shape | Kept::Dropped => hash_shape(state, value, 0),
+        }
+    }
+    for scope in scopes {
+        text(state, scope);
+    }
+}
+
+/// A string's bytes: [`KeyHasher`] folds the length in.
+fn text<H: Hasher>(state: &mut H, text: &str) {
+    state.write(text.as_bytes());
+}
+
+/// The resource's variant, numbered.
+fn kind(resource: &Resource) -> u8 {
+    match resource {
+        Resource::Entry { .. } => 0,
+        Resource::Host { .. } => 1,
+        Resource::Process { .. } => 2,
+        Resource::Name { .. } => 3,
+        Resource::Capability { .. } => 4,
+        Resource::App { .. } => 5,
+        Resource::EventSystem { .. } => 6,
+    }
+}
+
+/// Hashes a value: its kind and its contents. Past [`MAX_SHAPE_DEPTH`] nothing more is hashed (equality,
+/// which decides, still compares all of it).
+fn hash_value<H: Hasher>(state: &mut H, value: &AttrValue, depth: usize) {
+    if depth > MAX_SHAPE_DEPTH {
+        return;
+    }
+    match value {
+        AttrValue::Bool(b) => state.write_u8(u8::from(*b)),
+        AttrValue::Long(n) => {
+            state.write_u8(2);
+            state.write_i64(*n);
+        }
+        AttrValue::Str(s) => {
+            state.write_u8(3);
+            text(state, s);
+        }
+        AttrValue::Set(items) => {
+            state.write_u8(4);
+            state.write_usize(items.len());
+            items.iter().for_each(|item| hash_value(state, item, depth + 1));
+        }
+        AttrValue::Record(fields) => {
+            state.write_u8(5);
+            state.write_usize(fields.len());
+            for (key, field) in fields {
+                text(state, key);
+                hash_value(state, field, depth + 1);
+            }
+        }
+    }
+}
+
+/// Whether two texts of a process resource are the same: a process's PID, entry, host and actor are made
+/// once and shared by every request about it, so the pointers are the same most of the time.
+fn same_text(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
+/// Whether two principals are the same: id and meta.
+fn same_actor(a: &Actor, b: &Actor) -> bool {
+    a.id == b.id && a.meta.len() == b.meta.len() && (a.meta.is_empty() || a.meta == b.meta)
+}
+
+fn same_principal(a: Option<&Actor>, b: Option<&Actor>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same_actor(a, b),
+        (None, None) => true,
+        _ => false,
     }
 }
 
@@ -137,7 +228,12 @@ fn same_resource(a: &Resource, b: &Resource, pid: bool) -> bool {
         (
             Resource::Process { pid: a_pid, entry: a_entry, host: a_host, actor: a_actor },
             Resource::Process { pid: b_pid, entry: b_entry, host: b_host, actor: b_actor },
-        ) => (!pid || a_pid == b_pid) && a_entry == b_entry && a_host == b_host && a_actor == b_actor,
+        ) => {
+            (!pid || same_text(a_pid, b_pid))
+                && same_text(a_entry, b_entry)
+                && same_text(a_host, b_host)
+                && same_text(a_actor, b_actor)
+        }
         _ => a == b,
     }
 }
@@ -161,7 +257,7 @@ fn hash_shape<H: Hasher>(state: &mut H, value: &AttrValue, depth: usize) {
             state.write_u8(4);
             state.write_usize(fields.len());
             for (key, field) in fields {
-                key.hash(state);
+                text(state, key);
                 hash_shape(state, field, depth + 1);
             }
         }
@@ -217,8 +313,8 @@ impl Hash for Key {
 
 impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
-        self.principal == other.principal
-            && self.number == other.number
+        self.number == other.number
+            && same_principal(self.principal.as_ref(), other.principal.as_ref())
             && (self.number != UNNUMBERED || self.action == other.action)
             && self.pid == other.pid
             && same_resource(&self.resource, &other.resource, self.pid)
@@ -240,8 +336,8 @@ impl Hash for Borrowed<'_, '_> {
 impl Equivalent<Key> for Borrowed<'_, '_> {
     fn equivalent(&self, key: &Key) -> bool {
         let r = self.request;
-        r.principal == key.principal.as_ref()
-            && self.observed.action == key.number
+        self.observed.action == key.number
+            && same_principal(r.principal, key.principal.as_ref())
             && (key.number != UNNUMBERED || r.action == key.action)
             && self.observed.pid == key.pid
             && same_resource(r.resource, &key.resource, key.pid)
@@ -253,7 +349,7 @@ impl Equivalent<Key> for Borrowed<'_, '_> {
 /// Decisions by request, for one policy set: a bounded concurrent map (sharded, each shard under its own
 /// lock) that evicts entries one at a time when full.
 pub(crate) struct DecisionCache {
-    map: quick_cache::sync::Cache<Key, Decision>,
+    map: quick_cache::sync::Cache<Key, Decision, quick_cache::UnitWeighter, KeyHasher>,
 }
 
 impl Default for DecisionCache {
@@ -265,14 +361,21 @@ impl Default for DecisionCache {
 impl DecisionCache {
     /// An empty cache of at most `capacity` decisions.
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        DecisionCache { map: quick_cache::sync::Cache::new(capacity.max(1)) }
+        let capacity = capacity.max(1);
+        let map = quick_cache::sync::Cache::with(
+            capacity,
+            capacity as u64,
+            quick_cache::UnitWeighter,
+            KeyHasher::default(),
+            quick_cache::sync::DefaultLifecycle::default(),
+        );
+        DecisionCache { map }
     }
 
     /// The cached decision for `request` keyed by `observed`, marked [`Decision::cached`].
     pub(crate) fn get(&self, request: &Request<'_>, observed: &Observed) -> Option<Decision> {
-        let mut decision = self.map.get(&Borrowed::new(request, observed))?;
-        decision.cached = true;
-        Some(decision)
+        // Stored marked: a hit is a copy of one reference.
+        self.map.get(&Borrowed::new(request, observed))
     }
 
     /// Remembers `decision` for `request` keyed by `observed`.
@@ -290,7 +393,7 @@ impl DecisionCache {
                 .collect(),
             scopes: request.scopes.to_vec(),
         };
-        self.map.insert(key, decision.marked(false));
+        self.map.insert(key, decision.marked(true));
     }
 
     /// How many decisions are cached.
@@ -332,7 +435,7 @@ mod tests {
             context: vec![("pid".to_owned(), AttrValue::from("<1>"), Kept::Value, UNNUMBERED)],
             scopes: scopes.to_vec(),
         };
-        let hasher = quick_cache::DefaultHashBuilder::default();
+        let hasher = KeyHasher::default();
         let borrowed = Borrowed::new(&request, &EXACT);
         assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(&key));
         assert!(borrowed.equivalent(&key));
@@ -381,7 +484,7 @@ mod tests {
         let (p1, p2) = (process("p1"), process("p2"));
         let (base, unread, read) = (context("x", "v"), context("x", "w"), context("y", "v"));
         cache.insert(&request(&actor, &p1, &base), &observed, &decision(true));
-        let hasher = quick_cache::DefaultHashBuilder::default();
+        let hasher = KeyHasher::default();
         let key_of = |r: &Request<'_>| {
             let b = Borrowed::new(r, &observed);
             let key = Key {
@@ -404,6 +507,74 @@ mod tests {
         typed[5].1 = AttrValue::from(5);
         assert!(cache.get(&request(&actor, &p1, &typed), &observed).is_none(), "a shape differs");
         Ok(())
+    }
+
+    /// A process's texts are compared by pointer first, then by value: the same texts in other allocations
+    /// are the same key, and texts that differ (even where their concatenation is the same) are not.
+    #[test]
+    fn process_texts_are_keyed_by_value_not_by_allocation() {
+        let observed = Observed::with(false, &[], Kept::Dropped);
+        let cache = DecisionCache::with_capacity(100);
+        let actor = Actor::new("user:alice");
+        let process = |entry: &str, host: &str| Resource::Process {
+            pid: "p1".into(),
+            entry: entry.into(),
+            host: host.into(),
+            actor: "user:alice".into(),
+        };
+        let stored = process("a.w:ab", "c");
+        cache.insert(&request(&actor, &stored, &[]), &observed, &decision(true));
+        assert!(cache.get(&request(&actor, &stored, &[]), &observed).is_some(), "the same allocations");
+        let copy = process("a.w:ab", "c");
+        assert!(cache.get(&request(&actor, &copy, &[]), &observed).is_some(), "equal texts, other allocations");
+        for (entry, host) in [("a.w:a", "bc"), ("a.w:abc", ""), ("a.w:ab", "d"), ("a.w:ac", "c")] {
+            let other = process(entry, host);
+            assert!(cache.get(&request(&actor, &other, &[]), &observed).is_none(), "{entry} {host}");
+        }
+    }
+
+    /// Attributes that do not enter the key (here `b`, undeclared) may sit between those that do: the key
+    /// skips them in hashing and comparing, owned or borrowed.
+    #[test]
+    fn dropped_attributes_between_kept_ones_are_skipped() {
+        let observed = Observed::with(false, &[("a", Kept::Value), ("c", Kept::Shape)], Kept::Dropped);
+        let cache = DecisionCache::with_capacity(100);
+        let actor = Actor::new("user:alice");
+        let resource = Resource::Name { name: "svc".into() };
+        let context = |a: AttrValue, b: AttrValue, c: AttrValue| -> Vec<(String, AttrValue)> {
+            vec![("a".to_owned(), a), ("b".to_owned(), b), ("c".to_owned(), c)]
+        };
+        let base = context("x".into(), "y".into(), "z".into());
+        let request = request(&actor, &resource, &base);
+        cache.insert(&request, &observed, &decision(true));
+        let hasher = KeyHasher::default();
+        let borrowed = Borrowed::new(&request, &observed);
+        let key = Key {
+            principal: Some(actor.clone()),
+            number: UNNUMBERED,
+            action: "process.send".into(),
+            resource: resource.clone(),
+            pid: false,
+            context: borrowed.context().map(|(n, v, k, s)| (n.to_owned(), v.clone(), k, s)).collect(),
+            scopes: Vec::new(),
+        };
+        assert_eq!(key.context.len(), 2, "{:?}", key.context);
+        assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(&key));
+        assert!(borrowed.equivalent(&key));
+        let hits = [context("x".into(), 1.into(), "w".into()), base[..1].iter().chain(&base[2..]).cloned().collect()];
+        for hit in &hits {
+            let hit = Request { context: hit, ..request };
+            assert!(cache.get(&hit, &observed).is_some(), "{:?}", hit.context);
+        }
+        let misses = [
+            context("w".into(), "y".into(), "z".into()),
+            context("x".into(), "y".into(), 1.into()),
+            base[..2].to_vec(),
+        ];
+        for miss in &misses {
+            let miss = Request { context: miss, ..request };
+            assert!(cache.get(&miss, &observed).is_none(), "{:?}", miss.context);
+        }
     }
 
     #[test]

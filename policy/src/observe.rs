@@ -104,35 +104,46 @@ pub(crate) struct Observed {
 }
 
 /// Attribute names with how each enters the key. A few (a schema's context type declares a dozen or so) are
-/// found by a scan comparing lengths first, cheaper than hashing the name; more are hashed.
+/// found by a scan of the names of the same length, cheaper than hashing the name; more are hashed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Attrs {
-    Few(Vec<(String, Kept)>),
+    /// Sorted by length, then name. The names of length `l` are `names[starts[l]..starts[l + 1]]`; a name
+    /// longer than any listed (`l + 1 >= starts.len()`) is not listed.
+    Few {
+        names: Vec<(String, Kept)>,
+        starts: Vec<u8>,
+    },
     Many(hashbrown::HashMap<String, (Kept, u32)>),
 }
 
 /// The number of an action or attribute that has none: its name is keyed instead.
 pub(crate) const UNNUMBERED: u32 = u32::MAX;
 
-/// At most this many attributes are scanned rather than hashed.
+/// At most this many attributes are scanned rather than hashed (fewer than `u8::MAX`: `starts` counts them
+/// in a `u8`).
 const SCANNED: usize = 24;
 
 impl Attrs {
     fn new(attrs: impl IntoIterator<Item = (String, Kept)>) -> Attrs {
-        let mut few: Vec<(String, Kept)> = attrs.into_iter().collect();
-        if few.len() <= SCANNED {
-            few.sort();
-            few.dedup_by(|a, b| a.0 == b.0);
-            Attrs::Few(few)
+        let mut names: Vec<(String, Kept)> = attrs.into_iter().collect();
+        if names.len() <= SCANNED {
+            names.sort_by(|a, b| (a.0.len(), &a.0, a.1).cmp(&(b.0.len(), &b.0, b.1)));
+            names.dedup_by(|a, b| a.0 == b.0);
+            let longest = names.last().map_or(0, |(name, _)| name.len());
+            // starts[l] = how many names are shorter than l, for l in 0..=longest + 1.
+            let starts = (0..=longest + 1)
+                .map(|l| u8::try_from(names.partition_point(|(name, _)| name.len() < l)).unwrap_or(u8::MAX))
+                .collect();
+            Attrs::Few { names, starts }
         } else {
-            let numbered = few.into_iter().zip(0u32..).map(|((name, kept), slot)| (name, (kept, slot)));
+            let numbered = names.into_iter().zip(0u32..).map(|((name, kept), slot)| (name, (kept, slot)));
             Attrs::Many(numbered.collect())
         }
     }
 
     fn is_empty(&self) -> bool {
         match self {
-            Attrs::Few(few) => few.is_empty(),
+            Attrs::Few { names, .. } => names.is_empty(),
             Attrs::Many(many) => many.is_empty(),
         }
     }
@@ -140,10 +151,14 @@ impl Attrs {
     /// How `name` enters the key, and its number (unique among the attributes).
     fn get(&self, name: &str) -> Option<(Kept, u32)> {
         match self {
-            Attrs::Few(few) => {
-                let (first, len) = (name.as_bytes().first(), name.len());
-                let same = |n: &str| n.len() == len && n.as_bytes().first() == first && n == name;
-                few.iter().zip(0u32..).find(|((n, _), _)| same(n)).map(|((_, kept), slot)| (*kept, slot))
+            Attrs::Few { names, starts } => {
+                let len = name.len();
+                let (start, end) = (*starts.get(len)?, *starts.get(len.checked_add(1)?)?);
+                let same_length = names.get(usize::from(start)..usize::from(end))?;
+                let first = name.as_bytes().first();
+                let mut numbered = same_length.iter().zip(u32::from(start)..);
+                let ((_, kept), slot) = numbered.find(|((n, _), _)| n.as_bytes().first() == first && n == name)?;
+                Some((*kept, slot))
             }
             Attrs::Many(many) => many.get(name).copied(),
         }
@@ -167,7 +182,12 @@ pub(crate) static EXACT: std::sync::LazyLock<Observed> = std::sync::LazyLock::ne
 impl Observed {
     /// The key of an action nothing is known about: every input, by value.
     pub(crate) fn exact() -> Observed {
-        Observed { pid: true, action: UNNUMBERED, attrs: Attrs::Few(Vec::new()), others: Kept::Value }
+        Observed {
+            pid: true,
+            action: UNNUMBERED,
+            attrs: Attrs::Few { names: Vec::new(), starts: Vec::new() },
+            others: Kept::Value,
+        }
     }
 
     /// A key that keeps the PID when `pid`, the attributes `attrs` as given, and others as `others`.
