@@ -139,6 +139,7 @@ pub(crate) fn is_marker(value: Option<&Value>) -> bool {
 /// What the VM's blocking functions share: the Luau wrapper that makes them (kept in the VM's app data).
 struct Glue {
     wrap: Function,
+    wrap_pair: Function,
 }
 
 /// Takes the wait the last parked call of `ctx`'s process left (`None` after a yield that was not a parked
@@ -157,6 +158,14 @@ local function settle(first, ...)
 end
 local function wrap(raw)
   return function(...) return settle(raw(...)) end
+end
+-- For a raw function that always answers a pair (`ch:receive()`): no vararg pass-through.
+local function wrap_pair(raw)
+  return function(...)
+    local first, second = raw(...)
+    if first == MARKER then return yield(MARKER) end
+    return first, second
+  end
 end
 local function forward(co, ok, first, ...)
   if ok and first == MARKER and co_status(co) == "suspended" then
@@ -187,7 +196,7 @@ local function spawn(f)
   if type(f) ~= "function" then error("coroutine.spawn takes a function, got a " .. type(f), 2) end
   adopt(co_create(f))
 end
-return wrap, resume, wrap_co, spawn
+return wrap, wrap_pair, resume, wrap_co, spawn
 "#;
 
 /// Installs the glue in a new VM: the [`Parked`] slot, and `coroutine.resume` / `coroutine.wrap` replaced by
@@ -208,7 +217,7 @@ pub fn install(lua: &Lua, wippy: bool) -> mlua::Result<()> {
         }
         Ok(())
     })?;
-    let (wrap, resume, wrap_co, spawn): (Function, Function, Function, Function) =
+    let (wrap, wrap_pair, resume, wrap_co, spawn): (Function, Function, Function, Function, Function) =
         lua.load(bytecode).set_name("=corral:block").set_mode(mlua::chunk::ChunkMode::Binary).into_function()?.call(
             (
                 marker(),
@@ -226,7 +235,7 @@ pub fn install(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     if wippy {
         coroutine.raw_set("spawn", spawn)?;
     }
-    lua.set_app_data(Glue { wrap });
+    lua.set_app_data(Glue { wrap, wrap_pair });
     Ok(())
 }
 
@@ -257,9 +266,17 @@ pub(crate) fn park(wait: Wait) -> mlua::Result<Value> {
 /// after [`park`]. For a raw function with typed arguments and results (no list made per call); most
 /// blocking calls use [`function`].
 pub(crate) fn wrap(lua: &Lua, raw: Function) -> mlua::Result<Function> {
-    let wrap = lua
-        .app_data_ref::<Glue>()
-        .map(|g| g.wrap.clone())
-        .ok_or_else(|| mlua::Error::runtime("block::install was not called on this VM"))?;
-    wrap.call(raw)
+    glue(lua, |g| &g.wrap)?.call(raw)
+}
+
+/// [`wrap`] for a raw function that always returns exactly two values (the marker and nil when it parks):
+/// its wrapper passes two values on rather than a list of any length.
+pub(crate) fn wrap_pair(lua: &Lua, raw: Function) -> mlua::Result<Function> {
+    glue(lua, |g| &g.wrap_pair)?.call(raw)
+}
+
+fn glue(lua: &Lua, which: impl FnOnce(&Glue) -> &Function) -> mlua::Result<Function> {
+    lua.app_data_ref::<Glue>()
+        .map(|g| which(&g).clone())
+        .ok_or_else(|| mlua::Error::runtime("block::install was not called on this VM"))
 }

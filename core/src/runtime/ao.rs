@@ -103,6 +103,10 @@ impl AoSummary {
     /// Forgets `pid`: the records still held back for it, by kind.
     fn flush(&mut self, pid: &str) -> Vec<(AoOutcome, Due)> {
         let mut out = Vec::new();
+        if self.slots.is_empty() {
+            // No AO process holds records back (the case for every exit of a node without AO processes).
+            return out;
+        }
         for outcome in [AoOutcome::HandlerError, AoOutcome::Unhandled] {
             if let Some(slot) = self.slots.remove(&(pid.to_string(), outcome))
                 && slot.suppressed > 0
@@ -143,10 +147,10 @@ impl Runtime {
 
     /// Writes the AO records still held back for `process` (it is exiting).
     pub(crate) fn flush_ao(&self, process: &Process) {
-        let pid = process.pid().to_string();
-        let held = lock(&self.inner.ao).flush(&pid);
+        let pid = process.pid().as_str();
+        let held = lock(&self.inner.ao).flush(pid);
         for (outcome, due) in held {
-            self.write_ao(&pid, outcome, due);
+            self.write_ao(pid, outcome, due);
         }
     }
 

@@ -144,7 +144,7 @@ fn blocking_methods(lua: &Lua) -> mlua::Result<Table> {
             None => Ok((block::park(Wait::Recv(chan.0.clone()))?, Value::Nil)),
         }
     })?;
-    methods.raw_set("receive", block::wrap(lua, receive)?)?;
+    methods.raw_set("receive", block::wrap_pair(lua, receive)?)?;
     methods.raw_set(
         "send",
         block::function(lua, |lua, args| {
