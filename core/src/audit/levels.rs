@@ -61,13 +61,13 @@ impl Levels {
 }
 
 /// Whether `text` matches `pattern`, where `*` matches any run of characters (including none).
+/// It runs for every decision (no list is made): the text must start with the part before the first `*`,
+/// end with the part after the last, and hold the parts between in order.
 fn matches(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
+    let Some((first, after)) = pattern.split_once('*') else { return text == pattern };
     let Some(mut rest) = text.strip_prefix(first) else { return false };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
-    for part in middle {
+    let (middle, last) = after.rsplit_once('*').unwrap_or(("", after));
+    for part in middle.split('*') {
         match rest.find(part) {
             Some(at) => rest = &rest[at + part.len()..],
             None => return false,
@@ -90,6 +90,34 @@ mod tests {
         assert!(!matches("process.send", "process.sender"));
         assert!(matches("*.link", "process.link"));
         assert!(!matches("*.link", "process.unlink.x"));
+    }
+
+    /// The matcher agrees with a plain split-and-scan over every pattern and text made of a few pieces.
+    #[test]
+    fn wildcards_match_as_a_split_and_scan_does() {
+        fn reference(pattern: &str, text: &str) -> bool {
+            let parts: Vec<&str> = pattern.split('*').collect();
+            let Some(mut rest) = text.strip_prefix(parts[0]) else { return false };
+            let Some((last, middle)) = parts[1..].split_last() else { return rest.is_empty() };
+            for part in middle {
+                match rest.find(part) {
+                    Some(at) => rest = &rest[at + part.len()..],
+                    None => return false,
+                }
+            }
+            rest.len() >= last.len() && rest.ends_with(last)
+        }
+        let pieces = ["", "*", "a", "b", "ab", ".", "a*b", "**"];
+        let mut words = vec![String::new()];
+        for _ in 0..3 {
+            words = words.iter().flat_map(|w| pieces.iter().map(move |p| format!("{w}{p}"))).collect();
+        }
+        let texts: Vec<String> = words.iter().map(|w| w.replace('*', "")).collect();
+        for pattern in &words {
+            for text in &texts {
+                assert_eq!(matches(pattern, text), reference(pattern, text), "{pattern:?} on {text:?}");
+            }
+        }
     }
 
     #[test]
