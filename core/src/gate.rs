@@ -377,10 +377,10 @@ pub enum OpKind {
 pub(crate) enum Subject {
     /// A spawn or exec of `entry` on `host`.
     Start {
-        /// Entry id.
-        entry: String,
-        /// Host id.
-        host: String,
+        /// Entry id (shared with the spawner's memo).
+        entry: Arc<str>,
+        /// Host id (shared with the spawner's memo).
+        host: Arc<str>,
     },
     /// A message to a process on a topic.
     Message {
@@ -448,7 +448,7 @@ impl Subject {
     /// Whether it is exactly `acted`.
     fn is(&self, acted: SubjectRef<'_>) -> bool {
         match (self, acted) {
-            (Subject::Start { entry, host }, SubjectRef::Start { entry: e, host: h }) => entry == e && host == h,
+            (Subject::Start { entry, host }, SubjectRef::Start { entry: e, host: h }) => **entry == *e && **host == *h,
             (Subject::Message { to, topic }, SubjectRef::Message { to: t, topic: p }) => to == t && **topic == *p,
             (Subject::Process(pid), SubjectRef::Process(p)) => pid == p,
             (Subject::Capability(c), SubjectRef::Capability(k)) => *c == k,
@@ -860,14 +860,15 @@ impl Gate {
             let remembered = lock(&memo.spawn);
             if let Some(spawn) = remembered.as_ref().filter(|spawn| {
                 spawn.asker.is(&policies, caller)
-                    && spawn.entry == entry
-                    && spawn.host == host
+                    && *spawn.entry == *entry
+                    && *spawn.host == *host
                     && (spawn.monitored, spawn.linked) == (monitored, linked)
                     && spawn.child_actor.as_ref() == child.actor
                     && spawn.child_scopes.as_deref() == child.scopes
             }) && self.remembered(caller, op_id, &spawn.allowed, started)?
             {
-                return Ok(permit());
+                let subject = Subject::Start { entry: spawn.entry.clone(), host: spawn.host.clone() };
+                return Ok(Permit { kind: OpKind::Spawn, subject, op_id });
             }
         }
         let mut decided = Vec::new();
@@ -875,8 +876,8 @@ impl Gate {
         if decided.iter().all(|allowed| allowed.decision.errors.is_empty()) {
             *lock(&memo.spawn) = Some(Box::new(RememberedSpawn {
                 asker: Asker::of(&policies, caller),
-                entry: entry.to_string(),
-                host: host.to_string(),
+                entry: entry.into(),
+                host: host.into(),
                 monitored,
                 linked,
                 child_actor: child.actor.cloned(),
@@ -1216,8 +1217,8 @@ impl RememberedSend {
 
 struct RememberedSpawn {
     asker: Asker,
-    entry: String,
-    host: String,
+    entry: Arc<str>,
+    host: Arc<str>,
     monitored: bool,
     linked: bool,
     child_actor: Option<Actor>,
