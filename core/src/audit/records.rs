@@ -263,8 +263,9 @@ impl super::Fields for ExitRecord<'_> {
     }
 }
 
-/// A JSON object written field by field into a record's buffer, for the lifecycle records every spawn
-/// writes: the field names are this module's constants, written as they are; a string value is copied
+/// A JSON object written field by field into a record's buffer, for the records written most (`proc.spawn`,
+/// `proc.exit`, `authz.decision`): the field names are this module's constants, written as they are; a
+/// string value is copied
 /// when it holds nothing JSON escapes (PIDs and ids, in practice) and escaped by `serde_json` otherwise, so
 /// the bytes are those `serde_json` writes for the same fields.
 pub(crate) struct JsonObject<'o> {
