@@ -79,6 +79,24 @@ pub fn from_lua_multi<'a>(
         .collect()
 }
 
+/// [`from_lua_multi`] into the shared slice a message holds: one value (the common payload) goes straight
+/// into it, with no list made in between.
+pub fn from_lua_payload<'a, I>(values: I, what: &str, bounds: Bounds) -> Result<std::sync::Arc<[CoreValue]>, LuaError>
+where
+    I: IntoIterator<Item = &'a Value>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let mut values = values.into_iter();
+    if values.len() == 1
+        && let Some(value) = values.next()
+    {
+        let mut converter = Converter::new(bounds);
+        converter.arg = Some(1);
+        return Ok(std::sync::Arc::from([converter.convert(value, what)?]));
+    }
+    from_lua_multi(values, what, bounds).map(std::sync::Arc::from)
+}
+
 /// One step of the path to the value being converted; turned into text only for an error.
 enum Step {
     /// An array index, `[3]`.

@@ -25,8 +25,9 @@ impl Runtime {
     /// Errors: `Invalid` for a reserved or empty topic; `LimitExceeded` for a payload over the host's size or
     /// depth bound, or a full mailbox when the host names no fallback (the payload is handed back in
     /// [`Error::MailboxFull`]); `NotFound`; `PermissionDenied`. On error nothing was delivered.
-    pub fn send(&self, from: &Process, dest: &str, topic: &str, payload: Vec<Value>) -> Result<()> {
+    pub fn send(&self, from: &Process, dest: &str, topic: &str, payload: impl Into<Arc<[Value]>>) -> Result<()> {
         check_topic(topic)?;
+        let payload = payload.into();
         let bytes = check_payload(from, &payload)?;
         let target = self.resolve_for(from, dest)?;
         let permit = self.gate().check_send(&from.caller(), &target.target(), topic, bytes, &from.memo)?;
@@ -57,14 +58,14 @@ impl Runtime {
         from: &Process,
         target: &Arc<Process>,
         topic: &str,
-        payload: Vec<Value>,
+        payload: Arc<[Value]>,
         bytes: usize,
     ) -> Result<()> {
         // The permit's topic is the text just decided (redeeming checks it): the message shares it.
         let shared = permit.topic().cloned();
         permit.redeem(OpKind::Send, SubjectRef::Message { to: target.pid(), topic })?;
         let topic = shared.unwrap_or_else(|| topic.into());
-        let message = Message::new(Some(from.pid().clone()), topic, payload.into()).with_actor(from.actor_id());
+        let message = Message::new(Some(from.pid().clone()), topic, payload).with_actor(from.actor_id());
         match target.mailbox().deliver(message, bytes) {
             Ok(_) => {
                 count_delivery(from, target);

@@ -12,7 +12,7 @@ use corral_core::value::Value as CoreValue;
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
 use crate::block::{self, Step, Wait};
-use crate::convert::{Bounds, from_lua_multi, to_lua};
+use crate::convert::{Bounds, from_lua_multi, from_lua_payload, to_lua};
 use crate::modules::channel::LuaChan;
 use crate::modules::errors::{LuaError, Returned, fail, returned};
 use crate::modules::time::duration_arg;
@@ -125,7 +125,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
             with_ctx(lua, |ctx| {
                 let dest = str_arg(args.front(), "destination")?;
                 let topic = str_arg(args.get(1), "topic")?;
-                let payload = from_lua_multi(args.iter().skip(2), "payload", Bounds::of_process(&ctx.process))?;
+                let payload = from_lua_payload(args.iter().skip(2), "payload", Bounds::of_process(&ctx.process))?;
                 ctx.runtime.send(&ctx.process, &dest, &topic, payload)?;
                 Ok(true)
             })
