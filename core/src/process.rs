@@ -174,14 +174,20 @@ pub(crate) struct Identity {
     pub context: Arc<BTreeMap<String, Value>>,
     pub parent: Option<Pid>,
     pub limits: Limits,
+    /// The parent's actor id, shared when the child runs as the same actor (one string for a whole tree of
+    /// processes instead of one per process).
+    pub parent_actor_id: Option<Arc<str>>,
 }
 
 impl Process {
     pub(crate) fn new(id: Identity) -> Process {
         let capacity = id.limits.mailbox;
         let account = Arc::new(Account::new(id.limits.memory));
-        let entry_id: Arc<str> = id.entry.id.as_str().into();
-        let actor_id: Arc<str> = id.actor.as_ref().map_or("", |a| a.id.as_str()).into();
+        let entry_id = id.entry.shared_id().clone();
+        let actor_id: Arc<str> = match (&id.parent_actor_id, &id.actor) {
+            (Some(shared), Some(actor)) if **shared == *actor.id => shared.clone(),
+            _ => id.actor.as_ref().map_or("", |a| a.id.as_str()).into(),
+        };
         Process {
             pid: id.pid,
             entry: id.entry,
