@@ -306,7 +306,7 @@ pub fn held_by(lua: &Lua, thread: &Thread) -> Option<u64> {
     // SAFETY: as in `bind`: with the VM locked, the pushed thread is a live `lua_State` of this VM, and its
     // thread data is null or a slot pointer set by `bind` or `userthread`; `lua_totalbytes` only reads.
     let done = unsafe {
-        lua.exec_raw::<()>(thread.clone(), |state| {
+        lua.exec_raw::<()>(thread, |state| {
             let thread_state = ffi::lua_tothread(state, -1);
             if thread_state.is_null() {
                 return;
@@ -331,7 +331,7 @@ pub fn bind(lua: &Lua, thread: &Thread, lease: &Lease) -> mlua::Result<()> {
     // `Thread` value keeps it alive). The slot pointer stays valid while the VM lives: slots sit in a `Vec`
     // that never reallocates, inside meters kept in the VM's app data.
     unsafe {
-        lua.exec_raw::<()>(thread.clone(), |state| {
+        lua.exec_raw::<()>(thread, |state| {
             let thread_state = ffi::lua_tothread(state, -1);
             if !thread_state.is_null() {
                 ffi::lua_setmemcat(thread_state, c_int::from(lease.category));
@@ -345,7 +345,7 @@ pub fn bind(lua: &Lua, thread: &Thread, lease: &Lease) -> mlua::Result<()> {
 pub fn unbind(lua: &Lua, thread: &Thread) {
     // SAFETY: as in `bind`; clearing the thread data and category touches only this thread's fields.
     let _ = unsafe {
-        lua.exec_raw::<()>(thread.clone(), |state| {
+        lua.exec_raw::<()>(thread, |state| {
             let thread_state = ffi::lua_tothread(state, -1);
             if !thread_state.is_null() {
                 ffi::lua_setthreaddata(thread_state, std::ptr::null_mut());
