@@ -175,9 +175,6 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
         .set_mode(ChunkMode::Binary)
         .into_function()?
         .call(lua.create_function(|lua, error: Value| Ok(located(lua, &error)))?)?;
-    // The garbage of building the VM (the glue's compilation, the walks that froze the globals) is collected
-    // before any process runs, rather than left in pages until the GC's first cycle (issue 10: idle memory).
-    lua.gc_collect()?;
     Ok(Vm {
         lua,
         globals,
