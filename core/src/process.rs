@@ -123,7 +123,8 @@ pub struct Process {
     /// Set once `kill_exit` holds the exit asked for; the process's task waits on `kill_waker` for it.
     killed: AtomicBool,
     kill_waker: futures_util::task::AtomicWaker,
-    kill_exit: Mutex<Option<Exit>>,
+    /// Boxed: an idle process holds a pointer here, not an exit.
+    kill_exit: Mutex<Option<Box<Exit>>>,
     pub(crate) started: Instant,
     /// When it started, as wall time (`ProcessInfo::started_at`).
     pub(crate) started_at: std::time::SystemTime,
@@ -145,18 +146,24 @@ pub struct Process {
     #[allow(clippy::box_collection, reason = "boxed, an unused set costs a pointer, not a map's 48 bytes")]
     noproc: Mutex<Option<Box<std::collections::HashMap<Pid, crate::limits::Charge>>>>,
     pub(crate) children: std::sync::atomic::AtomicUsize,
-    /// The tasks it owns (timers, tickers, a cancel deadline), aborted when it exits.
-    owned: Mutex<Owned>,
+    /// The tasks it owns (timers, tickers, a cancel deadline), aborted when it exits; made with its first
+    /// task (an idle process owns none).
+    owned: Mutex<OwnedSlot>,
 }
 
-/// The tasks a process owns (`runtime/owned.rs`): id -> abort handle (`None` while being spawned). The
-/// collections are B-trees, which hold nothing until the first task (an idle process owns none).
+/// [`Owned`], made with the first task, and whether the process has exited.
+#[derive(Default)]
+struct OwnedSlot {
+    /// Set when the process exits: nothing more is owned, and a task spawned meanwhile is aborted.
+    closed: bool,
+    owned: Option<Box<Owned>>,
+}
+
+/// The tasks a process owns (`runtime/owned.rs`): id -> abort handle (`None` while being spawned).
 #[derive(Default)]
 struct Owned {
     tasks: std::collections::BTreeMap<u64, Option<tokio::task::AbortHandle>>,
     next: u64,
-    /// Set when the process exits: nothing more is owned, and a task spawned meanwhile is aborted.
-    closed: bool,
     /// The counted tasks among `tasks` (all but the cancel deadline).
     counted: usize,
     uncounted: std::collections::BTreeSet<u64>,
@@ -174,14 +181,20 @@ pub(crate) struct Identity {
     pub context: Arc<BTreeMap<String, Value>>,
     pub parent: Option<Pid>,
     pub limits: Limits,
+    /// The parent's actor id, shared when the child runs as the same actor (one string for a whole tree of
+    /// processes instead of one per process).
+    pub parent_actor_id: Option<Arc<str>>,
 }
 
 impl Process {
     pub(crate) fn new(id: Identity) -> Process {
         let capacity = id.limits.mailbox;
         let account = Arc::new(Account::new(id.limits.memory));
-        let entry_id: Arc<str> = id.entry.id.as_str().into();
-        let actor_id: Arc<str> = id.actor.as_ref().map_or("", |a| a.id.as_str()).into();
+        let entry_id = id.entry.shared_id().clone();
+        let actor_id: Arc<str> = match (&id.parent_actor_id, &id.actor) {
+            (Some(shared), Some(actor)) if **shared == *actor.id => shared.clone(),
+            _ => id.actor.as_ref().map_or("", |a| a.id.as_str()).into(),
+        };
         Process {
             pid: id.pid,
             entry: id.entry,
@@ -209,7 +222,7 @@ impl Process {
             last_dest: Mutex::new(None),
             memo: crate::gate::Memo::default(),
             children: std::sync::atomic::AtomicUsize::new(0),
-            owned: Mutex::new(Owned::default()),
+            owned: Mutex::new(OwnedSlot::default()),
         }
     }
 
@@ -333,7 +346,7 @@ impl Process {
     pub(crate) fn kill(&self, exit: Exit) {
         let mut slot = lock(&self.kill_exit);
         if slot.is_none() {
-            *slot = Some(exit);
+            *slot = Some(Box::new(exit));
         }
         drop(slot);
         self.killed.store(true, Ordering::Release);
@@ -351,7 +364,7 @@ impl Process {
                     return std::task::Poll::Pending;
                 }
             }
-            match lock(&self.kill_exit).clone() {
+            match lock(&self.kill_exit).as_deref().cloned() {
                 Some(exit) => std::task::Poll::Ready(exit),
                 None => std::task::Poll::Pending,
             }
@@ -360,16 +373,17 @@ impl Process {
 
     /// Tasks it owns now (timers, tickers, a pending cancel deadline); 0 once it has exited.
     pub fn owned_tasks(&self) -> usize {
-        lock(&self.owned).tasks.len()
+        lock(&self.owned).owned.as_ref().map_or(0, |o| o.tasks.len())
     }
 
     /// Takes an id for a task about to be spawned; `bound` limits the counted tasks. Errors: `LimitExceeded`
     /// at the bound, `NotFound` after the exit.
     pub(crate) fn reserve_owned(&self, bound: Option<usize>) -> crate::Result<u64> {
-        let mut owned = lock(&self.owned);
-        if owned.closed {
+        let mut slot = lock(&self.owned);
+        if slot.closed {
             return Err(crate::runtime::owned_exited(self));
         }
+        let owned = slot.owned.get_or_insert_with(Box::default);
         if let Some(max) = bound
             && owned.counted >= max
         {
@@ -390,18 +404,19 @@ impl Process {
 
     /// Records the abort handle of task `id`; aborts it at once when the process exited meanwhile.
     pub(crate) fn fill_owned(&self, id: u64, handle: tokio::task::AbortHandle) {
-        let mut owned = lock(&self.owned);
-        if owned.closed {
-            drop(owned);
+        let mut slot = lock(&self.owned);
+        if slot.closed {
+            drop(slot);
             handle.abort();
-        } else if let Some(slot) = owned.tasks.get_mut(&id) {
-            *slot = Some(handle);
+        } else if let Some(task) = slot.owned.as_mut().and_then(|o| o.tasks.get_mut(&id)) {
+            *task = Some(handle);
         }
     }
 
     /// Forgets task `id` (it ended, or was aborted).
     pub(crate) fn forget_owned(&self, id: u64) {
-        let mut owned = lock(&self.owned);
+        let mut slot = lock(&self.owned);
+        let Some(owned) = slot.owned.as_mut() else { return };
         if owned.tasks.remove(&id).is_some() && !owned.uncounted.remove(&id) {
             owned.counted = owned.counted.saturating_sub(1);
         }
@@ -412,7 +427,7 @@ impl Process {
 
     /// Aborts task `id`, if it still runs.
     pub(crate) fn abort_owned(&self, id: u64) {
-        let handle = lock(&self.owned).tasks.get(&id).cloned().flatten();
+        let handle = lock(&self.owned).owned.as_ref().and_then(|o| o.tasks.get(&id).cloned().flatten());
         if let Some(handle) = handle {
             handle.abort();
         }
@@ -422,27 +437,25 @@ impl Process {
     /// Aborts every task it owns and owns nothing more (it exits).
     pub(crate) fn abort_all_owned(&self) {
         let tasks = {
-            let mut owned = lock(&self.owned);
-            owned.closed = true;
-            owned.cancel = None;
-            owned.counted = 0;
-            owned.uncounted.clear();
-            std::mem::take(&mut owned.tasks)
+            let mut slot = lock(&self.owned);
+            slot.closed = true;
+            slot.owned.take()
         };
-        for handle in tasks.into_values().flatten() {
+        for handle in tasks.into_iter().flat_map(|o| o.tasks.into_values()).flatten() {
             handle.abort();
         }
     }
 
     /// The pending cancel deadline: when it fires, and as wall time.
     pub(crate) fn pending_cancel(&self) -> Option<(tokio::time::Instant, std::time::SystemTime)> {
-        lock(&self.owned).cancel.as_deref().map(|&(when, at, _)| (when, at))
+        lock(&self.owned).owned.as_ref()?.cancel.as_deref().map(|&(when, at, _)| (when, at))
     }
 
     /// Makes task `id`, firing at `when` (`at` as wall time), the pending cancel deadline unless an earlier
     /// one is pending. Returns the task that lost (the earlier pending one, or `id` itself) to abort.
     pub(crate) fn set_cancel(&self, when: tokio::time::Instant, at: std::time::SystemTime, id: u64) -> Option<u64> {
-        let mut owned = lock(&self.owned);
+        let mut slot = lock(&self.owned);
+        let owned = slot.owned.get_or_insert_with(Box::default);
         match owned.cancel.as_deref() {
             Some(&(pending, _, _)) if pending <= when => Some(id),
             _ => owned.cancel.replace(Box::new((when, at, id))).map(|previous| previous.2),

@@ -152,9 +152,11 @@ pub(crate) fn take_parked(ctx: &ProcCtx) -> Option<Wait> {
 /// `coroutine.resume` and `coroutine.wrap` (they pass a parked call's yield on to their own caller).
 const GLUE: &str = r#"
 local MARKER, co_resume, co_status, co_create, yield, isyieldable, adopt, nest = ...
-local function settle(first, ...)
-  if first == MARKER then return yield(MARKER) end
-  return first, ...
+-- `(...)`, not a `first` parameter: a vararg function's fixed parameters are copied, a slot more on the stack of
+-- every parked process.
+local function settle(...)
+  if (...) == MARKER then return yield(MARKER) end
+  return ...
 end
 local function wrap(raw)
   return function(...) return settle(raw(...)) end

@@ -102,11 +102,11 @@ impl Wake for TaskWaker {
     }
 }
 
-/// A task and its waker.
+/// A task and its waker (the `Waker` itself is made at each poll: a VM holds a slot per process, so the slot
+/// is kept small).
 struct Task {
     future: BoxFuture<'static, ()>,
     handle: Arc<TaskWaker>,
-    waker: Waker,
 }
 
 /// The driver: its tasks by slot, and the channel new ones come on.
@@ -123,8 +123,7 @@ impl Executor {
     fn add(&mut self, future: BoxFuture<'static, ()>) {
         let slot = self.free.pop().unwrap_or(self.slots.len());
         let handle = Arc::new(TaskWaker { slot, queued: AtomicBool::new(true), shared: self.shared.clone() });
-        let waker = Waker::from(handle.clone());
-        let task = Task { future, handle, waker };
+        let task = Task { future, handle };
         match self.slots.get_mut(slot) {
             Some(cell) => *cell = Some(task),
             None => self.slots.push(Some(task)),
@@ -139,7 +138,8 @@ impl Executor {
         let Some(cell) = self.slots.get_mut(slot) else { return };
         let Some(task) = cell.as_mut() else { return };
         task.handle.queued.store(false, Ordering::Release);
-        let mut cx = Context::from_waker(&task.waker);
+        let waker = Waker::from(task.handle.clone());
+        let mut cx = Context::from_waker(&waker);
         let future = &mut task.future;
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
         let done = match polled {

@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use corral_core::app::Entry;
 use corral_core::runtime::Upgrade;
@@ -22,6 +22,9 @@ use crate::modules::errors::LuaError;
 type Upgrading = (Upgrade, Vec<CoreValue>);
 
 /// What a running process's module calls need.
+///
+/// Every idle process holds one, so what few processes use (`require`, `print`, `process.upgrade`,
+/// `coroutine.spawn`) is kept in a [`Rare`] made on first use.
 pub struct ProcCtx {
     /// The node.
     pub runtime: Runtime,
@@ -33,22 +36,29 @@ pub struct ProcCtx {
     pub(crate) vm: std::sync::Weak<crate::vm::Vm>,
     /// Reference-system dialect (`[compat] wippy = true`).
     pub wippy: bool,
-    /// Modules this process has required (`imports:` load once per process), by library id (a B-tree: it
-    /// holds nothing until the first `require`).
-    pub loaded: Mutex<BTreeMap<String, mlua::Value>>,
-    /// This process's `print` rate limit ([`PrintBudget`]).
-    pub print: Mutex<PrintBudget>,
-    /// The upgrade `process.upgrade` asked for, until the runner takes it after the call parks (boxed: rare).
-    upgrade: Mutex<Option<Box<Upgrading>>>,
-    /// Coroutines `coroutine.spawn` made since the runner last looked (it adopts them as roots).
-    spawned: Mutex<Vec<mlua::Thread>>,
     /// How many of the script's own coroutines are being resumed now, one inside the other.
     depth: AtomicUsize,
     /// The wait of the blocking call that parked the process last (`block.rs`), until the runner takes it.
     pub(crate) parked: Mutex<Option<crate::block::Wait>>,
+    /// The rest, made on first use.
+    rare: OnceLock<Box<Rare>>,
+}
+
+/// The part of a [`ProcCtx`] few processes use, made on first use.
+#[derive(Default)]
+struct Rare {
+    /// Modules this process has required (`imports:` load once per process), by library id.
+    loaded: Mutex<BTreeMap<String, mlua::Value>>,
+    /// This process's `print` rate limit ([`PrintBudget`]; a fresh bucket is full, so making it on the
+    /// first `print` is the same as making it with the process).
+    print: Mutex<PrintBudget>,
+    /// The upgrade `process.upgrade` asked for, until the runner takes it after the call parks.
+    upgrade: Mutex<Option<Upgrading>>,
+    /// Coroutines `coroutine.spawn` made since the runner last looked (it adopts them as roots).
+    spawned: Mutex<Vec<mlua::Thread>>,
     /// The Lua string `msg:from()` gave last, with its PID: a process mostly hears from the same peers in
-    /// turn, and making a string from Rust is a protected call into Luau (boxed: most processes never ask).
-    sender: Mutex<Option<Box<(Pid, mlua::LuaString)>>>,
+    /// turn, so the string is made once per peer in a row rather than per message.
+    sender: Mutex<Option<(Pid, mlua::LuaString)>>,
 }
 
 impl ProcCtx {
@@ -66,43 +76,54 @@ impl ProcCtx {
             entry,
             vm,
             wippy,
-            loaded: Mutex::new(BTreeMap::new()),
-            print: Mutex::new(PrintBudget::default()),
-            upgrade: Mutex::new(None),
-            spawned: Mutex::new(Vec::new()),
             depth: AtomicUsize::new(0),
             parked: Mutex::new(None),
-            sender: Mutex::new(None),
+            rare: OnceLock::new(),
         }
+    }
+
+    fn rare(&self) -> &Rare {
+        self.rare.get_or_init(Box::default)
+    }
+
+    /// Modules this process has required (`imports:` load once per process), by library id.
+    pub fn loaded(&self) -> &Mutex<BTreeMap<String, mlua::Value>> {
+        &self.rare().loaded
+    }
+
+    /// This process's `print` rate limit ([`PrintBudget`]).
+    pub fn print(&self) -> &Mutex<PrintBudget> {
+        &self.rare().print
     }
 
     /// Asks the runner to restart the process with `upgrade` and `args` (`process.upgrade`, a call of the
     /// process itself: the runner looks after each resume).
     pub fn request_upgrade(&self, upgrade: Upgrade, args: Vec<CoreValue>) {
-        *self.upgrade.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new((upgrade, args)));
+        *self.rare().upgrade.lock().unwrap_or_else(PoisonError::into_inner) = Some((upgrade, args));
     }
 
     /// Hands `thread` (a new coroutine of this process) to the runner, which runs it as another root
     /// (`coroutine.spawn`).
     pub fn adopt(&self, thread: mlua::Thread) {
-        self.spawned.lock().unwrap_or_else(PoisonError::into_inner).push(thread);
+        self.rare().spawned.lock().unwrap_or_else(PoisonError::into_inner).push(thread);
     }
 
     /// The coroutines spawned since the last call.
     pub(crate) fn take_spawned(&self) -> Vec<mlua::Thread> {
-        let mut spawned = self.spawned.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(rare) = self.rare.get() else { return Vec::new() };
+        let mut spawned = rare.spawned.lock().unwrap_or_else(PoisonError::into_inner);
         if spawned.is_empty() { Vec::new() } else { std::mem::take(&mut *spawned) }
     }
 
     /// The Lua string of `pid`, the sender of a message this process reads: the one made last when it is
     /// the same PID, otherwise made on `lua` (in the process's memory) and kept in its place.
     pub(crate) fn sender_string(&self, lua: &Lua, pid: &Pid) -> mlua::Result<mlua::LuaString> {
-        let mut sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(kept) = sender.as_deref().filter(|(kept, _)| kept == pid) {
-            return Ok(kept.1.clone());
+        let mut sender = self.rare().sender.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, text)) = sender.as_ref().filter(|(kept, _)| kept == pid) {
+            return Ok(text.clone());
         }
         let text = lua.create_string(pid.as_str())?;
-        *sender = Some(Box::new((pid.clone(), text.clone())));
+        *sender = Some((pid.clone(), text.clone()));
         Ok(text)
     }
 
@@ -122,7 +143,7 @@ impl ProcCtx {
 
     /// The upgrade requested since the last call, if any.
     pub(crate) fn take_upgrade(&self) -> Option<(Upgrade, Vec<CoreValue>)> {
-        self.upgrade.lock().unwrap_or_else(PoisonError::into_inner).take().map(|request| *request)
+        self.rare.get()?.upgrade.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 
@@ -130,7 +151,8 @@ impl Drop for ProcCtx {
     /// Says how many `print` lines were dropped since the last one printed, if any (once the process is
     /// gone, nothing else will).
     fn drop(&mut self) {
-        let budget = self.print.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let Some(rare) = self.rare.get_mut() else { return };
+        let budget = rare.print.get_mut().unwrap_or_else(PoisonError::into_inner);
         if let Some(dropped) = budget.take_dropped() {
             let pid = self.process.pid().to_string();
             tracing::info!(target: "corral::script", %pid, "{dropped} lines dropped");

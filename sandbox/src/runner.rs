@@ -44,10 +44,17 @@ pub fn run(
         loop {
             let ctx =
                 Arc::new(ProcCtx::new(runtime.clone(), process.clone(), entry.clone(), wippy, Arc::downgrade(&vm)));
-            let step = match start(&vm, &lease, &ctx, std::mem::take(&mut args)) {
-                Ok((mut metered, start)) => metered.finish(start).await,
-                Err(exit) => Step::Done(exit),
+            // Destructured in a statement of its own: a `match` on `start(..)` around the await would keep the
+            // whole `Result` (120 bytes) in every idle process's future beside the `Metered` taken out of it.
+            let (mut metered, first) = match start(&vm, &lease, &ctx, std::mem::take(&mut args)) {
+                Ok(started) => started,
+                Err(exit) => {
+                    log_abnormal(&process, &entry, &exit);
+                    return exit;
+                }
             };
+            let step = metered.finish(first).await;
+            drop(metered);
             match step {
                 Step::Done(exit) => {
                     log_abnormal(&process, &entry, &exit);

@@ -52,6 +52,13 @@ type Compiled = (Arc<str>, Arc<Vec<u8>>);
 /// Everything runs under `xpcall` on the process's own thread, so an error object is turned into text there,
 /// metered like the rest of the process: a table whose `__tostring` never returns is ended by the compute
 /// budget instead of hanging the VM when the runtime reads the error (`docs/security.md`).
+///
+/// Kept shallow, because every idle process holds it under its `main`: the chunk runs and the method is found
+/// in a first `xpcall` that has returned before `main` is called in a second one, and the boot function takes
+/// its arguments as varargs (fixed parameters of a vararg function are copied above them). So a `main` that
+/// parks in its first blocking call (`process.listen(t):receive()`) stays within the 40 slots a Luau thread
+/// starts with; one more frame there doubled the thread's stack to 95 slots (800 bytes more per idle
+/// process, issue 10).
 const BOOT: &str = r##"
 local locate = ...
 local function plain(e)
@@ -60,12 +67,12 @@ local function plain(e)
   if ok and type(text) == "string" then return text end
   return "error object is a table value"
 end
-local function start(chunk, method, id, ...)
+local function resolve(chunk, method, id)
   local module = chunk()
   local f
   if type(module) == "table" then f = module[method] elseif type(module) == "function" then f = module end
   if type(f) ~= "function" then error("entry `" .. id .. "` has no function `" .. method .. "`", 0) end
-  return f(...)
+  return f
 end
 -- An error a built-in function raised carries no location: it gets the script's file and line. (A string a
 -- script raised keeps what `error` gave it, level 0 included; an error object stays an object.)
@@ -84,8 +91,14 @@ local function finish(ok, ...)
   end
   return ...
 end
-return function(chunk, method, id, ...)
-  return finish(xpcall(start, located, chunk, method, id, ...))
+return function(...)
+  local f
+  do
+    local ok
+    ok, f = xpcall(resolve, located, ...)
+    if not ok then error(f, 0) end
+  end
+  return finish(xpcall(f, located, select(4, ...)))
 end
 "##;
 

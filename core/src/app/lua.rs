@@ -100,6 +100,7 @@ pub(crate) fn lua_entry(
         meta: fields.meta,
         file: cx.file.to_path_buf(),
         line: cx.line.unwrap_or(0),
+        shared_id: cx.id.into(),
     })
 }
 

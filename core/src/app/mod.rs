@@ -133,6 +133,15 @@ pub struct Entry {
     pub file: PathBuf,
     /// The 1-based line of the entry in `file` (its `- name:` line); 0 if unknown.
     pub line: u32,
+    /// `id`, shared by every process of the entry (`Entry::shared_id`).
+    pub(crate) shared_id: Arc<str>,
+}
+
+impl Entry {
+    /// The id as a shared string: every process of the entry names it with this one allocation.
+    pub fn shared_id(&self) -> &Arc<str> {
+        &self.shared_id
+    }
 }
 
 impl App {

@@ -177,6 +177,7 @@ impl Runtime {
             scopes: spec.scopes.clone().unwrap_or_else(|| caller.scopes.clone()),
             context: merged_context(parent, &spec.context),
             parent: parent.map(|p| p.pid().clone()),
+            parent_actor_id: parent.and_then(Process::actor_id),
             limits,
         }));
         let start = match &waiter {

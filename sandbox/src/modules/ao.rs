@@ -628,7 +628,7 @@ fn report(lua: &Lua, (kind, from, action, error): (String, Value, Value, Value))
         _ => (AoOutcome::Unhandled, None),
     };
     if let Some(error) = &error {
-        let budget = ctx.print.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let budget = ctx.print().lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         if let Some(dropped) = budget {
             let pid = ctx.process.pid().to_string();
             if dropped > 0 {

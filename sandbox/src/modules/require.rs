@@ -100,7 +100,7 @@ fn resolve(lua: &Lua, ctx: &crate::procs::ProcCtx, entry: &Entry, name: String) 
         return Err(mlua::Error::runtime(format!("module `{name}` is not granted to entry `{}`", entry.id)));
     };
     // Keyed by the library's id: two aliases of one library share its instance within a process.
-    if let Some(loaded) = ctx.loaded.lock().unwrap_or_else(PoisonError::into_inner).get(library) {
+    if let Some(loaded) = ctx.loaded().lock().unwrap_or_else(PoisonError::into_inner).get(library) {
         return Ok(loaded.clone());
     }
     let app = ctx.runtime.app();
@@ -114,7 +114,7 @@ fn resolve(lua: &Lua, ctx: &crate::procs::ProcCtx, entry: &Entry, name: String) 
     let id = library.id.clone();
     env.raw_set("require", lua.create_function(move |lua, name: String| require_in(lua, &id, name))?)?;
     let value: Value = vm.load_entry(library, env)?.call(())?;
-    ctx.loaded.lock().unwrap_or_else(PoisonError::into_inner).insert(library.id.clone(), value.clone());
+    ctx.loaded().lock().unwrap_or_else(PoisonError::into_inner).insert(library.id.clone(), value.clone());
     Ok(value)
 }
 
@@ -128,7 +128,7 @@ pub const PRINT_LINE_BYTES: usize = 4096;
 /// coroutine) shares its VM's budget, `fallback`.
 fn print(lua: &Lua, args: mlua::Variadic<Value>, fallback: &Mutex<PrintBudget>) -> mlua::Result<()> {
     let ctx = crate::procs::current(lua).ok();
-    let budget = ctx.as_ref().map_or(fallback, |c| &c.print);
+    let budget = ctx.as_ref().map_or(fallback, |c| c.print());
     let Some(dropped) = budget.lock().unwrap_or_else(PoisonError::into_inner).take() else {
         return Ok(());
     };
