@@ -219,9 +219,41 @@ impl Slot {
     /// The most bytes [`Slot::write_object`] can write for a slot of `allow`'s key, however it fills up:
     /// every number at its widest and [`MAX_RUNS`] runs.
     pub fn bound(allow: &CachedAllow<'_>) -> u64 {
-        let widest = Slot { runs: Vec::new(), count: u64::MAX, ..Slot::of(allow, 0, SystemTime::UNIX_EPOCH) };
+        // The record of a slot of this key with no runs and the widest count, borrowed from the allow (no
+        // slot is made for it).
+        let (target_entry, target_actor) = match allow.resource {
+            Resource::Process { entry, actor, .. } => (Some(&**entry), Some(&**actor)),
+            _ => (None, None),
+        };
+        let widest = SummaryRecord {
+            node: allow.origin.map(|(node, _)| node),
+            incarnation: allow.origin.map(|(_, incarnation)| incarnation),
+            principal: allow.principal,
+            action: allow.action,
+            resource: Shown(allow.resource),
+            target_entry,
+            target_actor,
+            topic: allow.topic,
+            context: (!allow.context.is_empty())
+                .then_some(RequestContext { attrs: allow.context, payload_bytes: None }),
+            decision: "allow",
+            basis: "permit",
+            policies: allow.policies,
+            revision: allow.revision,
+            cached: true,
+            pid: allow.pid,
+            entry: allow.entry,
+            scopes: allow.scopes,
+            count: u64::MAX,
+            first_op: 0,
+            last_op: 0,
+            ops: Runs(&[]),
+            first_ts: Ts(SystemTime::UNIX_EPOCH),
+            last_ts: Ts(SystemTime::UNIX_EPOCH),
+            level: "metadata",
+        };
         let mut out = Vec::with_capacity(1024);
-        let base = widest.write_object(&mut out).map_or(4096, |()| out.len() as u64);
+        let base = serde_json::to_writer(&mut out, &widest).map_or(4096, |()| out.len() as u64);
         // `"ops":[]` grows by at most MAX_RUNS runs of three 20-digit numbers: `[n,n,n],`; first_op and
         // last_op by 19 digits each over the 0 written here.
         base + MAX_RUNS as u64 * (3 * 20 + 4) + 2 * 19
@@ -793,6 +825,23 @@ mod tests {
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].resource, k2.resource, "k2's slot counted only k2's allow");
         assert_eq!(left[0].count(), 1);
+    }
+
+    /// The bound, written from the allow's own fields, is the one a slot of that key gives at its widest.
+    #[test]
+    fn the_bound_is_that_of_the_widest_slot_of_the_key() {
+        let k = Key { resource: Resource::Entry { id: "app:\"w\"".into() }, ..key("p2") };
+        let context = vec![("host".to_string(), AttrValue::from("app:a"))];
+        for allow in [
+            allow(&key("p3"), "p1", "t\n", 1),
+            CachedAllow { context: &context, topic: None, ..allow(&k, "p1", "", 1) },
+        ] {
+            let widest = Slot { runs: Vec::new(), count: u64::MAX, ..Slot::of(&allow, 0, SystemTime::UNIX_EPOCH) };
+            let mut out = Vec::new();
+            assert!(widest.write_object(&mut out).is_ok());
+            let runs = MAX_RUNS as u64 * (3 * 20 + 4) + 2 * 19;
+            assert_eq!(Slot::bound(&allow), out.len() as u64 + runs);
+        }
     }
 
     /// Spawns of one entry on two hosts are two summaries, each writing the context it counted.
