@@ -97,15 +97,15 @@ fn start<'a>(
 ) -> Result<(Metered<'a>, Values), Exit> {
     let prepared = (|| -> mlua::Result<_> {
         let env = vm.new_env()?;
-        let chunk = vm.load_entry(&ctx.entry, env.clone())?;
+        let (chunk, method, id) = vm.load_entry(&ctx.entry, env.clone())?;
         // An AO entry (`meta: {model: ao}`) runs its top level, then the runtime's receive loop.
         let chunk =
             if crate::modules::ao::is_ao(&ctx.entry) { crate::modules::ao::wrap(&vm.lua, chunk, env)? } else { chunk };
         let thread = vm.lua.create_thread(vm.boot.clone())?;
         let mut start = MultiValue::with_capacity(args.len() + 3);
         start.push_back(Value::Function(chunk));
-        start.push_back(Value::String(vm.lua.create_string(&ctx.entry.method)?));
-        start.push_back(Value::String(vm.lua.create_string(&ctx.entry.id)?));
+        start.push_back(Value::String(method));
+        start.push_back(Value::String(id));
         for a in &args {
             start.push_back(to_lua(&vm.lua, a)?);
         }

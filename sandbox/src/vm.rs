@@ -38,7 +38,7 @@ pub struct Vm {
     /// Per entry id, the source and its chunk loaded once over an env of its own: each process gets a clone
     /// that shares the loaded code (Luau's `lua_clonefunction`) with the process's env set, instead of
     /// loading it again.
-    templates: Mutex<HashMap<String, (Arc<str>, Function)>>,
+    templates: Mutex<HashMap<String, Template>>,
     /// The VM's executor, started with its first process (`driver.rs`).
     driver: std::sync::OnceLock<Arc<crate::driver::Driver>>,
 }
@@ -236,24 +236,33 @@ impl Vm {
         Ok(env)
     }
 
-    /// The entry's chunk as a function over `env`, compiled once per VM and entry.
+    /// The entry's chunk as a function over `env`, compiled once per VM and entry, with the entry's method
+    /// name and id as Lua strings (made once per VM and entry too: the boot glue's arguments).
     /// Errors: a syntax error, naming the entry's file and line.
-    pub fn load_entry(&self, entry: &corral_core::app::Entry, env: Table) -> mlua::Result<Function> {
-        let template = self.templates.lock().unwrap_or_else(PoisonError::into_inner).get(&entry.id).cloned();
-        let template = match template {
-            Some((source, t)) if Arc::ptr_eq(&source, &entry.source) => t,
+    pub fn load_entry(
+        &self,
+        entry: &corral_core::app::Entry,
+        env: Table,
+    ) -> mlua::Result<(Function, mlua::LuaString, mlua::LuaString)> {
+        let kept = self.templates.lock().unwrap_or_else(PoisonError::into_inner).get(&entry.id).cloned();
+        let template = match kept {
+            Some(t) if Arc::ptr_eq(&t.source, &entry.source) && t.method == entry.method.as_str() => t,
             _ => {
-                let t = self.load_fresh(entry, self.new_env()?)?;
-                let cached = (entry.source.clone(), t.clone());
-                self.templates.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), cached);
+                let t = Template {
+                    source: entry.source.clone(),
+                    function: self.load_fresh(entry, self.new_env()?)?,
+                    method: self.lua.create_string(&entry.method)?,
+                    id: self.lua.create_string(&entry.id)?,
+                };
+                self.templates.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), t.clone());
                 t
             }
         };
-        let chunk = template.deep_clone()?;
+        let chunk = template.function.deep_clone()?;
         if !chunk.set_environment(env)? {
             return Err(mlua::Error::runtime(format!("entry `{}`: its chunk is not a Lua function", entry.id)));
         }
-        Ok(chunk)
+        Ok((chunk, template.method, template.id))
     }
 
     /// Loads the entry's cached bytecode (compiling it once) as a new function over `env`.
@@ -271,6 +280,16 @@ impl Vm {
         let name = format!("={}", entry.source_path.file_name().and_then(|n| n.to_str()).unwrap_or(&entry.id));
         self.lua.load(&bytecode[..]).set_name(name).set_mode(ChunkMode::Binary).set_environment(env).into_function()
     }
+}
+
+/// An entry's loaded chunk on a VM, kept for the next process of the entry: the source it was loaded from
+/// (by identity), the function processes start from a deep copy of, and the boot glue's arguments.
+#[derive(Clone)]
+struct Template {
+    source: Arc<str>,
+    function: Function,
+    method: mlua::LuaString,
+    id: mlua::LuaString,
 }
 
 /// Compiles Luau text. Errors: the parse error with the file name and line.

@@ -113,7 +113,7 @@ fn resolve(lua: &Lua, ctx: &crate::procs::ProcCtx, entry: &Entry, name: String) 
     let env = vm.new_env()?;
     let id = library.id.clone();
     env.raw_set("require", lua.create_function(move |lua, name: String| require_in(lua, &id, name))?)?;
-    let value: Value = vm.load_entry(library, env)?.call(())?;
+    let value: Value = vm.load_entry(library, env)?.0.call(())?;
     ctx.loaded().lock().unwrap_or_else(PoisonError::into_inner).insert(library.id.clone(), value.clone());
     Ok(value)
 }
