@@ -83,6 +83,8 @@ pub fn node(
         };
         runtime.start_root(spec).unwrap();
     }
+    // The app and the policies are loaded: the folder is not read again, and is not left behind.
+    let _ = std::fs::remove_dir_all(&dir);
     (runtime, holding, audit)
 }
 
