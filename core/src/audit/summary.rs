@@ -146,7 +146,7 @@ impl Slot {
     }
 
     fn last_op(&self) -> u64 {
-        self.runs.last().map_or(0, |[start, step, n]| start + step * n.saturating_sub(1))
+        last_op(&self.runs)
     }
 
     fn target(&self) -> Option<&str> {
@@ -178,37 +178,22 @@ impl Slot {
 
     /// The record's fields, in the order they are written.
     fn record(&self) -> SummaryRecord<'_> {
-        let (target_entry, target_actor) = match &self.resource {
-            Resource::Process { entry, actor, .. } => (Some(&**entry), Some(&**actor)),
-            _ => (None, None),
-        };
-        let first_op = self.runs.first().map_or(0, |r| r[0]);
-        SummaryRecord {
-            node: self.origin.as_ref().map(|(n, _)| n.as_str()),
-            incarnation: self.origin.as_ref().map(|(_, i)| *i),
-            principal: &self.principal,
-            action: &self.action,
-            resource: Shown(&self.resource),
-            target_entry,
-            target_actor,
-            topic: self.topic.as_deref(),
-            context: (!self.context.is_empty()).then_some(RequestContext { attrs: &self.context, payload_bytes: None }),
-            decision: "allow",
-            basis: "permit",
-            policies: &self.policies,
-            revision: &self.revision,
-            cached: true,
+        let key = CachedAllow {
+            origin: self.origin.as_ref().map(|(node, incarnation)| (node.as_str(), *incarnation)),
+            op: 0,
             pid: &self.pid,
             entry: self.entry.as_deref(),
+            principal: &self.principal,
+            action: &self.action,
+            resource: &self.resource,
+            topic: self.topic.as_deref(),
+            context: &self.context,
+            revision: &self.revision,
+            policies: &self.policies,
             scopes: &self.scopes,
-            count: self.count,
-            first_op,
-            last_op: self.last_op(),
-            ops: Runs(&self.runs),
-            first_ts: Ts(self.first_ts),
-            last_ts: Ts(self.last_ts),
-            level: "metadata",
-        }
+            hint: None,
+        };
+        summary_record(&key, self.count, &self.runs, self.first_ts, self.last_ts)
     }
 
     /// Appends the record's fields as one JSON object. Errors: none in practice (JSON holds every field).
@@ -221,37 +206,7 @@ impl Slot {
     pub fn bound(allow: &CachedAllow<'_>) -> u64 {
         // The record of a slot of this key with no runs and the widest count, borrowed from the allow (no
         // slot is made for it).
-        let (target_entry, target_actor) = match allow.resource {
-            Resource::Process { entry, actor, .. } => (Some(&**entry), Some(&**actor)),
-            _ => (None, None),
-        };
-        let widest = SummaryRecord {
-            node: allow.origin.map(|(node, _)| node),
-            incarnation: allow.origin.map(|(_, incarnation)| incarnation),
-            principal: allow.principal,
-            action: allow.action,
-            resource: Shown(allow.resource),
-            target_entry,
-            target_actor,
-            topic: allow.topic,
-            context: (!allow.context.is_empty())
-                .then_some(RequestContext { attrs: allow.context, payload_bytes: None }),
-            decision: "allow",
-            basis: "permit",
-            policies: allow.policies,
-            revision: allow.revision,
-            cached: true,
-            pid: allow.pid,
-            entry: allow.entry,
-            scopes: allow.scopes,
-            count: u64::MAX,
-            first_op: 0,
-            last_op: 0,
-            ops: Runs(&[]),
-            first_ts: Ts(SystemTime::UNIX_EPOCH),
-            last_ts: Ts(SystemTime::UNIX_EPOCH),
-            level: "metadata",
-        };
+        let widest = summary_record(allow, u64::MAX, &[], SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH);
         let mut out = Vec::with_capacity(1024);
         let base = serde_json::to_writer(&mut out, &widest).map_or(4096, |()| out.len() as u64);
         // `"ops":[]` grows by at most MAX_RUNS runs of three 20-digit numbers: `[n,n,n],`; first_op and
@@ -279,6 +234,52 @@ impl Slot {
             last_ts: wall,
             reserved: 0,
         }
+    }
+}
+
+/// The last op id of `runs` (0 for none).
+fn last_op(runs: &[[u64; 3]]) -> u64 {
+    runs.last().map_or(0, |[start, step, n]| start + step * n.saturating_sub(1))
+}
+
+/// The `authz.summary` record of a slot of `key`'s key holding `count` allows in `runs`, first and last
+/// counted at `first_ts` and `last_ts`: what a slot writes, and what [`Slot::bound`] measures.
+fn summary_record<'a>(
+    key: &CachedAllow<'a>,
+    count: u64,
+    runs: &'a [[u64; 3]],
+    first_ts: SystemTime,
+    last_ts: SystemTime,
+) -> SummaryRecord<'a> {
+    let (target_entry, target_actor) = match key.resource {
+        Resource::Process { entry, actor, .. } => (Some(&**entry), Some(&**actor)),
+        _ => (None, None),
+    };
+    SummaryRecord {
+        node: key.origin.map(|(node, _)| node),
+        incarnation: key.origin.map(|(_, incarnation)| incarnation),
+        principal: key.principal,
+        action: key.action,
+        resource: Shown(key.resource),
+        target_entry,
+        target_actor,
+        topic: key.topic,
+        context: (!key.context.is_empty()).then_some(RequestContext { attrs: key.context, payload_bytes: None }),
+        decision: "allow",
+        basis: "permit",
+        policies: key.policies,
+        revision: key.revision,
+        cached: true,
+        pid: key.pid,
+        entry: key.entry,
+        scopes: key.scopes,
+        count,
+        first_op: runs.first().map_or(0, |r| r[0]),
+        last_op: last_op(runs),
+        ops: Runs(runs),
+        first_ts: Ts(first_ts),
+        last_ts: Ts(last_ts),
+        level: "metadata",
     }
 }
 
@@ -364,21 +365,18 @@ impl Summaries {
 
     /// Counts `allow` (at wall-clock time `wall`) into its open slot if it can; see [`Counted`].
     pub fn count(&mut self, allow: &CachedAllow<'_>, wall: SystemTime) -> Counted {
-        // The slot the allow's hint names, when it is still open: its key is the allow's (the hint's promise).
-        let hinted = allow.hint.and_then(|hint| hint.get(self.tag)).and_then(|(hash, id)| {
-            let at = self.slots.get(&hash)?.iter().position(|s| s.id == id)?;
-            Some((hash, at))
-        });
-        let (hash, at) = match hinted {
-            Some(found) => found,
-            None => {
-                let hash = self.hash(allow);
-                let Some(bucket) = self.slots.get(&hash) else { return Counted::Absent };
-                let Some(at) = bucket.iter().position(|s| allow.same_key(s)) else { return Counted::Absent };
-                (hash, at)
-            }
+        // A hint of this instance holds the key's hash (the hint's promise: the allow's key is the one it was
+        // set for), and names the slot it went to, when that is still open; otherwise the key finds it.
+        let hinted = allow.hint.and_then(|hint| hint.get(self.tag));
+        let hash = match hinted {
+            Some((hash, _)) => hash,
+            None => self.hash(allow),
         };
         let Some(bucket) = self.slots.get_mut(&hash) else { return Counted::Absent };
+        let by_hint = hinted.and_then(|(_, id)| bucket.iter().position(|s| s.id == id));
+        let Some(at) = by_hint.or_else(|| bucket.iter().position(|s| allow.same_key(s))) else {
+            return Counted::Absent;
+        };
         if bucket[at].take(allow.op, wall) {
             if let Some(hint) = allow.hint {
                 hint.set(self.tag, hash, bucket[at].id);
