@@ -246,11 +246,12 @@ impl Vm {
     ) -> mlua::Result<(Function, mlua::LuaString, mlua::LuaString)> {
         let kept = self.templates.lock().unwrap_or_else(PoisonError::into_inner).get(&entry.id).cloned();
         let template = match kept {
-            Some(t) if Arc::ptr_eq(&t.source, &entry.source) && t.method == entry.method.as_str() => t,
+            Some(t) if Arc::ptr_eq(&t.source, &entry.source) && *t.method_name == *entry.method => t,
             _ => {
                 let t = Template {
                     source: entry.source.clone(),
                     function: self.load_fresh(entry, self.new_env()?)?,
+                    method_name: entry.method.as_str().into(),
                     method: self.lua.create_string(&entry.method)?,
                     id: self.lua.create_string(&entry.id)?,
                 };
@@ -288,6 +289,8 @@ impl Vm {
 struct Template {
     source: Arc<str>,
     function: Function,
+    /// The method's name as Rust text (compared per spawn without reading the Lua string).
+    method_name: Arc<str>,
     method: mlua::LuaString,
     id: mlua::LuaString,
 }
