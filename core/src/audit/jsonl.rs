@@ -69,6 +69,9 @@ impl Default for AuditOptions {
 const BATCH_BYTES: usize = 1 << 20;
 /// A caller waits (back-pressure) while this many bytes are accepted and not yet written.
 const PENDING_MAX: usize = 16 << 20;
+/// A batch's buffers are kept for the next batch when they hold no more than this (4 MiB); a larger one (a
+/// burst under back-pressure) is freed.
+const SPARE_MAX: usize = 4 * BATCH_BYTES;
 /// How much of the end of an existing file is read to find its last line.
 const TAIL_BYTES: u64 = 1 << 20;
 /// Space is reserved ahead of the write position this many bytes (4 MiB) at a time, or up to the process's
@@ -112,6 +115,9 @@ struct State {
     pending: Vec<u8>,
     /// Where each record of `pending` ends.
     ends: Vec<usize>,
+    /// The buffers of the last batch written, emptied, for the next `pending` and `ends`: a batch does not
+    /// grow its buffers from nothing while callers hold the lock.
+    spare: (Vec<u8>, Vec<usize>),
     /// When the oldest pending record was accepted.
     pending_since: Option<Instant>,
     /// The seq of the first pending record.
@@ -317,6 +323,7 @@ impl JsonlAudit {
                 seq,
                 pending: Vec::new(),
                 ends: Vec::new(),
+                spare: (Vec::new(), Vec::new()),
                 pending_since: None,
                 pending_first: seq + 1,
                 synced: seq,
@@ -334,7 +341,15 @@ impl JsonlAudit {
             syncs: std::sync::atomic::AtomicU64::new(0),
             sync_nanos: std::sync::atomic::AtomicU64::new(0),
         });
-        let writer = Writer { path: path.to_path_buf(), file, regular, first, prev, shared: shared.clone() };
+        let writer = Writer {
+            path: path.to_path_buf(),
+            file,
+            regular,
+            first,
+            prev,
+            chained: Vec::new(),
+            shared: shared.clone(),
+        };
         let handle = std::thread::Builder::new()
             .name("corral-audit".into())
             .spawn(move || writer.run())
@@ -552,11 +567,9 @@ fn append(
     out.extend_from_slice(br#","ts":""#);
     write_rfc3339(out, SystemTime::now());
     out.extend_from_slice(br#"","kind":"#);
-    let written = serde_json::to_writer(&mut *out, kind).and_then(|()| {
-        let body = out.len();
-        write(out)?;
-        Ok(body)
-    });
+    super::records::push_json_str(out, kind);
+    let body = out.len();
+    let written = write(out).map(|()| body);
     let body = match written {
         Ok(body) if out.get(body) == Some(&b'{') && out.last() == Some(&b'}') => body,
         Ok(_) => {
@@ -630,7 +643,18 @@ struct Writer {
     first: u64,
     /// The hex SHA-256 of the last line written.
     prev: String,
+    /// The last batch's chained lines, emptied, for the next batch.
+    chained: Vec<u8>,
     shared: Arc<Shared>,
+}
+
+/// `buffer`, emptied, to be reused; an empty one in its place when it grew past [`SPARE_MAX`] bytes.
+fn keep<T>(mut buffer: Vec<T>) -> Vec<T> {
+    if buffer.capacity() * std::mem::size_of::<T>() > SPARE_MAX {
+        return Vec::new();
+    }
+    buffer.clear();
+    buffer
 }
 
 impl Writer {
@@ -642,7 +666,11 @@ impl Writer {
             };
             let batch = self.chain(&records, &ends);
             let outcome = self.write(&batch, first);
+            self.chained = keep(batch);
             let mut state = lock(&self.shared.state);
+            if state.spare.0.capacity() == 0 {
+                state.spare = (keep(records), keep(ends));
+            }
             match outcome {
                 Ok(()) => state.synced = last,
                 Err(e) => {
@@ -693,14 +721,17 @@ impl Writer {
         }
         state.sync_requested = false;
         state.pending_since = None;
-        let records = std::mem::take(&mut state.pending);
-        let ends = std::mem::take(&mut state.ends);
+        let (spare_records, spare_ends) = std::mem::take(&mut state.spare);
+        let records = std::mem::replace(&mut state.pending, spare_records);
+        let ends = std::mem::replace(&mut state.ends, spare_ends);
         Some((records, ends, state.pending_first, state.seq))
     }
 
     /// The batch's lines: each record closed with the `prev` of the line before it, and a newline.
     fn chain(&mut self, records: &[u8], ends: &[usize]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(records.len() + ends.len() * 80);
+        let mut out = std::mem::take(&mut self.chained);
+        out.clear();
+        out.reserve(records.len() + ends.len() * 80);
         let mut start = 0;
         let mut prev = [0u8; 64];
         if self.prev.len() == prev.len() {

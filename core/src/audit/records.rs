@@ -94,15 +94,15 @@ impl super::Fields for DecisionRecord<'_> {
         o.u64("op", self.op);
         o.opt_str("principal", self.principal);
         o.str("action", self.action);
-        o.display("resource", self.resource.0);
+        o.resource("resource", self.resource.0);
         if let Some(entry) = self.target_entry {
             o.str("target_entry", entry);
         }
         if let Some(actor) = self.target_actor {
             o.str("target_actor", actor);
         }
-        o.str("decision", self.decision);
-        o.str("basis", self.basis);
+        o.constant("decision", self.decision);
+        o.constant("basis", self.basis);
         o.strs("policies", self.policies);
         o.strs("errors", self.errors);
         o.str("revision", self.revision);
@@ -110,8 +110,8 @@ impl super::Fields for DecisionRecord<'_> {
         o.opt_str("pid", self.pid);
         o.opt_str("entry", self.entry);
         o.strs("scopes", self.scopes);
-        o.f64("eval_us", self.eval_us);
-        o.str("level", self.level);
+        o.tenths("eval_us", self.eval_us);
+        o.constant("level", self.level);
         if let Some(via) = self.via {
             o.str("via", via);
         }
@@ -299,6 +299,16 @@ impl<'o> JsonObject<'o> {
         push_json_str(self.out, value);
     }
 
+    /// A string of this crate's own (a decision's `allow` / `deny`, its basis, a level's name), copied
+    /// without looking for bytes to escape: none of them holds one.
+    pub(crate) fn constant(&mut self, name: &str, value: &'static str) {
+        debug_assert!(!needs_escape(value.as_bytes()), "{value}");
+        self.name(name);
+        self.out.push(b'"');
+        self.out.extend_from_slice(value.as_bytes());
+        self.out.push(b'"');
+    }
+
     pub(crate) fn opt_str(&mut self, name: &str, value: Option<&str>) {
         match value {
             Some(value) => self.str(name, value),
@@ -347,11 +357,41 @@ impl<'o> JsonObject<'o> {
     /// A number as `serde_json` writes it (shortest round trip), `null` when not finite.
     pub(crate) fn f64(&mut self, name: &str, value: f64) {
         self.name(name);
-        if value.is_finite() {
-            self.out.extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
-        } else {
+        if serde_json::to_writer(&mut *self.out, &value).is_err() {
+            // Writing a number into a Vec cannot fail; were it to, the record still holds a valid value.
             self.out.extend_from_slice(b"null");
         }
+    }
+
+    /// A number given to a tenth (`(x * 10).round() / 10`) as `serde_json` writes it: its whole part, a dot
+    /// and its tenth, from integers, when it is such a number from 0 to below 10^9 (where that is the
+    /// shortest text that reads back as the number, which is what `serde_json` writes); otherwise as
+    /// [`JsonObject::f64`].
+    pub(crate) fn tenths(&mut self, name: &str, value: f64) {
+        let scaled = (value * 10.0).round();
+        if !(0.0..1e10).contains(&scaled) || value.is_sign_negative() || scaled / 10.0 != value {
+            return self.f64(name, value);
+        }
+        self.name(name);
+        // In 0..10^10 and integral: the conversion is exact.
+        let tenths = scaled as u64;
+        self.out.extend_from_slice(itoa::Buffer::new().format(tenths / 10).as_bytes());
+        self.out.extend_from_slice(&[b'.', b'0' + (tenths % 10) as u8]);
+    }
+
+    /// A request's resource as its `Display` text (`Type::"id"`), written in three pieces when the id is
+    /// printable ASCII with no quote or backslash (what `Display` writes as it is); otherwise through `Display`.
+    pub(crate) fn resource(&mut self, name: &str, resource: &corral_policy::Resource) {
+        let id = resource.id();
+        if needs_escape(id.as_bytes()) || !id.is_ascii() || id.as_bytes().contains(&0x7f) {
+            return self.display(name, resource);
+        }
+        self.name(name);
+        self.out.push(b'"');
+        push_json_contents(self.out, resource.type_name());
+        self.out.extend_from_slice(br#"::\""#);
+        self.out.extend_from_slice(id.as_bytes());
+        self.out.extend_from_slice(br#"\"""#);
     }
 
     /// A value's `Display` text as a string.
@@ -382,53 +422,90 @@ struct Escaping<'o>(&'o mut Vec<u8>);
 
 impl std::fmt::Write for Escaping<'_> {
     fn write_str(&mut self, text: &str) -> std::fmt::Result {
-        let at = self.0.len();
-        push_json_str(self.0, text);
-        // Without the quotes `push_json_str` put around it.
-        self.0.remove(at);
-        self.0.pop();
+        push_json_contents(self.0, text);
         Ok(())
     }
 }
 
-/// Whether `bytes` holds a byte JSON escapes: `"`, `\\` or a control character below 0x20. Eight bytes at a
-/// time (the usual bit tests for a byte below a bound and for a byte equal to a value, on a whole word).
+/// Whether `bytes` holds a byte JSON escapes: `"`, `\\` or a control character below 0x20. A text of 16
+/// bytes or more is checked sixteen bytes at a time with no early exit inside a block, so that the compiler
+/// turns a block into a few vector compares (SSE2 is part of x86-64), its last bytes as the whole block that
+/// ends it (overlapping the one before); a text of 8 to 15 bytes as its first and last eight bytes, each a
+/// word (the usual bit tests for a byte below a bound and a byte equal to a value); a shorter one byte by byte.
 fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & HIGH != 0;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let mut le = [0u8; 8];
-        le.copy_from_slice(word);
-        let w = u64::from_le_bytes(le);
-        // A byte below 0x20; a byte equal to `"`; a byte equal to `\\`.
-        if w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0 || zero_byte(w ^ (ONES * 0x22)) || zero_byte(w ^ (ONES * 0x5c))
-        {
-            return true;
+    const BLOCK: usize = 16;
+    const WORD: usize = 8;
+    let escaped = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
+    let block_escaped = |block: &[u8]| {
+        let block: [u8; BLOCK] = block.try_into().unwrap_or([b' '; BLOCK]);
+        block.iter().fold(false, |any, &b| any | escaped(b))
+    };
+    let word_escaped = |word: &[u8]| {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & HIGH != 0;
+        let w = u64::from_le_bytes(word.try_into().unwrap_or([b' '; WORD]));
+        w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0 || zero_byte(w ^ (ONES * 0x22)) || zero_byte(w ^ (ONES * 0x5c))
+    };
+    let tail = |size: usize| bytes.get(bytes.len().saturating_sub(size)..).unwrap_or_default();
+    match bytes.len() {
+        0..WORD => bytes.iter().any(|&b| escaped(b)),
+        WORD..BLOCK => word_escaped(bytes.get(..WORD).unwrap_or_default()) || word_escaped(tail(WORD)),
+        _ => {
+            let mut blocks = bytes.chunks_exact(BLOCK);
+            blocks.any(block_escaped) || (!blocks.remainder().is_empty() && block_escaped(tail(BLOCK)))
         }
     }
-    words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
-/// Appends `value` as a JSON string: as it is when no byte needs escaping (JSON escapes only `"`, `\` and
-/// control characters below 0x20), else escaped by `serde_json`.
-fn push_json_str(out: &mut Vec<u8>, value: &str) {
-    let clean = !needs_escape(value.as_bytes());
-    if clean {
-        out.reserve(value.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(value.as_bytes());
-        out.push(b'"');
-    } else if serde_json::to_writer(&mut *out, value).is_err() {
-        // Writing a string into a Vec cannot fail; were it to, the record still holds a valid string.
-        out.extend_from_slice(b"\"\"");
+/// Appends `value` as a JSON string, escaped as `serde_json` escapes it ([`push_json_contents`]).
+pub(crate) fn push_json_str(out: &mut Vec<u8>, value: &str) {
+    out.reserve(value.len() + 2);
+    out.push(b'"');
+    push_json_contents(out, value);
+    out.push(b'"');
+}
+
+/// Appends `value` as the contents of a JSON string (without its quotes), byte for byte what `serde_json`
+/// writes: copied as it is when no byte needs escaping (JSON escapes only `"`, `\` and control characters
+/// below 0x20); otherwise the runs between escaped bytes are copied, `"` and `\` get a backslash, and a
+/// control character is written as `\b`, `\t`, `\n`, `\f`, `\r` or `\u00xx` (lowercase hex).
+fn push_json_contents(out: &mut Vec<u8>, value: &str) {
+    let bytes = value.as_bytes();
+    if !needs_escape(bytes) {
+        out.extend_from_slice(bytes);
+        return;
     }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut run = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let short = match byte {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x09 => b't',
+            0x0a => b'n',
+            0x0c => b'f',
+            0x0d => b'r',
+            0x00..=0x1f => 0,
+            _ => continue,
+        };
+        out.extend_from_slice(bytes.get(run..at).unwrap_or_default());
+        run = at + 1;
+        if short != 0 {
+            out.extend_from_slice(&[b'\\', short]);
+        } else {
+            out.extend_from_slice(b"\\u00");
+            out.extend_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]]);
+        }
+    }
+    out.extend_from_slice(bytes.get(run..).unwrap_or_default());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn set(policies: &str) -> Result<PolicySet, String> {
         PolicySet::from_files(&[("a.cedar".into(), policies.into())]).map_err(|e| e.to_string())
@@ -448,6 +525,10 @@ mod tests {
                 "\u{7f}",
                 "é日本🦀",
                 "\u{1f}x",
+                "Process::\"{local@18c2|app:processes|5}\"",
+                "\"\"\\\\\u{0}\u{8}\u{c}\r\té\"end",
+                "\\",
+                "\"",
             ]
             .map(String::from),
         );
@@ -456,6 +537,59 @@ mod tests {
             push_json_str(&mut ours, sample);
             let theirs = serde_json::to_vec(sample).unwrap_or_default();
             assert_eq!(ours, theirs, "{sample:?}");
+            // A value's `Display` text, written in pieces, is escaped the same way.
+            let mut shown = Vec::new();
+            let mut object = JsonObject::open(&mut shown);
+            object.display("k", &format_args!("{sample}{sample}"));
+            object.close();
+            let doubled = serde_json::to_vec(&serde_json::json!({ "k": format!("{sample}{sample}") }));
+            assert_eq!(shown, doubled.unwrap_or_default(), "{sample:?} shown");
+        }
+    }
+
+    /// A number given to a tenth is written as `serde_json` writes it, and so is any other number.
+    #[test]
+    fn a_tenth_is_written_as_serde_json_writes_it() {
+        let written = |value: f64| {
+            let mut out = Vec::new();
+            let mut object = JsonObject::open(&mut out);
+            object.tenths("t", value);
+            object.close();
+            (String::from_utf8_lossy(&out).into_owned(), format!("{{\"t\":{}}}", serde_json::json!(value)))
+        };
+        let mut tenths: Vec<u64> = (0..200_000).collect();
+        tenths.extend((0..2_000).map(|i| 9_999_999_000 + i));
+        tenths.extend((0..2_000).map(|i| 123_456_789 * i));
+        for n in tenths {
+            let (ours, theirs) = written((n as f64 * 0.1 * 10.0).round() / 10.0);
+            assert_eq!(ours, theirs, "{n} tenths");
+        }
+        for value in [0.05, 1e10, 1e12 + 0.5, 2.71, -1.0, -0.0, f64::NAN, f64::INFINITY, 1e300] {
+            let (ours, theirs) = written(value);
+            assert_eq!(ours, theirs, "{value}");
+        }
+    }
+
+    /// A resource is written as its `Display` text, escaped, whatever its id holds.
+    #[test]
+    fn a_resource_is_written_as_its_display_text() {
+        let ids = ["{local@18c2|app:processes|5}", "app:main", "", "quo\"te", "back\\slash", "tab\t", "é", "\u{7f}x"];
+        for id in ids {
+            let owned = || Arc::<str>::from(id);
+            let process =
+                corral_policy::Resource::Process { pid: owned(), entry: owned(), host: owned(), actor: owned() };
+            for resource in [
+                corral_policy::Resource::Entry { id: id.into() },
+                corral_policy::Resource::Name { name: id.into() },
+                process,
+            ] {
+                let mut out = Vec::new();
+                let mut object = JsonObject::open(&mut out);
+                object.resource("r", &resource);
+                object.close();
+                let theirs = serde_json::to_vec(&serde_json::json!({ "r": resource.to_string() }));
+                assert_eq!(out, theirs.unwrap_or_default(), "{id:?}");
+            }
         }
     }
 
@@ -463,7 +597,7 @@ mod tests {
     #[test]
     fn a_byte_to_escape_is_found_wherever_it_is() {
         let plain = |b: &[u8]| b.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-        for len in 0..24 {
+        for len in 0..40 {
             for at in 0..len {
                 for byte in 0u8..=255 {
                     let mut text = vec![b'a'; len];
