@@ -51,7 +51,7 @@ use futures_util::future::BoxFuture;
 
 use crate::interrupt::Lease;
 use crate::ticker::Ticker;
-use crate::vm::{Vm, create_vm};
+use crate::vm::{Code, Vm, create_vm_with};
 
 /// Lets module code reach the VM it runs on (kept in the VM's app data).
 pub(crate) struct VmRef(pub Weak<Vm>);
@@ -66,6 +66,9 @@ struct Pool {
 /// Runs processes' Luau code.
 pub struct Sandbox {
     wippy: bool,
+    /// The glue's and entries' bytecode, compiled once for all the sandbox's VMs (an error when our own glue
+    /// does not compile, which is not expected: every VM creation then fails with the error).
+    code: Result<Arc<Code>, String>,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     ticker: Option<Ticker>,
 }
@@ -76,7 +79,8 @@ impl Sandbox {
     /// are still bounded by their compute budget, but are not preempted).
     pub fn new(wippy: bool) -> Sandbox {
         let ticker = Ticker::start().map_err(|e| tracing::error!("no time-slice ticker: {e}")).ok();
-        Sandbox { wippy, pools: Mutex::new(HashMap::new()), ticker }
+        let code = Code::new().map(Arc::new).map_err(|e| e.to_string());
+        Sandbox { wippy, code, pools: Mutex::new(HashMap::new()), ticker }
     }
 
     /// A new VM for `host`; the ticker raises its preemption flag every `time_slice`.
@@ -88,7 +92,8 @@ impl Sandbox {
     /// succeeds, is attributed to its process and kills it, rather than failing with an ordinary `not enough
     /// memory` error a `pcall` could catch.
     fn new_vm(&self, host: &Host) -> mlua::Result<Arc<Vm>> {
-        let vm = Arc::new(create_vm(self.wippy)?);
+        let code = self.code.clone().map_err(mlua::Error::runtime)?;
+        let vm = Arc::new(create_vm_with(self.wippy, code)?);
         vm.lua.set_app_data(VmRef(Arc::downgrade(&vm)));
         if let Some(ticker) = &self.ticker {
             ticker.watch(&vm.meters.preempt_flag(), host.spec.time_slice);

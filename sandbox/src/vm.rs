@@ -18,6 +18,48 @@ use crate::modules;
 const REMOVED: [&str; 9] =
     ["getfenv", "setfenv", "newproxy", "loadstring", "load", "dofile", "loadfile", "gcinfo", "collectgarbage"];
 
+/// Bytecode the VMs of one sandbox share, compiled once rather than once per VM: the built-in glue (the
+/// blocking-call wrappers of `block.rs`, the event maker of `channel.rs`, the process boot [`BOOT`]) and each
+/// entry's source. Bytecode is plain bytes (no Lua values), so one compilation serves every VM.
+pub struct Code {
+    /// `block.rs`'s glue.
+    pub(crate) glue: Vec<u8>,
+    /// `channel.rs`'s event maker.
+    pub(crate) event: Vec<u8>,
+    /// [`BOOT`].
+    boot: Vec<u8>,
+    /// Per entry id, the source it was compiled from and its bytecode. A redeploy brings a new source (a new
+    /// `Arc`), which is compiled again; the same `Arc` is never compiled twice.
+    entries: Mutex<HashMap<String, Compiled>>,
+}
+
+impl Code {
+    /// The built-in glue compiled. Errors: a compile error of our own glue (not expected).
+    pub fn new() -> mlua::Result<Code> {
+        Ok(Code {
+            glue: Compiler::new().compile(crate::block::GLUE)?,
+            event: Compiler::new().compile(crate::modules::channel::EVENT_MAKER)?,
+            boot: Compiler::new().compile(BOOT)?,
+            entries: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The entry's bytecode, compiled on first use of its source. Errors: a syntax error, naming the
+    /// entry's file and line.
+    fn entry(&self, entry: &corral_core::app::Entry) -> mlua::Result<Arc<Vec<u8>>> {
+        let cached = self.entries.lock().unwrap_or_else(PoisonError::into_inner).get(&entry.id).cloned();
+        if let Some((source, bytecode)) = cached
+            && Arc::ptr_eq(&source, &entry.source)
+        {
+            return Ok(bytecode);
+        }
+        let bytecode = Arc::new(compile(&entry.source, &entry.source_path.display().to_string())?);
+        let cached = (entry.source.clone(), bytecode.clone());
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), cached);
+        Ok(bytecode)
+    }
+}
+
 /// A VM of a host's pool.
 pub struct Vm {
     /// The Luau state.
@@ -32,9 +74,8 @@ pub struct Vm {
     pub boot: Function,
     /// Per-process meters: memory categories, compute counts, the preemption flag (`interrupt.rs`).
     pub meters: Arc<Meters>,
-    /// Per entry id, the source it was compiled from and its bytecode. A redeploy brings a new source (a new
-    /// `Arc`), which is compiled again; the same `Arc` is never compiled twice.
-    bytecode: Mutex<HashMap<String, Compiled>>,
+    /// The bytecode this VM loads, shared with the other VMs of its sandbox.
+    code: Arc<Code>,
     /// Per entry id, the source and its chunk loaded once over an env of its own: each process gets a clone
     /// that shares the loaded code (Luau's `lua_clonefunction`) with the process's env set, instead of
     /// loading it again.
@@ -143,8 +184,14 @@ fn script_location(lua: &Lua) -> Option<String> {
 }
 
 /// Creates a VM with the modules installed, the metering callbacks set and the globals sealed. `wippy` turns on the reference system's
-/// dialect (`cli-and-manifest.md`, "Compatibility").
+/// dialect (`cli-and-manifest.md`, "Compatibility"). The VM compiles its glue itself; [`create_vm_with`]
+/// shares it (and entries' bytecode) with other VMs.
 pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
+    create_vm_with(wippy, Arc::new(Code::new()?))
+}
+
+/// As [`create_vm`], loading the glue and entries' bytecode from `code`, which other VMs share.
+pub fn create_vm_with(wippy: bool, code: Arc<Code>) -> mlua::Result<Vm> {
     let libs =
         StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::BIT | StdLib::MATH | StdLib::BUFFER;
     let lua = Lua::new_with(libs, LuaOptions::new())?;
@@ -154,8 +201,8 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     for name in REMOVED {
         globals.raw_set(name, mlua::Value::Nil)?;
     }
-    crate::block::install(&lua, wippy)?;
-    modules::register_all(&lua, wippy)?;
+    crate::block::install(&lua, wippy, &code.glue)?;
+    modules::register_all(&lua, wippy, &code)?;
     lua.sandbox(true)?;
     let env_meta = lua.create_table()?;
     env_meta.raw_set("__index", globals.clone())?;
@@ -164,13 +211,11 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
     // globals (nested tables such as `process.registry`, the builder's methods, the string metatable) is
     // shared by every process of the VM, so all of it is frozen. (mlua hides userdata metatables:
     // `getmetatable` of a userdata is `false`.)
-    freeze_all(&lua, Value::Table(globals.clone()))?;
-    freeze_all(&lua, Value::Table(env_meta.clone()))?;
+    // One walk: the env metatable's `__index` is the globals, and the string metatable's is `string`.
     let string_meta: Value = lua.globals().get::<Function>("getmetatable")?.call("")?;
-    freeze_all(&lua, string_meta)?;
-    let boot_source = Compiler::new().compile(BOOT)?;
+    freeze_reachable(&lua, vec![Value::Table(globals.clone()), Value::Table(env_meta.clone()), string_meta])?;
     let boot: Function = lua
-        .load(boot_source)
+        .load(&code.boot[..])
         .set_name("=corral:boot")
         .set_mode(ChunkMode::Binary)
         .into_function()?
@@ -181,7 +226,7 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
         env_meta,
         boot,
         meters,
-        bytecode: Mutex::new(HashMap::new()),
+        code,
         templates: Mutex::new(HashMap::new()),
         driver: std::sync::OnceLock::new(),
     })
@@ -191,13 +236,18 @@ pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
 /// each table, and the metatable `getmetatable` gives for each userdata (recursively, once each; cycles are
 /// fine). Functions are opaque to scripts (no `debug` library), so their upvalues are not walked.
 ///
-/// `create_vm` calls it on the VM's globals, the env metatable and the string metatable; a module table
+/// `create_vm` walks the VM's globals, the env metatable and the string metatable so; a module table
 /// handed out by `require` is frozen with it when it is created (`time::create`).
 /// Errors: a Lua error while reading a table (not expected: the walk reads raw).
 pub fn freeze_all(lua: &Lua, root: Value) -> mlua::Result<()> {
+    freeze_reachable(lua, vec![root])
+}
+
+/// As [`freeze_all`] for several roots in one walk (what two roots share is walked once).
+fn freeze_reachable(lua: &Lua, roots: Vec<Value>) -> mlua::Result<()> {
     let getmetatable: Function = lua.globals().get("getmetatable")?;
     let mut seen = HashSet::new();
-    let mut stack = vec![root];
+    let mut stack = roots;
     while let Some(value) = stack.pop() {
         match value {
             Value::Table(table) => {
@@ -266,18 +316,9 @@ impl Vm {
         Ok((chunk, template.method, template.id))
     }
 
-    /// Loads the entry's cached bytecode (compiling it once) as a new function over `env`.
+    /// Loads the entry's bytecode (compiled once for the sandbox, [`Code`]) as a new function over `env`.
     fn load_fresh(&self, entry: &corral_core::app::Entry, env: Table) -> mlua::Result<Function> {
-        let cached = self.bytecode.lock().unwrap_or_else(PoisonError::into_inner).get(&entry.id).cloned();
-        let bytecode = match cached {
-            Some((source, b)) if Arc::ptr_eq(&source, &entry.source) => b,
-            _ => {
-                let b = Arc::new(compile(&entry.source, &entry.source_path.display().to_string())?);
-                let cached = (entry.source.clone(), b.clone());
-                self.bytecode.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), cached);
-                b
-            }
-        };
+        let bytecode = self.code.entry(entry)?;
         let name = format!("={}", entry.source_path.file_name().and_then(|n| n.to_str()).unwrap_or(&entry.id));
         self.lua.load(&bytecode[..]).set_name(name).set_mode(ChunkMode::Binary).set_environment(env).into_function()
     }
