@@ -150,7 +150,7 @@ pub(crate) fn take_parked(ctx: &ProcCtx) -> Option<Wait> {
 
 /// The glue: `wrap(raw)` makes a blocking Lua function of a raw Rust one; `resume` and `wrap_co` replace
 /// `coroutine.resume` and `coroutine.wrap` (they pass a parked call's yield on to their own caller).
-pub(crate) const GLUE: &str = r#"
+const GLUE: &str = r#"
 local MARKER, co_resume, co_status, co_create, yield, isyieldable, adopt, nest = ...
 -- `(...)`, not a `first` parameter: a vararg function's fixed parameters are copied, a slot more on the stack of
 -- every parked process.
@@ -204,7 +204,7 @@ return wrap, wrap_pair, resume, wrap_co, spawn
 /// Installs the glue in a new VM: the [`Parked`] slot, and `coroutine.resume` / `coroutine.wrap` replaced by
 /// the forwarding wrappers; with `wippy` also `coroutine.spawn` (`wippy-compat.md`, "coroutine.spawn").
 /// Called by `create_vm` before the modules register and the globals are sealed.
-pub fn install(lua: &Lua, wippy: bool, glue: &[u8]) -> mlua::Result<()> {
+pub fn install(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     let coroutine: Table = lua.globals().get("coroutine")?;
     let adopt = lua.create_function(|lua, thread: mlua::Thread| {
         let ctx = crate::procs::current_or_raise(lua)?;
@@ -219,7 +219,7 @@ pub fn install(lua: &Lua, wippy: bool, glue: &[u8]) -> mlua::Result<()> {
         Ok(())
     })?;
     let (wrap, wrap_pair, resume, wrap_co, spawn): (Function, Function, Function, Function, Function) =
-        lua.load(glue).set_name("=corral:block").set_mode(mlua::chunk::ChunkMode::Binary).into_function()?.call((
+        crate::vm::load_builtin(lua, "=corral:block", GLUE)?.into_function()?.call((
             marker(),
             coroutine.get::<Function>("resume")?,
             coroutine.get::<Function>("status")?,

@@ -66,9 +66,8 @@ struct Pool {
 /// Runs processes' Luau code.
 pub struct Sandbox {
     wippy: bool,
-    /// The glue's and entries' bytecode, compiled once for all the sandbox's VMs (an error when our own glue
-    /// does not compile, which is not expected: every VM creation then fails with the error).
-    code: Result<Arc<Code>, String>,
+    /// Our own Luau sources' and entries' bytecode, compiled once for all the sandbox's VMs.
+    code: Arc<Code>,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     ticker: Option<Ticker>,
 }
@@ -79,8 +78,7 @@ impl Sandbox {
     /// are still bounded by their compute budget, but are not preempted).
     pub fn new(wippy: bool) -> Sandbox {
         let ticker = Ticker::start().map_err(|e| tracing::error!("no time-slice ticker: {e}")).ok();
-        let code = Code::new().map(Arc::new).map_err(|e| e.to_string());
-        Sandbox { wippy, code, pools: Mutex::new(HashMap::new()), ticker }
+        Sandbox { wippy, code: Arc::default(), pools: Mutex::new(HashMap::new()), ticker }
     }
 
     /// A new VM for `host`; the ticker raises its preemption flag every `time_slice`.
@@ -92,8 +90,7 @@ impl Sandbox {
     /// succeeds, is attributed to its process and kills it, rather than failing with an ordinary `not enough
     /// memory` error a `pcall` could catch.
     fn new_vm(&self, host: &Host) -> mlua::Result<Arc<Vm>> {
-        let code = self.code.clone().map_err(mlua::Error::runtime)?;
-        let vm = Arc::new(create_vm_with(self.wippy, code)?);
+        let vm = Arc::new(create_vm_with(self.wippy, self.code.clone())?);
         vm.lua.set_app_data(VmRef(Arc::downgrade(&vm)));
         if let Some(ticker) = &self.ticker {
             ticker.watch(&vm.meters.preempt_flag(), host.spec.time_slice);

@@ -18,30 +18,30 @@ use crate::modules;
 const REMOVED: [&str; 9] =
     ["getfenv", "setfenv", "newproxy", "loadstring", "load", "dofile", "loadfile", "gcinfo", "collectgarbage"];
 
-/// Bytecode the VMs of one sandbox share, compiled once rather than once per VM: the built-in glue (the
-/// blocking-call wrappers of `block.rs`, the event maker of `channel.rs`, the process boot [`BOOT`]) and each
-/// entry's source. Bytecode is plain bytes (no Lua values), so one compilation serves every VM.
+/// Bytecode the VMs of one sandbox share, compiled once rather than once per VM: our own Luau sources (the
+/// blocking-call glue, the event maker, the process boot [`BOOT`], the builder's and the modules' glue) and
+/// each entry's source. Bytecode is plain bytes (no Lua values), so one compilation serves every VM. A VM
+/// finds it in its app data ([`load_builtin`]).
+#[derive(Default)]
 pub struct Code {
-    /// `block.rs`'s glue.
-    pub(crate) glue: Vec<u8>,
-    /// `channel.rs`'s event maker.
-    pub(crate) event: Vec<u8>,
-    /// [`BOOT`].
-    boot: Vec<u8>,
+    /// Per source of ours (by its address: a `&'static str` is never freed or moved), its bytecode.
+    builtins: Mutex<HashMap<usize, Arc<Vec<u8>>>>,
     /// Per entry id, the source it was compiled from and its bytecode. A redeploy brings a new source (a new
     /// `Arc`), which is compiled again; the same `Arc` is never compiled twice.
     entries: Mutex<HashMap<String, Compiled>>,
 }
 
 impl Code {
-    /// The built-in glue compiled. Errors: a compile error of our own glue (not expected).
-    pub fn new() -> mlua::Result<Code> {
-        Ok(Code {
-            glue: Compiler::new().compile(crate::block::GLUE)?,
-            event: Compiler::new().compile(crate::modules::channel::EVENT_MAKER)?,
-            boot: Compiler::new().compile(BOOT)?,
-            entries: Mutex::new(HashMap::new()),
-        })
+    /// The bytecode of one of our own sources, compiled on first use. Errors: a compile error (not expected:
+    /// the sources are ours and tested).
+    pub(crate) fn builtin(&self, source: &'static str) -> mlua::Result<Arc<Vec<u8>>> {
+        let key = source.as_ptr() as usize;
+        if let Some(bytecode) = self.builtins.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return Ok(bytecode.clone());
+        }
+        let bytecode = Arc::new(Compiler::new().compile(source)?);
+        self.builtins.lock().unwrap_or_else(PoisonError::into_inner).insert(key, bytecode.clone());
+        Ok(bytecode)
     }
 
     /// The entry's bytecode, compiled on first use of its source. Errors: a syntax error, naming the
@@ -58,6 +58,18 @@ impl Code {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).insert(entry.id.clone(), cached);
         Ok(bytecode)
     }
+}
+
+/// One of our own Luau sources as a chunk named `name` of `lua`, from the bytecode its sandbox compiled once
+/// ([`Code`], found in the VM's app data; a state made without one compiles the source itself).
+/// Errors: as [`Code::builtin`].
+pub(crate) fn load_builtin<'a>(lua: &'a Lua, name: &str, source: &'static str) -> mlua::Result<mlua::chunk::Chunk<'a>> {
+    let code = lua.app_data_ref::<Arc<Code>>().map(|code| code.clone());
+    let bytecode = match code {
+        Some(code) => code.builtin(source)?,
+        None => Arc::new(Compiler::new().compile(source)?),
+    };
+    Ok(lua.load(bytecode.to_vec()).set_name(name).set_mode(ChunkMode::Binary))
 }
 
 /// A VM of a host's pool.
@@ -187,7 +199,7 @@ fn script_location(lua: &Lua) -> Option<String> {
 /// dialect (`cli-and-manifest.md`, "Compatibility"). The VM compiles its glue itself; [`create_vm_with`]
 /// shares it (and entries' bytecode) with other VMs.
 pub fn create_vm(wippy: bool) -> mlua::Result<Vm> {
-    create_vm_with(wippy, Arc::new(Code::new()?))
+    create_vm_with(wippy, Arc::new(Code::default()))
 }
 
 /// As [`create_vm`], loading the glue and entries' bytecode from `code`, which other VMs share.
@@ -201,8 +213,9 @@ pub fn create_vm_with(wippy: bool, code: Arc<Code>) -> mlua::Result<Vm> {
     for name in REMOVED {
         globals.raw_set(name, mlua::Value::Nil)?;
     }
-    crate::block::install(&lua, wippy, &code.glue)?;
-    modules::register_all(&lua, wippy, &code)?;
+    lua.set_app_data(code.clone());
+    crate::block::install(&lua, wippy)?;
+    modules::register_all(&lua, wippy)?;
     lua.sandbox(true)?;
     let env_meta = lua.create_table()?;
     env_meta.raw_set("__index", globals.clone())?;
@@ -214,10 +227,7 @@ pub fn create_vm_with(wippy: bool, code: Arc<Code>) -> mlua::Result<Vm> {
     // One walk: the env metatable's `__index` is the globals, and the string metatable's is `string`.
     let string_meta: Value = lua.globals().get::<Function>("getmetatable")?.call("")?;
     freeze_reachable(&lua, vec![Value::Table(globals.clone()), Value::Table(env_meta.clone()), string_meta])?;
-    let boot: Function = lua
-        .load(&code.boot[..])
-        .set_name("=corral:boot")
-        .set_mode(ChunkMode::Binary)
+    let boot: Function = load_builtin(&lua, "=corral:boot", BOOT)?
         .into_function()?
         .call(lua.create_function(|lua, error: Value| Ok(located(lua, &error)))?)?;
     Ok(Vm {

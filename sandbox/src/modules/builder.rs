@@ -250,7 +250,7 @@ pub fn register(lua: &Lua, process: &Table) -> mlua::Result<()> {
         })?,
     )?;
     raw.set("spawn", lua.create_function(builder_spawn)?)?;
-    lua.load(GLUE).set_name("=corral:builder").call::<()>((raw, process.clone()))
+    crate::vm::load_builtin(lua, "=corral:builder", GLUE)?.call::<()>((raw, process.clone()))
 }
 
 fn builder_spawn(lua: &Lua, args: Variadic<Value>) -> mlua::Result<MultiValue> {

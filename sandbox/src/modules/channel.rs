@@ -195,7 +195,7 @@ pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<Value> {
 /// event, which costs more than the call (measured: about 3,000 instructions more per EXIT).
 struct EventMaker(mlua::Function);
 
-pub(crate) const EVENT_MAKER: &str = r#"
+const EVENT_MAKER: &str = r#"
 return function(kind, from, at, has_result, value, err, deadline)
   local t = { kind = kind, from = from, at = at }
   if has_result then
@@ -303,13 +303,8 @@ fn selected_table(lua: &Lua, selected: Selected, userdatas: &[AnyUserData]) -> m
 }
 
 /// Registers the `channel` global.
-pub fn register(lua: &Lua, event_maker: &[u8]) -> mlua::Result<()> {
-    let maker: mlua::Function = lua
-        .load(event_maker)
-        .set_name("=corral:event")
-        .set_mode(mlua::chunk::ChunkMode::Binary)
-        .into_function()?
-        .call(())?;
+pub fn register(lua: &Lua) -> mlua::Result<()> {
+    let maker: mlua::Function = crate::vm::load_builtin(lua, "=corral:event", EVENT_MAKER)?.into_function()?.call(())?;
     lua.set_app_data(EventMaker(maker));
     let channel = lua.create_table()?;
     channel.set(

@@ -388,5 +388,5 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     )?;
     raw.set("call", block::function(lua, call)?)?;
     raw.set("async", lua.create_function(|lua, args: Variadic<Value>| start_async(lua, MultiValue::from_iter(args)))?)?;
-    lua.load(GLUE).set_name("=corral:funcs").call::<Table>(raw)
+    crate::vm::load_builtin(lua, "=corral:funcs", GLUE)?.call::<Table>(raw)
 }

@@ -27,9 +27,9 @@ pub mod wippy_time;
 use mlua::Lua;
 
 /// Installs every module in a new VM, before its globals are sealed.
-pub fn register_all(lua: &Lua, wippy: bool, code: &crate::vm::Code) -> mlua::Result<()> {
+pub fn register_all(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     errors::register(lua, wippy)?;
-    channel::register(lua, &code.event)?;
+    channel::register(lua)?;
     process::register(lua)?;
     require::register(lua, wippy)?;
     Ok(())

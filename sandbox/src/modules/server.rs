@@ -173,5 +173,5 @@ return server
 
 /// The `server` module table (frozen by `require`).
 pub fn create(lua: &Lua) -> mlua::Result<Table> {
-    lua.load(SOURCE).set_name("=server").eval()
+    crate::vm::load_builtin(lua, "=server", SOURCE)?.eval()
 }

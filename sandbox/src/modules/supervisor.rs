@@ -728,5 +728,5 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     helpers.set("own_host", lua.create_function(own_host)?)?;
     helpers.set("max_children", MAX_CHILDREN)?;
     helpers.set("max_args", MAX_ARGS)?;
-    lua.load(SOURCE).set_name("=supervisor").call(helpers)
+    crate::vm::load_builtin(lua, "=supervisor", SOURCE)?.call(helpers)
 }
