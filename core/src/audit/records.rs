@@ -354,6 +354,32 @@ impl<'o> JsonObject<'o> {
         self.out.push(b']');
     }
 
+    /// Triples of numbers as an array of three-number arrays (`[[a,b,c],...]`).
+    pub(crate) fn u64_triples(&mut self, name: &str, values: &[[u64; 3]]) {
+        self.name(name);
+        self.out.push(b'[');
+        let mut digits = itoa::Buffer::new();
+        for (i, triple) in values.iter().enumerate() {
+            self.out.extend_from_slice(if i > 0 { b",[" } else { b"[" });
+            for (j, value) in triple.iter().enumerate() {
+                if j > 0 {
+                    self.out.push(b',');
+                }
+                self.out.extend_from_slice(digits.format(*value).as_bytes());
+            }
+            self.out.push(b']');
+        }
+        self.out.push(b']');
+    }
+
+    /// A time as an RFC 3339 string (`super::write_rfc3339`, which writes nothing JSON escapes).
+    pub(crate) fn time(&mut self, name: &str, at: std::time::SystemTime) {
+        self.name(name);
+        self.out.push(b'"');
+        super::write_rfc3339(self.out, at);
+        self.out.push(b'"');
+    }
+
     /// A number as `serde_json` writes it (shortest round trip), `null` when not finite.
     pub(crate) fn f64(&mut self, name: &str, value: f64) {
         self.name(name);

@@ -198,7 +198,7 @@ impl Slot {
 
     /// Appends the record's fields as one JSON object. Errors: none in practice (JSON holds every field).
     pub fn write_object(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        serde_json::to_writer(out, &self.record())
+        self.record().write_fields(out)
     }
 
     /// The most bytes [`Slot::write_object`] can write for a slot of `allow`'s key, however it fills up:
@@ -208,7 +208,7 @@ impl Slot {
         // slot is made for it).
         let widest = summary_record(allow, u64::MAX, &[], SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH);
         let mut out = Vec::with_capacity(1024);
-        let base = serde_json::to_writer(&mut out, &widest).map_or(4096, |()| out.len() as u64);
+        let base = widest.write_fields(&mut out).map_or(4096, |()| out.len() as u64);
         // `"ops":[]` grows by at most MAX_RUNS runs of three 20-digit numbers: `[n,n,n],`; first_op and
         // last_op by 19 digits each over the 0 written here.
         base + MAX_RUNS as u64 * (3 * 20 + 4) + 2 * 19
@@ -534,6 +534,52 @@ struct SummaryRecord<'a> {
     level: &'static str,
 }
 
+impl SummaryRecord<'_> {
+    /// Appends the record as one JSON object, field by field ([`super::records::JsonObject`]): the bytes its
+    /// `Serialize` writes (a test holds them to it). Errors: a context attribute JSON cannot hold.
+    fn write_fields(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let mut o = super::records::JsonObject::open(out);
+        if let Some(node) = self.node {
+            o.str("node", node);
+        }
+        if let Some(incarnation) = self.incarnation {
+            o.u64("incarnation", incarnation);
+        }
+        o.str("principal", self.principal);
+        o.str("action", self.action);
+        o.resource("resource", self.resource.0);
+        if let Some(entry) = self.target_entry {
+            o.str("target_entry", entry);
+        }
+        if let Some(actor) = self.target_actor {
+            o.str("target_actor", actor);
+        }
+        if let Some(topic) = self.topic {
+            o.str("topic", topic);
+        }
+        if let Some(context) = &self.context {
+            o.serde("context", context)?;
+        }
+        o.constant("decision", self.decision);
+        o.constant("basis", self.basis);
+        o.strs("policies", self.policies);
+        o.str("revision", self.revision);
+        o.bool("cached", self.cached);
+        o.str("pid", self.pid);
+        o.opt_str("entry", self.entry);
+        o.strs("scopes", self.scopes);
+        o.u64("count", self.count);
+        o.u64("first_op", self.first_op);
+        o.u64("last_op", self.last_op);
+        o.u64_triples("ops", self.ops.0);
+        o.time("first_ts", self.first_ts.0);
+        o.time("last_ts", self.last_ts.0);
+        o.constant("level", self.level);
+        o.close();
+        Ok(())
+    }
+}
+
 /// A value written as the JSON string of its `Display` (escaped by serde_json, no `String` in between).
 pub(crate) struct Shown<'a, T: std::fmt::Display>(pub(crate) &'a T);
 
@@ -630,6 +676,34 @@ mod tests {
         let mut out = Vec::new();
         assert!(slot.write_object(&mut out).is_ok());
         serde_json::from_slice(&out).unwrap_or_default()
+    }
+
+    /// A summary written field by field is byte for byte what its `Serialize` writes, with and without the
+    /// optional fields, escapes, a context and several runs.
+    #[test]
+    fn a_summary_is_written_as_serde_json_writes_it() {
+        let plain = key("{local@7|app:processes|2}");
+        let odd = Key { resource: Resource::Name { name: "we\"ird\\name\n".into() }, ..key("x") };
+        let context =
+            [("payload_bytes".to_string(), AttrValue::Long(12)), ("tag".to_string(), AttrValue::Str("a\"b".into()))];
+        let runs = [[1, 2, 3], [40, 1, 7], [u64::MAX, 0, 1]];
+        for k in [&plain, &odd] {
+            let mut with = allow(k, "{local@7|app:processes|1}", "t\u{1}opic", 1);
+            let mut without = with;
+            without.origin = None;
+            without.topic = None;
+            without.entry = None;
+            with.context = &context;
+            for a in [&with, &without] {
+                for runs in [&runs[..], &[]] {
+                    let record = summary_record(a, 5, runs, SystemTime::UNIX_EPOCH, SystemTime::now());
+                    let mut ours = Vec::new();
+                    assert!(record.write_fields(&mut ours).is_ok());
+                    let theirs = serde_json::to_vec(&record).unwrap_or_default();
+                    assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs));
+                }
+            }
+        }
     }
 
     #[test]
