@@ -99,9 +99,10 @@ impl Sandbox {
     }
 
     /// The VM a new process of `host` runs on, with the slot that meters it: with `placement: parent` (the
-    /// default), its parent's VM when the parent runs on the same host and that VM has a free slot (a parent and its children talk most: on one VM they
-    /// wake each other on one worker, `driver.rs`); otherwise round robin over the host's pool (skipping full
-    /// VMs, adding one when all are full); a VM of its own for `isolation: process`.
+    /// default), its parent's VM when the parent runs on the same host and that VM has a free slot (a parent
+    /// and its children talk most: on one VM they wake each other on one worker, `driver.rs`); otherwise round
+    /// robin over the host's pool, trying the newest VM next and then the rest (skipping full VMs, adding one
+    /// when all are full); a VM of its own for `isolation: process`.
     fn vm_for(&self, process: &Process) -> mlua::Result<(Arc<Vm>, Lease)> {
         let host = process.host();
         let limits = process.limits();
@@ -122,9 +123,14 @@ impl Sandbox {
         }
         let pool = self.pool(host)?;
         let mut vms = pool.vms.lock().unwrap_or_else(PoisonError::into_inner);
+        // The VM whose turn it is, then the newest (while the pool grows, the only one with room), then every
+        // VM: a pool of full VMs is not walked on every spawn (that was O(VMs) per spawn at 100k processes).
         let start = pool.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..vms.len() {
-            let Some(vm) = vms.get(start.wrapping_add(i) % vms.len()) else { continue };
+        let len = vms.len();
+        let turn = start.checked_rem(len).unwrap_or(0);
+        let order = [turn, len.saturating_sub(1)].into_iter().chain((1..len).map(|i| turn.wrapping_add(i) % len));
+        for index in order {
+            let Some(vm) = vms.get(index) else { continue };
             if let Some(slot) = lease(vm) {
                 return Ok((vm.clone(), slot));
             }
