@@ -85,22 +85,14 @@ pub(crate) struct DecisionRecord<'a> {
 impl super::Fields for DecisionRecord<'_> {
     fn write_object(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let mut o = JsonObject::open(out);
-        if let Some(node) = self.node {
-            o.str("node", node);
-        }
-        if let Some(incarnation) = self.incarnation {
-            o.u64("incarnation", incarnation);
-        }
+        o.str_if("node", self.node);
+        o.u64_if("incarnation", self.incarnation);
         o.u64("op", self.op);
         o.opt_str("principal", self.principal);
         o.str("action", self.action);
         o.resource("resource", self.resource.0);
-        if let Some(entry) = self.target_entry {
-            o.str("target_entry", entry);
-        }
-        if let Some(actor) = self.target_actor {
-            o.str("target_actor", actor);
-        }
+        o.str_if("target_entry", self.target_entry);
+        o.str_if("target_actor", self.target_actor);
         o.constant("decision", self.decision);
         o.constant("basis", self.basis);
         o.strs("policies", self.policies);
@@ -112,9 +104,7 @@ impl super::Fields for DecisionRecord<'_> {
         o.strs("scopes", self.scopes);
         o.tenths("eval_us", self.eval_us);
         o.constant("level", self.level);
-        if let Some(via) = self.via {
-            o.str("via", via);
-        }
+        o.str_if("via", self.via);
         if let Some(context) = &self.context {
             o.serde("context", context)?;
         }
@@ -307,6 +297,20 @@ impl<'o> JsonObject<'o> {
         self.out.push(b'"');
         self.out.extend_from_slice(value.as_bytes());
         self.out.push(b'"');
+    }
+
+    /// A string field, left out when `None`.
+    pub(crate) fn str_if(&mut self, name: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.str(name, value);
+        }
+    }
+
+    /// A number field, left out when `None`.
+    pub(crate) fn u64_if(&mut self, name: &str, value: Option<u64>) {
+        if let Some(value) = value {
+            self.u64(name, value);
+        }
     }
 
     pub(crate) fn opt_str(&mut self, name: &str, value: Option<&str>) {

@@ -539,24 +539,14 @@ impl SummaryRecord<'_> {
     /// `Serialize` writes (a test holds them to it). Errors: a context attribute JSON cannot hold.
     fn write_fields(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let mut o = super::records::JsonObject::open(out);
-        if let Some(node) = self.node {
-            o.str("node", node);
-        }
-        if let Some(incarnation) = self.incarnation {
-            o.u64("incarnation", incarnation);
-        }
+        o.str_if("node", self.node);
+        o.u64_if("incarnation", self.incarnation);
         o.str("principal", self.principal);
         o.str("action", self.action);
         o.resource("resource", self.resource.0);
-        if let Some(entry) = self.target_entry {
-            o.str("target_entry", entry);
-        }
-        if let Some(actor) = self.target_actor {
-            o.str("target_actor", actor);
-        }
-        if let Some(topic) = self.topic {
-            o.str("topic", topic);
-        }
+        o.str_if("target_entry", self.target_entry);
+        o.str_if("target_actor", self.target_actor);
+        o.str_if("topic", self.topic);
         if let Some(context) = &self.context {
             o.serde("context", context)?;
         }
