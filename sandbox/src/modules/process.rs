@@ -113,24 +113,49 @@ fn chan_value(lua: &Lua, chan: Chan) -> mlua::Result<Value> {
     Ok(Value::UserData(ud))
 }
 
+/// `process.send`: two strings go to the first function given, anything else to the second, which checks
+/// and names what is wrong (`lua-api.md`, "process.send").
+const SEND: &str = r#"
+local strings, checked = ...
+local type = type
+-- `...` passed on whole, so the checking function sees the arguments as they were given (a missing topic is
+-- missing, not nil).
+return function(...)
+  local dest, topic = ...
+  if type(dest) == "string" and type(topic) == "string" then
+    return strings(...)
+  end
+  return checked(...)
+end
+"#;
+
 /// Registers the `process` global.
 pub fn register(lua: &Lua) -> mlua::Result<()> {
     let process = lua.create_table()?;
     process.set("pid", lua.create_function(|lua, ()| with_ctx(lua, |c| Ok(c.process.pid().to_string())))?)?;
     process.set("id", lua.create_function(|lua, ()| with_ctx(lua, |c| Ok(c.entry.id.clone())))?)?;
-    process.set(
-        "send",
-        // The arguments as mlua gathers them (no copy into a `Vec`).
-        lua.create_function(|lua, args: MultiValue| {
-            with_ctx(lua, |ctx| {
-                let dest = str_arg(args.front(), "destination")?;
-                let topic = str_arg(args.get(1), "topic")?;
-                let payload = from_lua_payload(args.iter().skip(2), "payload", Bounds::of_process(&ctx.process))?;
-                ctx.runtime.send(&ctx.process, &dest, &topic, payload)?;
-                Ok(true)
-            })
-        })?,
-    )?;
+    // The arguments as mlua gathers them (no copy into a `Vec`), checked.
+    let checked = lua.create_function(|lua, args: MultiValue| {
+        with_ctx(lua, |ctx| {
+            let dest = str_arg(args.front(), "destination")?;
+            let topic = str_arg(args.get(1), "topic")?;
+            let payload = from_lua_payload(args.iter().skip(2), "payload", Bounds::of_process(&ctx.process))?;
+            ctx.runtime.send(&ctx.process, &dest, &topic, payload)?;
+            Ok(true)
+        })
+    })?;
+    // Destination and topic known to be strings (`SEND` checked): copied off the stack as bytes, with no
+    // reference made for either (a reference and its release cost more than the copy).
+    let strings = lua.create_function(|lua, (dest, topic, rest): (mlua::BString, mlua::BString, MultiValue)| {
+        with_ctx(lua, |ctx| {
+            let (dest, topic) = (String::from_utf8_lossy(&dest), String::from_utf8_lossy(&topic));
+            let payload = from_lua_payload(rest.iter(), "payload", Bounds::of_process(&ctx.process))?;
+            ctx.runtime.send(&ctx.process, &dest, &topic, payload)?;
+            Ok(true)
+        })
+    })?;
+    let send: mlua::Function = crate::vm::load_builtin(lua, "=corral:send", SEND)?.call((strings, checked))?;
+    process.set("send", send)?;
     process.set("spawn", spawn_fn(lua, false, false)?)?;
     process.set("spawn_monitored", spawn_fn(lua, true, false)?)?;
     process.set("spawn_linked", spawn_fn(lua, false, true)?)?;
