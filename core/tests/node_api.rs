@@ -35,7 +35,8 @@ fn app(name: &str) -> PathBuf {
     // One folder per call: the tests of this file run in parallel and several build an app of the same name.
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("corral-node-api-{name}-{}-{n}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("corral-node-api-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     let mut manifest = String::from(
@@ -338,7 +339,8 @@ async fn counters_move_with_spawns_exits_messages_decisions_and_records() {
 
 #[test]
 fn a_node_gate_records_its_policy_load_and_reloads_its_folder_whole_or_not_at_all() {
-    let dir = std::env::temp_dir().join(format!("corral-node-api-policies-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("corral-node-api-policies-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("node.cedar"), NODE_POLICIES).unwrap();

@@ -53,7 +53,8 @@ struct Node {
 /// An app in a fresh folder: one process.lua entry per name of `processes`, `services` appended as YAML
 /// entries, and a policy that permits everything except actor `user:nobody`.
 fn app_dir(tag: &str, processes: &[&str], services: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("corral-services-{tag}-{}", std::process::id()));
+    let dir =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("corral-services-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     write_app(&dir, processes, services, "1");

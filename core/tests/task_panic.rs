@@ -31,7 +31,8 @@ impl Launcher for Panicky {
 }
 
 fn app() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("corral-task-panic-{}", std::process::id()));
+    let dir =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("corral-task-panic-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     let mut manifest =
