@@ -219,7 +219,7 @@ pub fn install(lua: &Lua, wippy: bool) -> mlua::Result<()> {
         Ok(())
     })?;
     let (wrap, wrap_pair, resume, wrap_co, spawn): (Function, Function, Function, Function, Function) =
-        crate::vm::load_builtin(lua, "=corral:block", GLUE)?.into_function()?.call((
+        crate::vm::load_builtin(lua, "=corral:block", GLUE)?.call((
             marker(),
             coroutine.get::<Function>("resume")?,
             coroutine.get::<Function>("status")?,

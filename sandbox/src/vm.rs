@@ -60,16 +60,16 @@ impl Code {
     }
 }
 
-/// One of our own Luau sources as a chunk named `name` of `lua`, from the bytecode its sandbox compiled once
-/// ([`Code`], found in the VM's app data; a state made without one compiles the source itself).
-/// Errors: as [`Code::builtin`].
-pub(crate) fn load_builtin<'a>(lua: &'a Lua, name: &str, source: &'static str) -> mlua::Result<mlua::chunk::Chunk<'a>> {
+/// One of our own Luau sources as a function (its chunk, named `name`) of `lua`, from the bytecode its
+/// sandbox compiled once ([`Code`], found in the VM's app data; a state made without one compiles the source
+/// itself). Errors: as [`Code::builtin`].
+pub(crate) fn load_builtin(lua: &Lua, name: &str, source: &'static str) -> mlua::Result<Function> {
     let code = lua.app_data_ref::<Arc<Code>>().map(|code| code.clone());
     let bytecode = match code {
         Some(code) => code.builtin(source)?,
         None => Arc::new(Compiler::new().compile(source)?),
     };
-    Ok(lua.load(bytecode.to_vec()).set_name(name).set_mode(ChunkMode::Binary))
+    lua.load(&bytecode[..]).set_name(name).set_mode(ChunkMode::Binary).into_function()
 }
 
 /// A VM of a host's pool.
@@ -228,7 +228,6 @@ pub fn create_vm_with(wippy: bool, code: Arc<Code>) -> mlua::Result<Vm> {
     let string_meta: Value = lua.globals().get::<Function>("getmetatable")?.call("")?;
     freeze_reachable(&lua, vec![Value::Table(globals.clone()), Value::Table(env_meta.clone()), string_meta])?;
     let boot: Function = load_builtin(&lua, "=corral:boot", BOOT)?
-        .into_function()?
         .call(lua.create_function(|lua, error: Value| Ok(located(lua, &error)))?)?;
     Ok(Vm {
         lua,

@@ -334,7 +334,7 @@ pub fn wrap(lua: &Lua, chunk: Function, env: Table) -> mlua::Result<Function> {
     let wrap = match lua.named_registry_value::<Option<Function>>(KEY)? {
         Some(f) => f,
         None => {
-            let f: Function = crate::vm::load_builtin(lua, "=ao", SOURCE)?.into_function()?.call(natives(lua)?)?;
+            let f: Function = crate::vm::load_builtin(lua, "=ao", SOURCE)?.call(natives(lua)?)?;
             lua.set_named_registry_value(KEY, f.clone())?;
             f
         }

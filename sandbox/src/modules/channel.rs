@@ -304,7 +304,7 @@ fn selected_table(lua: &Lua, selected: Selected, userdatas: &[AnyUserData]) -> m
 
 /// Registers the `channel` global.
 pub fn register(lua: &Lua) -> mlua::Result<()> {
-    let maker: mlua::Function = crate::vm::load_builtin(lua, "=corral:event", EVENT_MAKER)?.into_function()?.call(())?;
+    let maker: mlua::Function = crate::vm::load_builtin(lua, "=corral:event", EVENT_MAKER)?.call(())?;
     lua.set_app_data(EventMaker(maker));
     let channel = lua.create_table()?;
     channel.set(

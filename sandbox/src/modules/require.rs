@@ -252,7 +252,7 @@ pub fn register(lua: &Lua, wippy: bool) -> mlua::Result<()> {
     )?;
     // `assert(v, message, ...)` raises `message` as it is, an error object included (Luau's needs a string, so
     // `assert(process.spawn(...))` hid the real error behind "string expected, got userdata").
-    let assert: mlua::Function = crate::vm::load_builtin(lua, "=assert", ASSERT)?.eval()?;
+    let assert: mlua::Function = crate::vm::load_builtin(lua, "=assert", ASSERT)?.call(())?;
     globals.set("assert", assert)?;
     if wippy {
         // The reference's `payload` is a global ("no require needed"); pure, so no grant is needed either.

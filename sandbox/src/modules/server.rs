@@ -173,5 +173,5 @@ return server
 
 /// The `server` module table (frozen by `require`).
 pub fn create(lua: &Lua) -> mlua::Result<Table> {
-    crate::vm::load_builtin(lua, "=server", SOURCE)?.eval()
+    crate::vm::load_builtin(lua, "=server", SOURCE)?.call(())
 }
