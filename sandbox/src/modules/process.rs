@@ -129,6 +129,17 @@ return function(...)
 end
 "#;
 
+/// `process.send(dest, topic, payload...)` of `ctx`'s process, once its destination and topic are text.
+fn send_from<'a, I>(ctx: &ProcCtx, dest: &str, topic: &str, payload: I) -> Result<bool, LuaError>
+where
+    I: IntoIterator<Item = &'a Value>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let payload = from_lua_payload(payload, "payload", Bounds::of_process(&ctx.process))?;
+    ctx.runtime.send(&ctx.process, dest, topic, payload)?;
+    Ok(true)
+}
+
 /// Registers the `process` global.
 pub fn register(lua: &Lua) -> mlua::Result<()> {
     let process = lua.create_table()?;
@@ -139,19 +150,14 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
         with_ctx(lua, |ctx| {
             let dest = str_arg(args.front(), "destination")?;
             let topic = str_arg(args.get(1), "topic")?;
-            let payload = from_lua_payload(args.iter().skip(2), "payload", Bounds::of_process(&ctx.process))?;
-            ctx.runtime.send(&ctx.process, &dest, &topic, payload)?;
-            Ok(true)
+            send_from(&ctx, &dest, &topic, args.iter().skip(2))
         })
     })?;
     // Destination and topic known to be strings (`SEND` checked): copied off the stack as bytes, with no
     // reference made for either (a reference and its release cost more than the copy).
     let strings = lua.create_function(|lua, (dest, topic, rest): (mlua::BString, mlua::BString, MultiValue)| {
         with_ctx(lua, |ctx| {
-            let (dest, topic) = (String::from_utf8_lossy(&dest), String::from_utf8_lossy(&topic));
-            let payload = from_lua_payload(rest.iter(), "payload", Bounds::of_process(&ctx.process))?;
-            ctx.runtime.send(&ctx.process, &dest, &topic, payload)?;
-            Ok(true)
+            send_from(&ctx, &String::from_utf8_lossy(&dest), &String::from_utf8_lossy(&topic), rest.iter())
         })
     })?;
     let send: mlua::Function = crate::vm::load_builtin(lua, "=corral:send", SEND)?.call((strings, checked))?;
