@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::audit::records::{DecisionRecord, RequestContext};
-use crate::audit::summary::{Shown, SlotHint};
+use crate::audit::summary::SlotHint;
 use crate::audit::{AuditSink, CachedAllow, Level, Levels};
 use crate::error::{Error, Result};
 use crate::lock;
@@ -1125,7 +1125,7 @@ impl Gate {
             op: op_id,
             principal: caller.actor.as_ref().map(|a| a.id.as_str()),
             action: request.action,
-            resource: Shown(request.resource),
+            resource: request.resource,
             target_entry,
             target_actor,
             decision: if decision.allowed { "allow" } else { "deny" },

@@ -62,7 +62,7 @@ pub(crate) struct DecisionRecord<'a> {
     pub(crate) op: u64,
     pub(crate) principal: Option<&'a str>,
     pub(crate) action: &'a str,
-    pub(crate) resource: super::summary::Shown<'a, corral_policy::Resource>,
+    pub(crate) resource: &'a corral_policy::Resource,
     pub(crate) target_entry: Option<&'a str>,
     pub(crate) target_actor: Option<&'a str>,
     pub(crate) decision: &'static str,
@@ -90,7 +90,7 @@ impl super::Fields for DecisionRecord<'_> {
         o.u64("op", self.op);
         o.opt_str("principal", self.principal);
         o.str("action", self.action);
-        o.resource("resource", self.resource.0);
+        o.resource("resource", self.resource);
         o.str_if("target_entry", self.target_entry);
         o.str_if("target_actor", self.target_actor);
         o.constant("decision", self.decision);
@@ -254,10 +254,10 @@ impl super::Fields for ExitRecord<'_> {
 }
 
 /// A JSON object written field by field into a record's buffer, for the records written most (`proc.spawn`,
-/// `proc.exit`, `authz.decision`): the field names are this module's constants, written as they are; a
-/// string value is copied
-/// when it holds nothing JSON escapes (PIDs and ids, in practice) and escaped by `serde_json` otherwise, so
-/// the bytes are those `serde_json` writes for the same fields.
+/// `proc.exit`, `authz.decision`, `authz.summary`): the field names are this module's constants, written as
+/// they are; a string value is copied when it holds nothing JSON escapes (PIDs and ids, in practice) and
+/// escaped as `serde_json` escapes it otherwise ([`push_json_contents`]), so the bytes are those `serde_json`
+/// writes for the same fields.
 pub(crate) struct JsonObject<'o> {
     out: &'o mut Vec<u8>,
     first: bool,
@@ -745,7 +745,7 @@ mod tests {
             op: 4,
             principal: Some("user:alice"),
             action: "process.spawn",
-            resource: super::super::summary::Shown(&resource),
+            resource: &resource,
             target_entry: None,
             target_actor: Some("user:bob"),
             decision: "allow",

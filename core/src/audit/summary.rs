@@ -570,8 +570,9 @@ impl SummaryRecord<'_> {
     }
 }
 
-/// A value written as the JSON string of its `Display` (escaped by serde_json, no `String` in between).
-pub(crate) struct Shown<'a, T: std::fmt::Display>(pub(crate) &'a T);
+/// A value serialised as the JSON string of its `Display`. With [`Runs`] and [`Ts`], it gives
+/// [`SummaryRecord`] the `Serialize` that a test holds [`SummaryRecord::write_fields`] to.
+struct Shown<'a, T: std::fmt::Display>(&'a T);
 
 impl<T: std::fmt::Display> Serialize for Shown<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
