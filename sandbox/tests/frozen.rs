@@ -6,12 +6,8 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use corral_core::Runtime;
-use corral_core::runtime::RootSpec;
 use corral_core::value::Value;
-use corral_policy::Actor;
 
 const WALKER: &str = r#"
 local time = require("time")
@@ -92,16 +88,7 @@ fn text(value: Value) -> String {
 
 #[tokio::test]
 async fn every_table_reachable_from_a_process_env_is_frozen() {
-    let runtime = node();
-    let root = RootSpec {
-        entry: "app:walker".into(),
-        host: "app:procs".into(),
-        args: Vec::new(),
-        actor: Some(Arc::new(Actor::new("user:walker"))),
-        scopes: Vec::new(),
-    };
-    let (_, exit) = runtime.start_root(root).unwrap();
-    let value = exit.await.unwrap().result.expect("the walker returns");
+    let value = support::run_root(&node(), "app:walker", "app:procs", "user:walker").await;
     assert_eq!(text(field(&value, "unfrozen")), "", "tables a script can reach that are not frozen");
     let Value::Num(tables) = field(&value, "tables") else { panic!("no count") };
     assert!(tables >= 20.0, "the walk reached the libraries and nested tables: {tables}");

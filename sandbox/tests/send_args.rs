@@ -4,12 +4,8 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use corral_core::Runtime;
-use corral_core::runtime::RootSpec;
 use corral_core::value::Value;
-use corral_policy::Actor;
 
 const SENDER: &str = r#"
 local function attempt(...)
@@ -63,16 +59,7 @@ fn field(value: &Value, key: &str) -> String {
 
 #[tokio::test]
 async fn send_checks_its_arguments_on_either_path() {
-    let runtime = node();
-    let root = RootSpec {
-        entry: "app:sender".into(),
-        host: "app:procs".into(),
-        args: Vec::new(),
-        actor: Some(Arc::new(Actor::new("user:sender"))),
-        scopes: Vec::new(),
-    };
-    let (_, exit) = runtime.start_root(root).unwrap();
-    let value = exit.await.unwrap().result.expect("the sender returns");
+    let value = support::run_root(&node(), "app:sender", "app:procs", "user:sender").await;
     let expect = |key: &str, text: &str| {
         let got = field(&value, key);
         assert!(got.contains(text), "{key}: {got:?} does not say {text:?}");

@@ -32,3 +32,17 @@ pub fn node(name: &str, manifest: &str, files: &[(&str, &str)], launcher: Option
         launcher: launcher.unwrap_or_else(|| Arc::new(Sandbox::new(false))),
     })
 }
+
+/// Runs `entry` on `host` as a root process of `actor` with no arguments and gives what it returned.
+/// Panics when it does not return a value (the test's failure).
+pub async fn run_root(runtime: &Runtime, entry: &str, host: &str, actor: &str) -> corral_core::value::Value {
+    let root = corral_core::runtime::RootSpec {
+        entry: entry.into(),
+        host: host.into(),
+        args: Vec::new(),
+        actor: Some(Arc::new(corral_policy::Actor::new(actor))),
+        scopes: Vec::new(),
+    };
+    let (_, exit) = runtime.start_root(root).unwrap();
+    exit.await.unwrap().result.unwrap_or_else(|e| panic!("{entry} returns nothing: {e}"))
+}
